@@ -165,8 +165,9 @@ def load_torchvision_dataset(
     try:
         dataset = dataset_class(str(root), train=(split == "train"), download=download)
     except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
+        reason = " ".join(str(error).split())  # one line, however torchvision formats it
         raise DataError(
-            f"{name} is not in {root} and could not be downloaded ({type(error).__name__}: {error}). "
+            f"{name} is not in {root} and could not be downloaded ({type(error).__name__}: {reason}). "
             "Connect to the internet and run again, or copy the torchvision files into that folder; "
             "MNIST needs no download: use course_lib.data.load_mnist."
         ) from None

@@ -55,7 +55,9 @@ def check_tensor(
         CourseInputError: with a message that says what was expected and what was given.
     """
     if not isinstance(x, torch.Tensor):
-        raise CourseInputError(f"{name} must be a torch.Tensor, got {type(x).__name__}; convert it with torch.as_tensor")
+        raise CourseInputError(
+            f"{name} must be a torch.Tensor, got {type(x).__name__}; convert it with torch.as_tensor"
+        )
     if floating and not x.is_floating_point():
         raise CourseInputError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; call .float() first")
     if shape is not None:

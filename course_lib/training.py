@@ -188,8 +188,7 @@ def train(
                 seen += n
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix({k: f"{number:.4g}" for k, number in ((k, _as_float(k, v)) for k, v in losses.items())},
-                                    refresh=False)
+                    bar.set_postfix({k: f"{_as_float(k, v):.4g}" for k, v in losses.items()}, refresh=False)
             if seen == 0:
                 raise CourseInputError(f"{name}: the batches are empty; check the dataset size and batch_size")
             seconds = time.perf_counter() - started

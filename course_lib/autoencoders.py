@@ -1,0 +1,269 @@
+"""Deterministic autoencoders for MNIST in ``[-1, 1]``: fully connected, 2-D latent, convolutional.
+
+All three map images ``(N, 1, 28, 28)`` in ``[-1, 1]`` to codes ``(N, d)`` and back, end in
+``tanh`` (so reconstructions are in ``[-1, 1]``, black = -1) and are trained by
+:func:`fit_autoencoder` with the mean squared error, optionally on corrupted inputs (a denoising
+autoencoder, see :mod:`course_lib.corruption`)::
+
+    images, labels = course_lib.data.load_mnist("train")
+    model = Autoencoder(latent_dim=30)
+    model, history = fit_autoencoder(model, to_signed(images), labels=labels,
+                                     budget=settings.profile.budget("ae"), device=settings.device)
+
+Every model has ``encode``, ``decode``, ``forward`` and a ``config`` dict of its constructor
+arguments (part of the cache key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Any
+
+import torch
+from torch import nn
+
+from course_lib.batches import TensorBatches
+from course_lib.cache import cached_training
+from course_lib.corruption import Corruption
+from course_lib.data import stratified_subset
+from course_lib.errors import CourseInputError, check_tensor
+from course_lib.profiles import Budget
+from course_lib.training import History, train
+
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def check_images(x: object, name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is a batch of MNIST-shaped images ``(N, 1, 28, 28)`` (shape only, no range)."""
+    return check_tensor(x, name, shape=(None, *IMAGE_SHAPE))
+
+
+def check_codes(z: object, latent_dim: int, name: str = "z") -> torch.Tensor:
+    """Check that ``z`` is a batch of codes ``(N, latent_dim)``, saying which size the model expects."""
+    if isinstance(z, torch.Tensor) and z.dim() == 2 and z.shape[1] != latent_dim:
+        raise CourseInputError(
+            f"{name} has {z.shape[1]} latent dimensions but this model's latent_dim is {latent_dim}; "
+            f"pass codes of shape (N, {latent_dim})"
+        )
+    return check_tensor(z, name, shape=(None, latent_dim))
+
+
+class _ImageAutoencoder(nn.Module):
+    """Shared ``encode`` / ``decode`` / ``forward`` with input checks; subclasses set the two networks."""
+
+    encoder: nn.Module
+    decoder: nn.Module
+    latent_dim: int
+    config: dict[str, Any]
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> codes ``(N, latent_dim)``."""
+        return self.encoder(check_images(x))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes ``(N, latent_dim)`` -> images ``(N, 1, 28, 28)`` in ``[-1, 1]`` (tanh output)."""
+        return self.decoder(check_codes(z, self.latent_dim)).reshape(-1, *IMAGE_SHAPE)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct: ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``(N, 1, 28, 28)`` in ``[-1, 1]``."""
+        return self.decode(self.encode(x))
+
+
+class Autoencoder(_ImageAutoencoder):
+    """The one-hidden-layer autoencoder ``784 -> d -> 784`` with tanh on the code and the output.
+
+    ``d = 30`` is under-complete (the code must compress); ``d = 500`` is over-complete (it could
+    copy the input, and only training dynamics or corruption stop it).
+
+    Args:
+        latent_dim: ``d``, the size of the code.
+    """
+
+    def __init__(self, latent_dim: int = 30) -> None:
+        super().__init__()
+        if latent_dim < 1:
+            raise CourseInputError(f"latent_dim must be at least 1, got {latent_dim}")
+        self.latent_dim = latent_dim
+        self.config = {"latent_dim": latent_dim}
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, latent_dim), nn.Tanh())
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 784), nn.Tanh())
+
+    @property
+    def encoder_weight(self) -> torch.Tensor:
+        """The encoder's weights ``(d, 784)`` on the CPU, detached: row ``i`` reshaped to 28x28 is kernel ``i``."""
+        return self.encoder[1].weight.detach().cpu()
+
+
+class Autoencoder2D(_ImageAutoencoder):
+    """A deeper autoencoder with a linear 2-D code, for scatter plots of the latent space and decoded grids.
+
+    Encoder ``784 -> hidden[0] -> ... -> 2`` (ReLU between layers, no activation on the code, so it
+    can spread out); decoder mirrors it and ends in tanh.
+
+    Args:
+        hidden_dims: sizes of the hidden layers from the image side, e.g. ``(512, 128)``.
+    """
+
+    def __init__(self, hidden_dims: tuple[int, ...] = (512, 128)) -> None:
+        super().__init__()
+        hidden_dims = tuple(int(h) for h in hidden_dims)
+        if not hidden_dims or min(hidden_dims) < 1:
+            raise CourseInputError(f"hidden_dims must be a non-empty tuple of positive sizes, got {hidden_dims}")
+        self.latent_dim = 2
+        self.config = {"hidden_dims": list(hidden_dims)}
+        self.encoder = nn.Sequential(nn.Flatten(), *_mlp((784, *hidden_dims, 2)))
+        self.decoder = nn.Sequential(*_mlp((2, *reversed(hidden_dims), 784)), nn.Tanh())
+
+
+def _mlp(sizes: tuple[int, ...]) -> list[nn.Module]:
+    """Linear layers between consecutive ``sizes`` with ReLU between them (none after the last)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return layers
+
+
+class ConvAutoencoder(_ImageAutoencoder):
+    """A small convolutional autoencoder: ``28 -> 14 -> 7`` by strided convolutions, a linear code, and back.
+
+    Encoder: ``Conv(1, c1, 4, stride 2) -> ReLU -> Conv(c1, c2, 4, stride 2) -> ReLU -> Linear(c2*7*7, d)``;
+    decoder: ``Linear(d, c2*7*7) -> ReLU -> ConvTranspose(c2, c1) -> ReLU -> ConvTranspose(c1, 1) -> tanh``.
+
+    Args:
+        latent_dim: ``d``, the size of the code.
+        channels: ``(c1, c2)``.
+    """
+
+    def __init__(self, latent_dim: int = 32, channels: tuple[int, int] = (16, 32)) -> None:
+        super().__init__()
+        c1, c2 = (int(c) for c in channels)
+        if latent_dim < 1 or c1 < 1 or c2 < 1:
+            raise CourseInputError(f"latent_dim and channels must be positive, got {latent_dim} and {channels}")
+        self.latent_dim = latent_dim
+        self.config = {"latent_dim": latent_dim, "channels": [c1, c2]}
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c1, 4, stride=2, padding=1), nn.ReLU(),  # 28 -> 14
+            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
+            nn.Flatten(), nn.Linear(c2 * 7 * 7, latent_dim),
+        )
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, c2 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)),
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # 7 -> 14
+            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), nn.Tanh(),  # 14 -> 28
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# Recipe plumbing shared with course_lib.vae.fit_vae
+
+
+def training_subset(
+    images: torch.Tensor, labels: torch.Tensor | None, n_train: int | None, seed: int
+) -> torch.Tensor:
+    """The training images a budget asks for: all of them, or a stratified subset of ``n_train``.
+
+    Args:
+        images: ``(N, 1, 28, 28)``.
+        labels: ``(N,)`` class labels, needed only when ``n_train < N`` (the subset is stratified).
+        n_train: ``budget.n_train``; ``None`` or ``>= N`` keeps every image.
+        seed: picks the subset (:func:`course_lib.data.stratified_subset`).
+    """
+    if n_train is None or n_train >= images.shape[0]:
+        return images
+    if labels is None:
+        raise CourseInputError(
+            f"the budget trains on n_train={n_train} of the {images.shape[0]} images; pass labels= "
+            "(from load_mnist) so a class-balanced subset can be taken, or pass only the images to use"
+        )
+    return stratified_subset(images, labels, n_train, seed=seed)[0]
+
+
+def data_description(images: torch.Tensor) -> dict[str, Any]:
+    """A short JSON-able description of a data tensor for cache keys: shape, sum and a hash of a strided sample."""
+    flat = images.detach().reshape(-1)
+    sample = flat[:: max(1, flat.numel() // 200_000)].float().cpu().contiguous()
+    digest = hashlib.sha256(sample.numpy().tobytes()).hexdigest()[:16]
+    return {"shape": list(images.shape), "sum": round(float(flat.double().sum()), 3), "sample_sha256": digest}
+
+
+def recipe_config(
+    model: nn.Module, budget: Budget, images: torch.Tensor, seed: int, **recipe: Any
+) -> dict[str, Any]:
+    """Everything that determines a trained model, for :func:`course_lib.cache.cached_training`."""
+    return {
+        "model": type(model).__name__,
+        "model_config": getattr(model, "config", {}),
+        "budget": dataclasses.asdict(budget),
+        "recipe": recipe,
+        "data": data_description(images),
+        "seed": seed,
+    }
+
+
+def fit_autoencoder(
+    model: _ImageAutoencoder,
+    images: torch.Tensor,
+    *,
+    budget: Budget,
+    device: torch.device | str,
+    labels: torch.Tensor | None = None,
+    corruption: Corruption | None = None,
+    seed: int = 0,
+    lr: float = 1e-3,
+    cache: bool = True,
+) -> tuple[_ImageAutoencoder, History]:
+    """Train an autoencoder with Adam on the mean squared error, or load it from the cache.
+
+    With ``corruption`` it is a denoising autoencoder: the input is ``corruption(x)`` (fresh noise
+    every batch), the target is the clean ``x``.
+
+    Args:
+        model: an :class:`Autoencoder`, :class:`Autoencoder2D` or :class:`ConvAutoencoder`.
+        images: ``(N, 1, 28, 28)`` in ``[-1, 1]`` (``course_lib.data.to_signed`` of MNIST).
+        budget: epochs, ``n_train`` and batch size, e.g. ``settings.profile.budget("ae")`` or ``"dae"``.
+        device: where to train.
+        labels: ``(N,)`` labels, needed when ``budget.n_train`` is smaller than ``N``.
+        corruption: e.g. ``Corruption("dropout", 0.5)``; ``None`` for a plain autoencoder.
+        seed: seeds the subset, the batch order, the corruption noise.
+        lr: Adam learning rate.
+        cache: load / store the trained weights (:func:`course_lib.cache.cached_training`).
+
+    Returns:
+        ``(model, history)``: the trained model (on ``device``, in eval mode) and the per-epoch
+        ``loss`` (MSE per pixel, on the ``[-1, 1]`` scale).
+    """
+    check_tensor(images, "images", shape=(None, *IMAGE_SHAPE), value_range=(-1.0, 1.0))
+    if float(images.min()) >= 0:
+        raise CourseInputError(
+            "images look like [0, 1] (no negative values) but tanh autoencoders train on [-1, 1]; "
+            "convert them with course_lib.data.to_signed"
+        )
+    train_images = training_subset(images, labels, budget.n_train, seed)
+    recipe = {"loss": "mse", "optimiser": "adam", "lr": lr,
+              "corruption": corruption.config() if corruption is not None else None}
+    config = recipe_config(model, budget, train_images, seed, **recipe)
+    name = type(model).__name__.lower() + ("-denoising" if corruption is not None else "")
+    model.to(device)
+
+    def run(m: nn.Module) -> History:
+        torch.manual_seed(seed)
+        m.train()
+        optimiser = torch.optim.Adam(m.parameters(), lr=lr)
+        batches = TensorBatches(train_images, batch_size=budget.batch_size, device=device, seed=seed)
+
+        def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            (x,) = batch
+            x_in = corruption(x, value_range=(-1.0, 1.0)) if corruption is not None else x
+            loss = nn.functional.mse_loss(m(x_in), x)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            return {"loss": loss.detach()}
+
+        return train(step, batches, budget.epochs, name=name)
+
+    model, history, _ = cached_training(name, config, model, run, enabled=cache)
+    return model.to(device).eval(), history

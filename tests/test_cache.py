@@ -1,0 +1,66 @@
+"""The checkpoint cache: a hit loads identical weights, any config change misses, files are safe."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from course_lib.cache import cache_dir, cached_training
+from course_lib.training import History
+
+
+def _trainer(calls: list[int]):
+    def train_fn(model: nn.Module) -> History:
+        calls.append(1)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1.0)
+        history = History()
+        history.log(loss=0.5)
+        return history
+
+    return train_fn
+
+
+def test_hit_miss_and_invalidation(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    assert cache_dir() == tmp_path
+    calls: list[int] = []
+    config = {"hidden": 8, "lr": 1e-3, "profile": "smoke"}
+
+    torch.manual_seed(0)
+    first, history, hit = cached_training("toy", config, nn.Linear(4, 8), _trainer(calls))
+    assert not hit and len(calls) == 1 and history["loss"] == [0.5]
+
+    torch.manual_seed(1)  # a differently initialised model: a hit must replace its weights
+    second, history2, hit2 = cached_training("toy", config, nn.Linear(4, 8), _trainer(calls))
+    assert hit2 and len(calls) == 1 and history2["loss"] == [0.5]
+    assert torch.equal(first.weight, second.weight)
+
+    changed = dict(config, lr=2e-3)
+    _, _, hit3 = cached_training("toy", changed, nn.Linear(4, 8), _trainer(calls))
+    assert not hit3 and len(calls) == 2
+    _, _, hit4 = cached_training("toy-other-name", config, nn.Linear(4, 8), _trainer(calls))
+    assert not hit4 and len(calls) == 3
+
+
+def test_files_load_with_weights_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    cached_training("toy", {"a": (1, 2)}, nn.Linear(2, 2), _trainer([]))
+    (path,) = tmp_path.glob("toy-*.pt")
+    stored = torch.load(path, weights_only=True)
+    assert set(stored) == {"state_dict", "history", "config"} and stored["config"] == {"a": [1, 2]}
+
+
+def test_a_broken_file_is_retrained_and_cache_off_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    calls: list[int] = []
+    cached_training("toy", {}, nn.Linear(2, 2), _trainer(calls))
+    (path,) = tmp_path.glob("toy-*.pt")
+    path.write_bytes(b"not a checkpoint")
+    _, _, hit = cached_training("toy", {}, nn.Linear(2, 2), _trainer(calls))
+    assert not hit and len(calls) == 2
+
+    monkeypatch.setenv("COURSE_CACHE", "off")
+    _, _, hit = cached_training("toy", {}, nn.Linear(2, 2), _trainer(calls))
+    assert not hit and len(calls) == 3
