@@ -1,0 +1,51 @@
+"""The benchmark command's harness: IDX export read back by torchvision, table, JSON, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torchvision
+
+from course_lib import bench
+from course_lib.data import load_mnist
+
+
+def test_idx_files_are_read_back_by_torchvision_exactly(tmp_path):
+    bench.write_mnist_idx_files(tmp_path)
+    dataset = torchvision.datasets.MNIST(str(tmp_path), train=False, download=False)
+    images, labels = load_mnist("test")
+    assert torch.equal(dataset.data, (images.squeeze(1) * 255).round().to(torch.uint8))
+    assert torch.equal(dataset.targets, labels)
+
+
+def test_json_output_has_the_documented_fields_and_a_miss_fails(tmp_path, monkeypatch):
+    def fake(settings):
+        return [
+            bench.Result("fake.ok", 1.0, "x", "<= 2", True, 0.1, "cpu", settings.profile.name),
+            bench.Result("fake.miss", 3.0, "x", "<= 2", False, 0.1, "cpu", settings.profile.name),
+        ]
+
+    monkeypatch.setitem(bench.BENCHMARKS, "fake", fake)
+    out = tmp_path / "out" / "results.json"
+    status = bench.main(["--profile", "smoke", "--only", "fake", "--json", str(out)])
+    assert status == 1
+    rows = json.loads(out.read_text())
+    assert [r["name"] for r in rows] == ["fake.ok", "fake.miss"]
+    assert set(rows[0]) == {"name", "value", "unit", "target", "passed", "seconds", "device", "profile"}
+    assert rows[0]["profile"] == "smoke"
+
+
+def test_unknown_benchmark_and_profile_are_clear_errors():
+    with pytest.raises(SystemExit, match="unknown benchmark nope"):
+        bench.main(["--only", "nope"])
+    with pytest.raises(SystemExit, match="unknown run profile 'huge'"):
+        bench.main(["--profile", "huge", "--only", "loader_speed"])
+
+
+def test_table_marks_pass_miss_and_no_target():
+    rows = [bench.Result("a", 1.0, "s", "", None, 1.0, "cpu", "cpu"),
+            bench.Result("b", 0.3, "x", "<= 0.5", True, 1.0, "cpu", "cpu")]
+    table = bench.format_table(rows)
+    assert "PASS" in table and table.splitlines()[2].split()[4] == "-"
