@@ -29,7 +29,7 @@ VALUE_RANGES = ((-1.0, 1.0), (0.0, 1.0))
 
 
 def infer_value_range(x: torch.Tensor, value_range: tuple[float, float] | None = None) -> tuple[float, float]:
-    """Return the scaling of ``x``: ``value_range`` if given, else ``(-1, 1)`` if any value is negative, else ``(0, 1)``.
+    """The scaling of ``x``: ``value_range`` if given, else ``(-1, 1)`` if any value is negative, else ``(0, 1)``.
 
     Raises:
         CourseInputError: for a range other than ``(-1, 1)`` / ``(0, 1)``, or values outside it.

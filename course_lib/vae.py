@@ -1,0 +1,277 @@
+"""Variational autoencoders for MNIST in ``[0, 1]``: fully connected and convolutional.
+
+Each VAE has the shape of pytorch/examples ``vae/main.py``:
+
+* ``encode(x) -> (mu, logvar)``, each ``(N, latent_dim)``: the Gaussian posterior ``q(z | x)``;
+* ``reparameterise(mu, logvar) -> z``: a sample ``mu + sigma * eps`` in training mode, the mean
+  ``mu`` in eval mode (for deterministic reconstructions and plots);
+* ``decode(z) -> logits`` ``(N, 1, 28, 28)``: the decoder outputs **logits**, never probabilities,
+  so the Bernoulli likelihood is computed stably (``torch.sigmoid(logits)`` gives the image);
+* ``forward(x) -> (logits, mu, logvar)``;
+* ``sample(n)``: images decoded from ``z ~ N(0, I)``;
+* ``config``: the constructor arguments (part of the cache key).
+
+The objectives (ELBO, KL, IWAE, test negative ELBO) live in :mod:`course_lib.objectives`; the
+recipe :func:`fit_vae` trains any of these models with them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from course_lib.autoencoders import IMAGE_SHAPE, check_codes, check_images, recipe_config, training_subset
+from course_lib.batches import TensorBatches
+from course_lib.cache import cached_training
+from course_lib.errors import CourseInputError, check_tensor
+from course_lib.objectives import LIKELIHOODS, elbo, sample_gaussian, test_negative_elbo
+from course_lib.profiles import Budget
+from course_lib.training import History, train
+
+
+class _VAE(nn.Module):
+    """Shared behaviour; subclasses define ``body`` (image -> features), ``to_mu``, ``to_logvar`` and ``decoder``."""
+
+    body: nn.Module
+    to_mu: nn.Module
+    to_logvar: nn.Module
+    decoder: nn.Module
+    latent_dim: int
+    config: dict[str, Any]
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(mu, logvar)``, each ``(N, latent_dim)``."""
+        features = self.body(check_images(x))
+        return self.to_mu(features), self.to_logvar(features)
+
+    def reparameterise(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """``z = mu + exp(logvar / 2) * eps``, ``eps ~ N(0, I)``, in training mode; ``mu`` in eval mode.
+
+        The eval-mode shortcut is for reconstructions and plots only. Never evaluate a bound with it:
+        :func:`course_lib.objectives.test_negative_elbo` samples explicitly.
+
+        Args:
+            mu, logvar: ``(N, latent_dim)``.
+
+        Returns:
+            ``z``: ``(N, latent_dim)``.
+        """
+        if self.training:
+            return sample_gaussian(mu, logvar)
+        return mu
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Codes ``(N, latent_dim)`` -> logits ``(N, 1, 28, 28)`` (any real values; ``sigmoid`` gives pixels)."""
+        return self.decoder(check_codes(z, self.latent_dim)).reshape(-1, *IMAGE_SHAPE)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(logits (N, 1, 28, 28), mu (N, d), logvar (N, d))``."""
+        mu, logvar = self.encode(x)
+        return self.decode(self.reparameterise(mu, logvar)), mu, logvar
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode ``n`` draws of the prior ``z ~ N(0, I)``: images ``(n, 1, 28, 28)`` in ``[0, 1]``.
+
+        The prior is the *standard normal*, drawn with ``torch.randn``. A frequent slip (it is in the
+        NYU practicum notebook) is ``torch.rand``, which draws from the uniform ``[0, 1)``: every code
+        then lies in one corner of latent space (all coordinates positive, mean 0.5, spread 0.29
+        instead of 1), so the samples show a few digit styles instead of the whole prior's variety.
+
+        Args:
+            n: number of images.
+            generator: optional generator for reproducible samples.
+
+        Returns:
+            ``sigmoid(decode(z))``, the Bernoulli means, in ``[0, 1]``.
+        """
+        if n < 1:
+            raise CourseInputError(f"n must be at least 1, got {n}")
+        device = next(self.parameters()).device
+        z_device = generator.device if generator is not None else device
+        z = torch.randn(n, self.latent_dim, generator=generator, device=z_device).to(device)
+        with torch.no_grad():
+            return torch.sigmoid(self.decode(z))
+
+
+class MLPVAE(_VAE):
+    """A fully connected VAE: ``784 -> hidden... -> (mu, logvar) in R^d``, ``d -> ...hidden -> 784`` logits.
+
+    The default is pytorch/examples' 784-400-20 network (ReLU hidden layers). The NYU practicum's
+    shape, ``784 -> d^2 -> 2d`` encoder and ``d -> d^2 -> 784`` decoder, is ``MLPVAE.nyu(d)``
+    (its ``2d`` outputs are exactly our ``mu`` and ``logvar`` heads).
+
+    Args:
+        latent_dim: ``d``.
+        hidden_dims: hidden layer sizes from the image side; the decoder mirrors them.
+    """
+
+    def __init__(self, latent_dim: int = 20, hidden_dims: tuple[int, ...] = (400,)) -> None:
+        super().__init__()
+        hidden_dims = tuple(int(h) for h in hidden_dims)
+        if latent_dim < 1 or not hidden_dims or min(hidden_dims) < 1:
+            raise CourseInputError(
+                f"latent_dim must be positive and hidden_dims a non-empty tuple of positive sizes, "
+                f"got {latent_dim} and {hidden_dims}"
+            )
+        self.latent_dim = latent_dim
+        self.config = {"latent_dim": latent_dim, "hidden_dims": list(hidden_dims)}
+        self.body = nn.Sequential(nn.Flatten(), *_relu_mlp((784, *hidden_dims)))
+        self.to_mu = nn.Linear(hidden_dims[-1], latent_dim)
+        self.to_logvar = nn.Linear(hidden_dims[-1], latent_dim)
+        self.decoder = nn.Sequential(*_relu_mlp((latent_dim, *reversed(hidden_dims))), nn.Linear(hidden_dims[0], 784))
+
+    @classmethod
+    def nyu(cls, d: int = 20) -> MLPVAE:
+        """The NYU practicum's VAE: encoder ``784 -> d^2 -> 2d``, decoder ``d -> d^2 -> 784``."""
+        return cls(latent_dim=d, hidden_dims=(d * d,))
+
+
+def _relu_mlp(sizes: tuple[int, ...]) -> list[nn.Module]:
+    """``Linear -> ReLU`` for each consecutive pair of ``sizes``."""
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    return layers
+
+
+class ConvVAE(_VAE):
+    """A convolutional VAE: ``28 -> 14 -> 7`` strided convolutions, then a transposed-convolution decoder.
+
+    Encoder: ``Conv(1, c1, 4, s2) -> ReLU -> Conv(c1, c2, 4, s2) -> ReLU -> Linear(c2*7*7, hidden) -> ReLU``
+    then linear heads ``mu`` and ``logvar``. Decoder: ``Linear(d, hidden) -> ReLU -> Linear(hidden, c2*7*7)
+    -> ReLU -> ConvTranspose(c2, c1, 4, s2) -> ReLU -> ConvTranspose(c1, 1, 4, s2)`` (logits).
+
+    Args:
+        latent_dim: ``d``.
+        channels: ``(c1, c2)``.
+        hidden_dim: width of the fully connected layer on each side.
+    """
+
+    def __init__(self, latent_dim: int = 20, channels: tuple[int, int] = (32, 64), hidden_dim: int = 256) -> None:
+        super().__init__()
+        c1, c2 = (int(c) for c in channels)
+        if min(latent_dim, c1, c2, hidden_dim) < 1:
+            raise CourseInputError(
+                f"latent_dim, channels and hidden_dim must be positive, got {latent_dim}, {channels}, {hidden_dim}"
+            )
+        self.latent_dim = latent_dim
+        self.config = {"latent_dim": latent_dim, "channels": [c1, c2], "hidden_dim": hidden_dim}
+        self.body = nn.Sequential(
+            nn.Conv2d(1, c1, 4, stride=2, padding=1), nn.ReLU(),  # 28 -> 14
+            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
+            nn.Flatten(), nn.Linear(c2 * 7 * 7, hidden_dim), nn.ReLU(),
+        )
+        self.to_mu = nn.Linear(hidden_dim, latent_dim)
+        self.to_logvar = nn.Linear(hidden_dim, latent_dim)
+        self.decoder = nn.Sequential(
+            nn.Linear(latent_dim, hidden_dim), nn.ReLU(),
+            nn.Linear(hidden_dim, c2 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)),
+            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # 7 -> 14
+            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),  # 14 -> 28, logits
+        )
+
+
+LR_SCHEDULES = ("cosine", "constant")
+
+
+def _learning_rate_factor(schedule: str, total_steps: int):  # noqa: ANN202
+    """Multiplier of the base learning rate at each optimiser step (for ``LambdaLR``)."""
+    if schedule == "constant":
+        return lambda step: 1.0
+    return lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+
+
+def fit_vae(
+    model: _VAE,
+    images: torch.Tensor,
+    *,
+    budget: Budget,
+    device: torch.device | str,
+    labels: torch.Tensor | None = None,
+    likelihood: str = "bernoulli",
+    beta: float = 1.0,
+    sigma: float = 0.1,
+    seed: int = 0,
+    lr: float = 1e-3,
+    lr_schedule: str = "cosine",
+    test_images: torch.Tensor | None = None,
+    cache: bool = True,
+) -> tuple[_VAE, History]:
+    """Train a VAE with Adam on the negative (beta-)ELBO per image, or load it from the cache.
+
+    The loss of one batch is ``mean_i [-log p(x_i | z_i) + beta * KL_i]`` (nats per image; the same
+    gradient direction as pytorch/examples' sum over the batch, which Adam makes scale-free).
+
+    Args:
+        model: an :class:`MLPVAE` or :class:`ConvVAE`.
+        images: ``(N, 1, 28, 28)`` in ``[0, 1]`` (``load_mnist`` output, not binarised).
+        budget: epochs, ``n_train``, batch size, e.g. ``settings.profile.budget("vae")``.
+        device: where to train.
+        labels: ``(N,)`` labels, needed when ``budget.n_train`` is smaller than ``N``.
+        likelihood: ``"bernoulli"``, ``"gaussian"`` or ``"laplace"`` (see :mod:`course_lib.objectives`).
+        beta: KL weight (1 = the ELBO).
+        sigma: fixed sigma / scale of the Gaussian / Laplace likelihood.
+        seed: seeds the subset, batch order and sampling noise.
+        lr: Adam's (peak) learning rate.
+        lr_schedule: ``"cosine"`` (decay to 0 over the run, once per step) or ``"constant"``.
+        test_images: optional ``(M, 1, 28, 28)`` in ``[0, 1]``; if given, the test negative ELBO
+            (``z`` sampled, :func:`course_lib.objectives.test_negative_elbo`) is logged every epoch
+            as ``test_loss``.
+        cache: load / store the trained weights.
+
+    Returns:
+        ``(model, history)``: the model on ``device`` in eval mode, and per-epoch ``loss``
+        (negative beta-ELBO), ``recon`` (``-log p(x|z)``) and ``kl``, in nats per image, plus
+        ``test_loss`` when ``test_images`` is given.
+    """
+    check_tensor(images, "images", shape=(None, *IMAGE_SHAPE), value_range=(0.0, 1.0))
+    if test_images is not None:
+        check_tensor(test_images, "test_images", shape=(None, *IMAGE_SHAPE), value_range=(0.0, 1.0))
+    if likelihood not in LIKELIHOODS:
+        raise CourseInputError(f"unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise CourseInputError(f"unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+    if beta < 0:
+        raise CourseInputError(f"beta must be >= 0, got {beta}")
+    train_images = training_subset(images, labels, budget.n_train, seed)
+    recipe = {"loss": "negative_elbo", "likelihood": likelihood, "beta": beta, "optimiser": "adam", "lr": lr,
+              "lr_schedule": lr_schedule, "test_images": test_images is not None}
+    if likelihood != "bernoulli":
+        recipe["sigma"] = sigma
+    config = recipe_config(model, budget, train_images, seed, **recipe)
+    name = type(model).__name__.lower()
+    model.to(device)
+
+    def run(m: _VAE) -> History:
+        torch.manual_seed(seed)
+        m.train()
+        optimiser = torch.optim.Adam(m.parameters(), lr=lr)
+        batches = TensorBatches(train_images, batch_size=budget.batch_size, device=device, seed=seed)
+        factor = _learning_rate_factor(lr_schedule, budget.epochs * len(batches))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+
+        def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            (x,) = batch
+            terms = elbo(m, x, likelihood=likelihood, beta=beta, sigma=sigma, check=False)
+            loss = -terms.elbo.mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            scheduler.step()
+            return {"loss": loss.detach(), "recon": -terms.log_likelihood.mean().detach(),
+                    "kl": terms.kl.mean().detach()}
+
+        callbacks = []
+        if test_images is not None:
+            def log_test_loss(epoch: int, history: History) -> None:
+                value = test_negative_elbo(m, test_images, likelihood=likelihood, sigma=sigma, seed=seed)
+                history.log(test_loss=value)
+
+            callbacks.append(log_test_loss)
+        return train(step, batches, budget.epochs, name=name, callbacks=callbacks)
+
+    model, history, _ = cached_training(name, config, model, run, enabled=cache)
+    return model.to(device).eval(), history
