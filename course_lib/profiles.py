@@ -67,7 +67,7 @@ def _budgets(scale: str) -> dict[str, Budget]:
 
     Recipes: ``ae`` (fully connected autoencoders), ``dae`` (denoising), ``vae`` and ``conv_vae``,
     ``mlp_gan``, ``dcgan``, ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per epoch) and
-    ``evaluator`` (the frozen MNIST classifier).
+    ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's discriminative baseline).
     """
     table = {
         #              smoke               cpu                  gpu
@@ -80,6 +80,7 @@ def _budgets(scale: str) -> dict[str, Budget]:
         "aae":       ((1, 600, 100),      (10, 20_000, 100),   (50, None, 100)),
         "toy_gan":   ((200, 512, 128),    (2000, 512, 128),    (5000, 512, 128)),
         "evaluator": ((1, 600, 128),      (4, None, 128),      (8, None, 128)),
+        "softmax":   ((2, 600, 128),      (5, None, 128),      (10, None, 128)),
     }
     column = {"smoke": 0, "cpu": 1, "gpu": 2}[scale]
     return {name: Budget(*row[column]) for name, row in table.items()}
