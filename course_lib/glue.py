@@ -7,18 +7,18 @@ In a lesson::
 
 In the book build the value is stored in the notebook and substituted into the text. Where
 myst-nb is not installed (e.g. a plain Colab runtime) nothing is stored and the value is simply
-returned, so the notebook still runs.
+skipped, so the notebook still runs.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
-def glue(name: str, value: T, *, display: bool = False) -> T:
-    """Record ``value`` under ``name`` for ``{glue:text}`` / ``{glue:}`` roles and return it unchanged.
+def glue(name: str, value: Any, *, display: bool = False) -> None:
+    """Record ``value`` under ``name`` for ``{glue:text}`` / ``{glue:}`` roles.
+
+    Returns nothing, so a ``glue(...)`` call at the end of a cell adds no stray output.
 
     Args:
         name: the key used in the prose (letters, digits and underscores).
@@ -28,8 +28,7 @@ def glue(name: str, value: T, *, display: bool = False) -> T:
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
-        return value
+        return
     if hasattr(value, "item") and callable(value.item):  # a 0-d tensor or NumPy scalar: glue the number
-        value = value.item()  # type: ignore[assignment]
+        value = value.item()
     myst_glue(name, value, display=display)
-    return value

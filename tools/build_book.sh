@@ -6,7 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 
 export COURSE_PROGRESS=plain        # one line per epoch in the book, not progress bars
 export COURSE_STATIC_WIDGETS=1      # widgets render as self-contained HTML that works without a kernel
-export MPLBACKEND=Agg
 
 if [ -f tools/vendor_js.py ]; then
   python tools/vendor_js.py          # MathJax and friends, served from the book itself (works offline)

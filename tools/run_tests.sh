@@ -6,7 +6,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 export COURSE_PROFILE="${COURSE_PROFILE:-smoke}"
 export COURSE_PROGRESS=plain
 export COURSE_STATIC_WIDGETS=1
-export MPLBACKEND=Agg
 # A fresh checkpoint cache, so cached models from earlier runs cannot hide a broken recipe.
 COURSE_CACHE="$(mktemp -d)"
 export COURSE_CACHE
