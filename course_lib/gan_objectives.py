@@ -116,9 +116,9 @@ def energy_from_logits(logits: torch.Tensor) -> torch.Tensor:
 
 def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:
     energy = _check_logits(energy, name)
-    if energy.numel() > 0 and float(energy.min()) < 0:
+    if energy.numel() > 0 and float(energy.detach().min()) < 0:
         raise CourseInputError(
-            f"{name} must be non-negative (an energy), got a minimum of {float(energy.min()):.3g}; "
+            f"{name} must be non-negative (an energy), got a minimum of {float(energy.detach().min()):.3g}; "
             "turn discriminator logits into energies with energy_from_logits"
         )
     return energy

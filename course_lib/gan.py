@@ -1,0 +1,736 @@
+"""Generative adversarial networks: an MLP GAN, DCGANs, an upsampling generator, label
+conditioning, minibatch discrimination, and the training recipe :func:`fit_gan`.
+
+Conventions (shared by every model here):
+
+* A generator maps noise ``z`` of shape ``(N, latent_dim)`` (standard normal) to images
+  ``(N, C, H, W)`` in ``[-1, 1]`` (a ``tanh`` output); train it on images scaled with
+  :func:`course_lib.data.to_signed`.
+* A discriminator maps images ``(N, C, H, W)`` in ``[-1, 1]`` to **logits** ``(N,)``; the
+  probability "real" is ``sigmoid(logit)``. The losses in :mod:`course_lib.gan_objectives` work on
+  logits, so they never take the log of 0.
+* Built with ``n_classes=K``, both networks are *conditional*: ``generator(z, labels)`` and
+  ``discriminator(x, labels)`` take ``(N,)`` int64 labels in ``0..K-1`` (Mirza & Osindero 2014).
+* Every model has a ``config`` dict (its class and hyper-parameters), used as a cache key.
+
+The DCGAN recipe (Radford et al. 2016, and the PyTorch DCGAN tutorial): transposed convolutions
+with BatchNorm and ReLU in the generator, strided convolutions with LeakyReLU(0.2) in the
+discriminator, no pooling, weights from ``N(0, 0.02)`` (:func:`init_dcgan_weights`), Adam with
+learning rate 2e-4 and ``beta1 = 0.5``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_lib.batches import TensorBatches
+from course_lib.cache import cached_training
+from course_lib.data import stratified_subset
+from course_lib.errors import CourseInputError, check_tensor
+from course_lib.gan_objectives import check_loss_kind, discriminator_loss_for, generator_loss_for
+from course_lib.profiles import Budget
+from course_lib.training import History, ImageSnapshot, train
+
+MNIST_SHAPE = (1, 28, 28)
+
+
+# ---------------------------------------------------------------------------------------------
+# input checks shared by the networks
+# ---------------------------------------------------------------------------------------------
+
+
+def check_latent(z: object, latent_dim: int) -> torch.Tensor:
+    """Check that ``z`` is a float tensor of shape ``(N, latent_dim)`` and return it."""
+    if isinstance(z, torch.Tensor) and z.is_floating_point() and (z.dim() != 2 or z.shape[1] != latent_dim):
+        raise CourseInputError(
+            f"z must have shape (N, {latent_dim}) (this generator was built with latent_dim={latent_dim}), "
+            f"got {tuple(z.shape)}; draw it with torch.randn(n, {latent_dim})"
+        )
+    return check_tensor(z, "z", shape=(None, latent_dim))
+
+
+def check_images(x: object, image_shape: Sequence[int], name: str = "x") -> torch.Tensor:
+    """Check that ``x`` is ``(N, C, H, W)`` with ``(C, H, W) == image_shape`` and values in ``[-1, 1]``."""
+    check_tensor(x, name, shape=(None, *image_shape))
+    return check_tensor(x, name, value_range=(-1.0, 1.0))
+
+
+def check_labels(labels: object, n: int, n_classes: int | None, who: str) -> torch.Tensor | None:
+    """Check labels against a network's ``n_classes`` (``None`` = unconditional) and batch size ``n``.
+
+    Returns:
+        ``labels`` (``(n,)`` int64 in ``0..n_classes-1``) or ``None`` for an unconditional network.
+    """
+    if n_classes is None:
+        if labels is not None:
+            raise CourseInputError(
+                f"{who} is unconditional (built without n_classes) but labels were given; "
+                "build both networks with n_classes=10 to condition on labels, or drop the labels"
+            )
+        return None
+    if labels is None:
+        raise CourseInputError(
+            f"{who} is conditional (n_classes={n_classes}) and needs labels: call it as {who}(input, labels)"
+        )
+    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dim() != 1:
+        got = f"dtype {labels.dtype}, shape {tuple(labels.shape)}" if isinstance(labels, torch.Tensor) else \
+            type(labels).__name__
+        raise CourseInputError(f"labels must be a 1-D int64 tensor, got {got}")
+    if labels.shape[0] != n:
+        raise CourseInputError(f"labels must have shape ({n},), one per example, got {tuple(labels.shape)}")
+    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise CourseInputError(
+            f"labels must lie in 0..{n_classes - 1}, got values in {int(labels.min())}..{int(labels.max())}"
+        )
+    return labels.long()
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN initialisation; use as ``model.apply(init_dcgan_weights)``.
+
+    Convolution and transposed-convolution weights ``~ N(0, 0.02)``; BatchNorm scales
+    ``~ N(1, 0.02)`` and BatchNorm shifts ``= 0`` (as in the PyTorch DCGAN tutorial). Linear layers
+    get ``N(0, 0.02)`` weights and zero biases too. Other modules are left alone.
+    """
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# minibatch discrimination
+# ---------------------------------------------------------------------------------------------
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Minibatch discrimination (Salimans et al. 2016, "Improved techniques for training GANs").
+
+    Lets the discriminator see how similar each example is to the rest of its batch, so a
+    generator that outputs the same image over and over (mode collapse) is easy to spot.
+
+    For features ``f_i`` (``A`` numbers per example) and a learned tensor ``T`` of shape ``(A, B, C)``:
+    ``M_i = f_i T`` is a ``(B, C)`` matrix; for each of the ``B`` rows,
+    ``c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and ``o(i)_b = sum_{j != i} c_b(i, j)``. The layer
+    returns ``[f_i, o(i)]``. Identical examples give ``c_b = 1``, so ``o(i)_b`` reaches its maximum
+    ``n - 1``; very different ones give ``o(i)_b ~ 0``. (The paper's sum includes ``j = i``, which only
+    adds the constant 1; we leave it out.)
+
+    Args:
+        in_features: ``A``.
+        out_features: ``B``, the number of similarity features added.
+        kernel_dims: ``C``.
+
+    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in ``[0, N - 1]``.
+    """
+
+    def __init__(self, in_features: int, out_features: int = 32, kernel_dims: int = 8) -> None:
+        super().__init__()
+        self.in_features, self.out_features, self.kernel_dims = in_features, out_features, kernel_dims
+        self.T = nn.Parameter(torch.randn(in_features, out_features, kernel_dims) * 0.1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        check_tensor(features, "features", shape=(None, self.in_features))
+        n = features.shape[0]
+        m = (features @ self.T.view(self.in_features, -1)).view(n, self.out_features, self.kernel_dims)
+        distances = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # (N, N, B): L1 over C
+        similarity = torch.exp(-distances).sum(dim=1) - 1.0  # drop j = i, whose term is exp(0) = 1
+        return torch.cat([features, similarity], dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# generators
+# ---------------------------------------------------------------------------------------------
+
+
+class _Generator(nn.Module):
+    """Shared behaviour: noise and label checks, the conditioning input, ``config``."""
+
+    latent_dim: int
+    n_classes: int | None
+    image_shape: tuple[int, int, int]
+
+    def _input(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """``(N, latent_dim [+ n_classes])``: the noise, with the one-hot label appended if conditional."""
+        z = check_latent(z, self.latent_dim)
+        labels = check_labels(labels, z.shape[0], self.n_classes, "generator")
+        if labels is None:
+            return z
+        return torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Class name and hyper-parameters (JSON-serialisable; used in cache keys)."""
+        return {"model": type(self).__name__, **self._config}
+
+
+class _Discriminator(nn.Module):
+    """Shared behaviour: image and label checks, optional minibatch discrimination, ``config``.
+
+    Subclasses define ``features(x, labels) -> (N, A)``; the head is
+    ``[MinibatchDiscrimination] -> Linear(., 1)`` and ``forward`` returns ``(N,)`` logits.
+    """
+
+    n_classes: int | None
+    image_shape: tuple[int, int, int]
+
+    def _head(self, n_features: int, minibatch_features: int) -> None:
+        self.minibatch = MinibatchDiscrimination(n_features, minibatch_features) if minibatch_features else None
+        self.out = nn.Linear(n_features + minibatch_features, 1)
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits ``(N,)`` of images ``x`` ``(N, C, H, W)`` in ``[-1, 1]`` (and labels if conditional)."""
+        check_images(x.detach(), self.image_shape)
+        labels = check_labels(labels, x.shape[0], self.n_classes, "discriminator")
+        h = self.features(x, labels)
+        if self.minibatch is not None:
+            h = self.minibatch(h)
+        return self.out(h).squeeze(1)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Class name and hyper-parameters (JSON-serialisable; used in cache keys)."""
+        return {"model": type(self).__name__, **self._config}
+
+
+class MLPGenerator(_Generator):
+    """Fully connected generator: ``z (N, latent_dim) -> Linear/LeakyReLU(0.2) ... -> tanh -> (N, 1, 28, 28)``.
+
+    Args:
+        latent_dim: size of the noise vector (100 in Goodfellow et al.'s MNIST set-up).
+        hidden: widths of the hidden layers.
+        n_classes: ``K`` for a label-conditioned generator (one-hot label appended to ``z``).
+        image_shape: ``(C, H, W)`` of the output.
+
+    Output values lie in ``[-1, 1]``.
+    """
+
+    def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (256, 512, 1024), *,
+                 n_classes: int | None = None, image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+        super().__init__()
+        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, tuple(image_shape)
+        self._config = {"latent_dim": latent_dim, "hidden": list(hidden), "n_classes": n_classes,
+                        "image_shape": list(image_shape)}
+        layers: list[nn.Module] = []
+        width = latent_dim + (n_classes or 0)
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            width = h
+        layers += [nn.Linear(width, int(torch.tensor(image_shape).prod())), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(N, C, H, W)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
+        return self.net(self._input(z, labels)).view(-1, *self.image_shape)
+
+
+class MLPDiscriminator(_Discriminator):
+    """Fully connected discriminator: ``(N, 1, 28, 28) -> Linear/LeakyReLU(0.2) ... -> (N,)`` logits.
+
+    Args:
+        hidden: widths of the hidden layers.
+        n_classes: ``K`` for a label-conditioned discriminator (one-hot label appended to the pixels).
+        minibatch_features: ``B > 0`` appends a :class:`MinibatchDiscrimination` layer with ``B``
+            outputs to the last hidden layer; 0 = off.
+        image_shape: ``(C, H, W)`` of the input.
+    """
+
+    def __init__(self, hidden: Sequence[int] = (512, 256), *, n_classes: int | None = None,
+                 minibatch_features: int = 0, image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+        super().__init__()
+        self.n_classes, self.image_shape = n_classes, tuple(image_shape)
+        self._config = {"hidden": list(hidden), "n_classes": n_classes, "minibatch_features": minibatch_features,
+                        "image_shape": list(image_shape)}
+        layers: list[nn.Module] = []
+        width = int(torch.tensor(image_shape).prod()) + (n_classes or 0)
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+            width = h
+        self.body = nn.Sequential(*layers)
+        self._head(width, minibatch_features)
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        h = x.flatten(1)
+        if labels is not None:
+            h = torch.cat([h, F.one_hot(labels, self.n_classes).to(h.dtype)], dim=1)
+        return self.body(h)
+
+
+class DCGenerator(_Generator):
+    """DCGAN generator for 28x28 images (MNIST).
+
+    ``z (N, latent_dim) -> (N, latent_dim, 1, 1)`` then
+    ``ConvT 7x7 -> (4 ngf, 7, 7)``, ``ConvT 4/2/1 -> (2 ngf, 14, 14)`` (each with BatchNorm and ReLU),
+    ``ConvT 4/2/1 -> (C, 28, 28)`` and tanh. Initialised with :func:`init_dcgan_weights`.
+
+    Args:
+        latent_dim: size of the noise vector.
+        ngf: width multiplier of the generator's feature maps.
+        n_classes: ``K`` for a label-conditioned generator (one-hot label appended to ``z``).
+        channels: ``C``, image channels.
+
+    Output values lie in ``[-1, 1]``.
+    """
+
+    def __init__(self, latent_dim: int = 100, ngf: int = 32, *, n_classes: int | None = None,
+                 channels: int = 1) -> None:
+        super().__init__()
+        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, (channels, 28, 28)
+        self._config = {"latent_dim": latent_dim, "ngf": ngf, "n_classes": n_classes, "channels": channels}
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim + (n_classes or 0), ngf * 4, 7, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),  # (4 ngf, 7, 7)
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),  # (2 ngf, 14, 14)
+            nn.ConvTranspose2d(ngf * 2, channels, 4, 2, 1, bias=False),
+            nn.Tanh(),  # (C, 28, 28)
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(N, C, 28, 28)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
+        h = self._input(z, labels)
+        return self.net(h[:, :, None, None])
+
+
+class UpsampleGenerator(_Generator):
+    """A 28x28 generator that upsamples (nearest neighbour) and then convolves, instead of using
+    transposed convolutions.
+
+    A stride-2 transposed convolution with a 4x4 kernel paints some output pixels with more kernel
+    taps than others; unless the weights learn to compensate, this shows as a checkerboard pattern
+    (Odena et al. 2016, "Deconvolution and checkerboard artifacts"). Resizing first and then using
+    an ordinary 3x3 convolution treats every output pixel alike.
+
+    ``z -> Linear -> (4 ngf, 7, 7)``, ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)``,
+    ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each), ``conv 3x3 -> (C, 28, 28)``, tanh.
+
+    Args:
+        latent_dim, ngf, n_classes, channels: as in :class:`DCGenerator`.
+
+    Output values lie in ``[-1, 1]``.
+    """
+
+    def __init__(self, latent_dim: int = 100, ngf: int = 32, *, n_classes: int | None = None,
+                 channels: int = 1) -> None:
+        super().__init__()
+        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, (channels, 28, 28)
+        self._config = {"latent_dim": latent_dim, "ngf": ngf, "n_classes": n_classes, "channels": channels}
+        self.ngf = ngf
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim + (n_classes or 0), ngf * 4 * 7 * 7, bias=False),
+            nn.BatchNorm1d(ngf * 4 * 7 * 7),
+            nn.ReLU(True),
+        )
+        self.net = nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(ngf * 4, ngf * 2, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),  # (2 ngf, 14, 14)
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(ngf * 2, ngf, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),  # (ngf, 28, 28)
+            nn.Conv2d(ngf, channels, 3, 1, 1),
+            nn.Tanh(),
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(N, C, 28, 28)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
+        h = self.project(self._input(z, labels))
+        return self.net(h.view(-1, self.ngf * 4, 7, 7))
+
+
+class DCDiscriminator(_Discriminator):
+    """DCGAN discriminator for 28x28 images.
+
+    ``(C, 28, 28) -> conv 4/2/1 -> (ndf, 14, 14)`` with LeakyReLU(0.2) (no BatchNorm on the input
+    layer, as in the paper), ``conv 4/2/1 -> (2 ndf, 7, 7)`` with BatchNorm and LeakyReLU(0.2), then a
+    linear layer (the same as a 7x7 convolution) to one logit per image.
+
+    Args:
+        ndf: width multiplier of the discriminator's feature maps.
+        n_classes: ``K`` for a label-conditioned discriminator: a learned ``28 x 28`` map per label is
+            added to the input as an extra channel.
+        minibatch_features: ``B > 0`` adds a :class:`MinibatchDiscrimination` layer on the flattened
+            features; 0 = off.
+        channels: ``C``, image channels.
+
+    Input ``(N, C, 28, 28)`` in ``[-1, 1]``; output ``(N,)`` logits.
+    """
+
+    def __init__(self, ndf: int = 32, *, n_classes: int | None = None, minibatch_features: int = 0,
+                 channels: int = 1) -> None:
+        super().__init__()
+        self.n_classes, self.image_shape = n_classes, (channels, 28, 28)
+        self._config = {"ndf": ndf, "n_classes": n_classes, "minibatch_features": minibatch_features,
+                        "channels": channels}
+        self.label_maps = nn.Embedding(n_classes, 28 * 28) if n_classes else None
+        self.body = nn.Sequential(
+            nn.Conv2d(channels + (1 if n_classes else 0), ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),  # (ndf, 14, 14)
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),  # (2 ndf, 7, 7)
+            nn.Flatten(),
+        )
+        self._head(ndf * 2 * 7 * 7, minibatch_features)
+        self.apply(init_dcgan_weights)
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if labels is not None and self.label_maps is not None:
+            x = torch.cat([x, self.label_maps(labels).view(-1, 1, 28, 28)], dim=1)
+        return self.body(x)
+
+
+class DCGenerator64(_Generator):
+    """The 64x64 DCGAN generator of the PyTorch DCGAN tutorial (``dcgan/main.py``).
+
+    ``z (N, nz) -> (N, nz, 1, 1)``, then transposed convolutions to
+    ``(8 ngf, 4, 4) -> (4 ngf, 8, 8) -> (2 ngf, 16, 16) -> (ngf, 32, 32)`` (BatchNorm, ReLU) ``-> (nc, 64, 64)``, tanh.
+
+    Args:
+        nz: size of the noise vector (100 in the tutorial).
+        ngf: generator width (64).
+        nc: image channels (3 for colour images).
+
+    Output values lie in ``[-1, 1]``.
+    """
+
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3) -> None:
+        super().__init__()
+        self.latent_dim, self.n_classes, self.image_shape = nz, None, (nc, 64, 64)
+        self._config = {"nz": nz, "ngf": ngf, "nc": nc}
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),  # (8 ngf, 4, 4)
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),  # (4 ngf, 8, 8)
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),  # (2 ngf, 16, 16)
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),  # (ngf, 32, 32)
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),  # (nc, 64, 64)
+        )
+        self.apply(init_dcgan_weights)
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images ``(N, nc, 64, 64)`` in ``[-1, 1]`` from noise ``(N, nz)``."""
+        return self.net(self._input(z, labels)[:, :, None, None])
+
+
+class DCDiscriminator64(_Discriminator):
+    """The 64x64 DCGAN discriminator of the PyTorch DCGAN tutorial, returning logits.
+
+    ``(nc, 64, 64) -> (ndf, 32, 32) -> (2 ndf, 16, 16) -> (4 ndf, 8, 8) -> (8 ndf, 4, 4)`` with strided
+    4x4 convolutions, LeakyReLU(0.2) and BatchNorm (not on the first layer), then a 4x4 convolution
+    to one logit (the tutorial's final sigmoid is left to the loss).
+
+    Args:
+        ndf: discriminator width (64).
+        nc: image channels.
+        minibatch_features: ``B > 0`` adds a :class:`MinibatchDiscrimination` layer; 0 = off.
+
+    Input ``(N, nc, 64, 64)`` in ``[-1, 1]``; output ``(N,)`` logits.
+    """
+
+    def __init__(self, ndf: int = 64, nc: int = 3, *, minibatch_features: int = 0) -> None:
+        super().__init__()
+        self.n_classes, self.image_shape = None, (nc, 64, 64)
+        self._config = {"ndf": ndf, "nc": nc, "minibatch_features": minibatch_features}
+        self.body = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),  # (ndf, 32, 32)
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),  # (2 ndf, 16, 16)
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),  # (4 ndf, 8, 8)
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2, inplace=True),  # (8 ndf, 4, 4)
+            nn.Flatten(),
+        )
+        self._head(ndf * 8 * 4 * 4, minibatch_features)  # Linear over 8ndf x 4 x 4 == the tutorial's 4x4 conv
+        self.apply(init_dcgan_weights)
+
+    def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return self.body(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# sampling and training
+# ---------------------------------------------------------------------------------------------
+
+
+class GANPair(nn.Module):
+    """A container holding both networks, so one ``state_dict`` (one cache file) stores the GAN."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module) -> None:
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator
+
+
+def sample_labels(n: int, n_classes: int) -> torch.Tensor:
+    """``(n,)`` int64 labels ``0, 1, ..., K-1, 0, 1, ...``: the same number of each class (for sample grids)."""
+    return torch.arange(n) % n_classes
+
+
+@torch.no_grad()
+def sample_images(
+    generator: nn.Module,
+    n: int,
+    *,
+    labels: torch.Tensor | None = None,
+    seed: int = 0,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """Draw ``n`` images from a generator, in eval mode (BatchNorm uses its running statistics).
+
+    Args:
+        generator: a generator of this module.
+        n: number of images.
+        labels: ``(n,)`` labels for a conditional generator (default: balanced, see :func:`sample_labels`).
+        seed: seed of the noise, so the same call gives the same images.
+        batch_size: images generated per forward pass.
+
+    Returns:
+        ``(n, C, H, W)`` images in ``[-1, 1]`` on the CPU.
+    """
+    n_classes = getattr(generator, "n_classes", None)
+    if n_classes is not None and labels is None:
+        labels = sample_labels(n, n_classes)
+    noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    chunks = []
+    for start in range(0, n, batch_size):
+        y = None if labels is None else labels[start:start + batch_size]
+        chunks.append(sample_from_noise(generator, noise[start:start + batch_size], y))
+    return torch.cat(chunks)
+
+
+@torch.no_grad()
+def sample_from_noise(generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    """The generator, in eval mode, applied to given ``noise`` ``(n, latent_dim)`` (and labels ``(n,)``).
+
+    Returns:
+        ``(n, C, H, W)`` images in ``[-1, 1]`` on the CPU; the generator's mode is restored afterwards.
+    """
+    device = next(generator.parameters()).device
+    was_training = generator.training
+    generator.eval()
+    try:
+        y = None if labels is None else labels.to(device)
+        return generator(noise.to(device), y).cpu()
+    finally:
+        generator.train(was_training)
+
+
+def adversarial_step(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    opt_g: torch.optim.Optimizer,
+    opt_d: torch.optim.Optimizer,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    *,
+    loss: str = "non_saturating",
+    margin: float = 2.0,
+) -> dict[str, torch.Tensor]:
+    """One GAN training step: a discriminator update, then a generator update.
+
+    1. ``fake = G(z)``; the discriminator minimises its loss on ``D(x)`` and ``D(fake.detach())``;
+    2. the generator minimises its loss on ``D(fake)``, scored by the *updated* discriminator.
+
+    Args:
+        generator, discriminator: the two networks (called with ``labels`` when they are given).
+        opt_g, opt_d: their optimisers.
+        x: a batch of real data ``(N, ...)``.
+        z: noise ``(N, latent_dim)``.
+        labels: ``(N,)`` labels for conditional networks, else ``None``.
+        loss: ``"non_saturating"``, ``"minimax"`` or ``"hinge"`` (:mod:`course_lib.gan_objectives`).
+        margin: margin of the hinge loss.
+
+    Returns:
+        Detached scalars: ``d_loss``, ``g_loss``, ``d_x`` (mean ``D(x)``), ``d_g_z1`` (mean ``D(G(z))``
+        before the discriminator step) and ``d_g_z2`` (after it), as in the PyTorch DCGAN tutorial.
+    """
+    extra = () if labels is None else (labels,)
+    fake = generator(z, *extra)
+    real_logits = discriminator(x, *extra)
+    fake_logits = discriminator(fake.detach(), *extra)
+    d_loss = discriminator_loss_for(loss, real_logits, fake_logits, margin)
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    fake_logits_after = discriminator(fake, *extra)
+    g_loss = generator_loss_for(loss, fake_logits_after)
+    opt_g.zero_grad(set_to_none=True)
+    g_loss.backward()
+    opt_g.step()
+    return {
+        "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
+        "d_x": torch.sigmoid(real_logits.detach()).mean(),
+        "d_g_z1": torch.sigmoid(fake_logits.detach()).mean(),
+        "d_g_z2": torch.sigmoid(fake_logits_after.detach()).mean(),
+    }
+
+
+def training_subset(images: torch.Tensor, labels: torch.Tensor | None, n_train: int | None,
+                     seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``n_train`` images: class-balanced when labels are known, else a seeded random subset."""
+    if n_train is None or n_train >= images.shape[0]:
+        return images, labels
+    if labels is not None:
+        return stratified_subset(images, labels, n_train, seed=seed)
+    index = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))[:n_train]
+    return images[index.sort().values], None
+
+
+def data_fingerprint(images: torch.Tensor) -> list[float]:
+    """A cheap description of a data set for cache keys: size, sum and sum of squares."""
+    x = images.double()
+    return [float(images.shape[0]), round(float(x.sum()), 3), round(float((x * x).sum()), 3)]
+
+
+def fit_gan(
+    generator: _Generator,
+    discriminator: _Discriminator,
+    images: torch.Tensor,
+    *,
+    budget: Budget,
+    device: torch.device | str = "cpu",
+    loss: str = "non_saturating",
+    labels: torch.Tensor | None = None,
+    seed: int = 0,
+    snapshot_noise: torch.Tensor | None = None,
+    cache: bool = True,
+    lr: float = 2e-4,
+    lr_discriminator: float | None = None,
+    betas: tuple[float, float] = (0.5, 0.999),
+    margin: float = 2.0,
+    name: str | None = None,
+) -> tuple[_Generator, _Discriminator, History]:
+    """Train a GAN (alternating discriminator and generator steps), or load it from the cache.
+
+    One step on a batch ``x`` of real images, as in the PyTorch DCGAN tutorial:
+
+    1. discriminator: ``z ~ N(0, I)``, ``fake = G(z)``; minimise the discriminator loss of ``loss`` on
+       ``D(x)`` and ``D(fake.detach())``;
+    2. generator: minimise the generator loss of ``loss`` on ``D(fake)`` (the updated discriminator).
+
+    Args:
+        generator: e.g. :class:`DCGenerator`; moved to ``device`` and trained in place.
+        discriminator: e.g. :class:`DCDiscriminator`, for the same image shape.
+        images: ``(N, C, H, W)`` real images in ``[-1, 1]`` (use :func:`course_lib.data.to_signed`).
+        budget: epochs, training-set size (a class-balanced subset when ``labels`` are given) and batch
+            size, e.g. ``settings.profile.budget("dcgan")``. Incomplete batches are dropped (BatchNorm).
+        device: where to train.
+        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating) or ``"hinge"`` (energy margin),
+            see :mod:`course_lib.gan_objectives`.
+        labels: ``(N,)`` int64 class labels. Used to pick a class-balanced subset, and given to both
+            networks when they are conditional (built with ``n_classes``; then they are required).
+        seed: seeds the subset, the batch order and the noise.
+        snapshot_noise: ``(n, latent_dim)`` fixed noise for the per-epoch sample grids (default: 64
+            vectors from ``seed``); a conditional generator gets labels ``0, 1, ..., K-1, 0, ...``.
+        cache: load/store the trained networks with :func:`course_lib.cache.cached_training`.
+        lr: Adam learning rate of the generator (and of the discriminator unless ``lr_discriminator``).
+        lr_discriminator: a different learning rate for the discriminator (e.g. to make it stronger).
+        betas: Adam's ``(beta1, beta2)``; DCGAN uses ``beta1 = 0.5``.
+        margin: the margin ``m`` of the hinge loss (ignored by the other losses).
+        name: cache name (default ``"gan-<generator class>-<loss>"``).
+
+    Returns:
+        ``(generator, discriminator, history)``. ``history`` has per-epoch means of ``d_loss``,
+        ``g_loss``, ``d_x`` (mean ``D(x)`` on real images), ``d_g_z1`` (mean ``D(G(z))`` before the
+        discriminator step), ``d_g_z2`` (after it, seen by the generator step), plus ``seconds`` and
+        ``examples_per_second``; ``history.snapshots`` holds one ``(n, C, H, W)`` grid of fixed-noise
+        samples in ``[-1, 1]`` per epoch (generator in eval mode).
+
+    Raises:
+        CourseInputError: for an unknown loss, images of the wrong shape or range, networks that
+            disagree on image shape or labels, or too few images for one batch.
+    """
+    check_loss_kind(loss)
+    if not isinstance(generator, _Generator) or not isinstance(discriminator, _Discriminator):
+        raise CourseInputError("fit_gan needs a generator and a discriminator from course_lib.gan "
+                               "(e.g. DCGenerator() and DCDiscriminator())")
+    if generator.image_shape != discriminator.image_shape:
+        raise CourseInputError(
+            f"the generator makes images of shape {generator.image_shape} but the discriminator expects "
+            f"{discriminator.image_shape}; build them for the same image size"
+        )
+    if generator.n_classes != discriminator.n_classes:
+        raise CourseInputError(
+            f"generator has n_classes={generator.n_classes} but discriminator has {discriminator.n_classes}; "
+            "condition both networks on labels or neither"
+        )
+    check_images(images, generator.image_shape, "images")
+    if labels is not None:
+        check_labels(labels, images.shape[0], generator.n_classes or int(labels.max()) + 1, "the data")
+    elif generator.n_classes is not None:
+        raise CourseInputError("a conditional GAN (n_classes set) needs labels: fit_gan(..., labels=labels)")
+    images, labels = training_subset(images, labels, budget.n_train, seed)
+    if images.shape[0] < budget.batch_size:
+        raise CourseInputError(f"need at least batch_size={budget.batch_size} images, got {images.shape[0]}")
+    conditional = generator.n_classes is not None
+    device = torch.device(device)
+    if snapshot_noise is None:
+        snapshot_noise = torch.randn(64, generator.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
+    check_latent(snapshot_noise, generator.latent_dim)
+    snapshot_labels = sample_labels(snapshot_noise.shape[0], generator.n_classes) if conditional else None
+
+    config = {
+        "generator": generator.config, "discriminator": discriminator.config, "loss": loss,
+        "budget": dataclasses.asdict(budget), "data": data_fingerprint(images), "seed": seed, "lr": lr,
+        "lr_discriminator": lr_discriminator, "betas": list(betas), "margin": margin,
+        "snapshot_noise": data_fingerprint(snapshot_noise),
+    }
+    pair = GANPair(generator, discriminator).to(device)
+
+    def run(pair: GANPair) -> History:
+        torch.manual_seed(seed)
+        noise = torch.Generator(device=device).manual_seed(seed)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_discriminator or lr, betas=betas)
+        opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+        tensors = (images,) if labels is None else (images, labels)
+        batches = TensorBatches(*tensors, batch_size=budget.batch_size, drop_last=True, device=device, seed=seed)
+
+        def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            x = batch[0]
+            y = batch[1] if conditional else None
+            z = torch.randn(x.shape[0], generator.latent_dim, device=device, generator=noise)
+            return adversarial_step(generator, discriminator, opt_g, opt_d, x, z, y, loss=loss, margin=margin)
+
+        def snapshot() -> torch.Tensor:
+            return sample_from_noise(generator, snapshot_noise, snapshot_labels)
+
+        pair.train()
+        return train(step, batches, budget.epochs, name=name or f"gan-{loss}", callbacks=[ImageSnapshot(snapshot)])
+
+    cache_name = name or f"gan-{type(generator).__name__}-{loss}"
+    _, history, _ = cached_training(cache_name, config, pair, run, enabled=cache)
+    return generator, discriminator, history
+

@@ -1,0 +1,115 @@
+"""GAN losses against the textbook -log D forms, written out by hand with sigmoid and log."""
+
+import math
+
+import pytest
+import torch
+
+from course_lib.errors import CourseInputError
+from course_lib.gan_objectives import (
+    check_loss_kind,
+    discriminator_loss,
+    discriminator_loss_for,
+    energy_from_logits,
+    generator_loss_for,
+    generator_loss_minimax,
+    generator_loss_non_saturating,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+)
+
+
+@pytest.fixture
+def logits():
+    g = torch.Generator().manual_seed(0)
+    return torch.randn(64, generator=g, dtype=torch.float64) * 3, torch.randn(48, generator=g, dtype=torch.float64) * 3
+
+
+def test_discriminator_loss_is_binary_cross_entropy(logits):
+    real, fake = logits
+    d_real, d_fake = 1 / (1 + torch.exp(-real)), 1 / (1 + torch.exp(-fake))
+    by_hand = -torch.log(d_real).mean() - torch.log(1 - d_fake).mean()
+    assert torch.allclose(discriminator_loss(real, fake), by_hand, atol=1e-12)
+    # (N, 1) logits are accepted too
+    assert torch.allclose(discriminator_loss(real[:, None], fake[:, None]), by_hand, atol=1e-12)
+
+
+def test_discriminator_loss_at_one_half_is_two_log_two():
+    zeros = torch.zeros(10)
+    assert discriminator_loss(zeros, zeros).item() == pytest.approx(2 * math.log(2), abs=1e-6)
+
+
+def test_generator_losses_match_log_forms(logits):
+    _, fake = logits
+    d_fake = 1 / (1 + torch.exp(-fake))
+    assert torch.allclose(generator_loss_minimax(fake), torch.log(1 - d_fake).mean(), atol=1e-12)
+    assert torch.allclose(generator_loss_non_saturating(fake), -torch.log(d_fake).mean(), atol=1e-12)
+    assert torch.allclose(generator_loss_for("minimax", fake), torch.log(1 - d_fake).mean(), atol=1e-12)
+    assert torch.allclose(generator_loss_for("non_saturating", fake), -torch.log(d_fake).mean(), atol=1e-12)
+
+
+def test_losses_stay_finite_for_extreme_logits():
+    extreme = torch.tensor([-500.0, -120.0, 0.0, 120.0, 500.0], requires_grad=True)
+    naive = -torch.log(torch.sigmoid(extreme)).mean()
+    assert not torch.isfinite(naive)  # what the stable form avoids
+    for loss in (discriminator_loss(extreme, extreme), generator_loss_minimax(extreme),
+                 generator_loss_non_saturating(extreme)):
+        (grad,) = torch.autograd.grad(loss, extreme)
+        assert torch.isfinite(loss) and torch.isfinite(grad).all()
+
+
+def test_non_saturating_gradient_dominates_when_discriminator_wins():
+    # D(G(z)) = sigmoid(-10) ~ 4.5e-5: the discriminator confidently rejects the fakes
+    logit = torch.full((8,), -10.0, requires_grad=True)
+    (g_minimax,) = torch.autograd.grad(generator_loss_minimax(logit), logit)
+    (g_non_sat,) = torch.autograd.grad(generator_loss_non_saturating(logit), logit)
+    d = 1 / (1 + math.exp(10.0))
+    # analytic derivatives per element (loss is a mean over 8): -D/8 and -(1 - D)/8
+    assert torch.allclose(g_minimax, torch.full((8,), -d / 8), rtol=1e-4)
+    assert torch.allclose(g_non_sat, torch.full((8,), -(1 - d) / 8), rtol=1e-4)
+    assert (g_non_sat.abs() / g_minimax.abs()).min() > 1000
+    # both push the logit up (minimising either loss raises D(G(z)))
+    assert (g_minimax < 0).all() and (g_non_sat < 0).all()
+
+
+def test_hinge_losses_match_formula():
+    real = torch.tensor([0.0, 1.0])
+    fake = torch.tensor([0.5, 3.0])
+    # mean(E real) = 0.5; max(0, 2 - 0.5) = 1.5, max(0, 2 - 3) = 0 -> mean 0.75
+    assert hinge_discriminator_loss(real, fake, margin=2.0).item() == pytest.approx(1.25)
+    g = torch.Generator().manual_seed(1)
+    real, fake = torch.rand(50, generator=g) * 4, torch.rand(40, generator=g) * 4
+    by_hand = real.mean() + torch.clamp(1.5 - fake, min=0).mean()
+    assert torch.allclose(hinge_discriminator_loss(real, fake, margin=1.5), by_hand)
+    assert torch.allclose(hinge_generator_loss(fake), fake.mean())
+
+
+def test_hinge_gives_no_gradient_to_fakes_beyond_the_margin():
+    fake = torch.tensor([0.5, 3.0], requires_grad=True)
+    (grad,) = torch.autograd.grad(hinge_discriminator_loss(torch.zeros(2), fake, margin=2.0), fake)
+    assert grad.tolist() == [-0.5, 0.0]
+
+
+def test_energy_view_of_logits(logits):
+    real, fake = logits
+    assert torch.allclose(energy_from_logits(real), -torch.log(torch.sigmoid(real)), atol=1e-10)
+    assert (energy_from_logits(real) >= 0).all()
+    # with E = -log D, the EBGAN generator loss is the non-saturating loss
+    assert torch.allclose(generator_loss_for("hinge", fake), generator_loss_non_saturating(fake))
+    energy_real, energy_fake = -torch.log(torch.sigmoid(real)), -torch.log(torch.sigmoid(fake))
+    by_hand = energy_real.mean() + torch.clamp(2.0 - energy_fake, min=0).mean()
+    assert torch.allclose(discriminator_loss_for("hinge", real, fake, 2.0), by_hand, atol=1e-10)
+    assert torch.allclose(discriminator_loss_for("minimax", real, fake), discriminator_loss(real, fake))
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(CourseInputError, match="one logit per image"):
+        discriminator_loss(torch.zeros(4, 2), torch.zeros(4))
+    with pytest.raises(CourseInputError, match="non-negative"):
+        hinge_discriminator_loss(torch.tensor([-1.0]), torch.tensor([1.0]))
+    with pytest.raises(CourseInputError, match="margin must be positive"):
+        hinge_discriminator_loss(torch.zeros(2), torch.zeros(2), margin=0.0)
+    with pytest.raises(CourseInputError, match="unknown GAN loss"):
+        check_loss_kind("wasserstein")
+    with pytest.raises(CourseInputError, match="floating-point"):
+        generator_loss_non_saturating(torch.zeros(3, dtype=torch.long))
