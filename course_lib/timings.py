@@ -1,0 +1,48 @@
+"""Measured run times of the lessons, shown in each lesson's "Time" box.
+
+The figures are written by ``python tools/time_lessons.py --profile cpu`` (and ``--profile smoke``),
+which executes every lesson with an empty checkpoint cache and records its wall time and the
+machine, in ``benchmarks/lesson_times.json``. Nothing here is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+TIMINGS_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "lesson_times.json"
+PROFILE_ORDER = ("smoke", "cpu", "gpu")
+
+
+def load_timings(path: Path | str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{lesson: {profile: {"seconds": float, "machine": str, "date": str}}}``; empty if none recorded."""
+    file = Path(path) if path is not None else TIMINGS_PATH
+    if not file.is_file():
+        return {}
+    return json.loads(file.read_text())
+
+
+def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
+    """A markdown table of the measured run times of ``lesson`` (e.g. ``"lesson0_generative_models"``).
+
+    Profiles without a measurement say so instead of guessing.
+    """
+    measured = load_timings(path).get(lesson, {})
+    rows = ["| profile | run time (measured, empty cache) | machine |", "| --- | --- | --- |"]
+    for profile in PROFILE_ORDER:
+        entry = measured.get(profile)
+        if entry is None:
+            rows.append(f"| `{profile}` | not measured yet | |")
+            continue
+        seconds = float(entry["seconds"])
+        shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+        rows.append(f"| `{profile}` | {shown} | {entry.get('machine', '')} |")
+    return "\n".join(rows)
+
+
+def show_timings(lesson: str):  # noqa: ANN201 - returns an IPython display object
+    """Display :func:`timing_markdown` as rendered markdown in a notebook."""
+    from IPython.display import Markdown
+
+    return Markdown(timing_markdown(lesson))
