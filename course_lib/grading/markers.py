@@ -60,6 +60,7 @@ class Cell:
     fence_line: int  # index (0-based) of the opening fence
     option_lines: list[int] = field(default_factory=list)  # indices of ":key: value" lines
     body: list[int] = field(default_factory=list)  # indices of the code lines
+    close_line: int = -1  # index of the closing fence
 
 
 def _similar(candidate: str, target: str) -> bool:
@@ -112,6 +113,7 @@ def _split_cells(lines: list[str], name: str) -> tuple[list[Cell], set[int]]:
             i += 1
         if i == len(lines):
             raise MarkerError(f"{name}:{cell.fence_line + 1}: code cell is never closed by {ticks}")
+        cell.close_line = i
         cells.append(cell)
         i += 1
     return cells, outside
@@ -263,24 +265,35 @@ def generate(text: str, name: str = "<solution>") -> str:
     tag = _cells_to_tag(cell_sources, cell_stubbed)
     out: list[str] = []
     cell_at = {cell.fence_line: (k, cell) for k, cell in enumerate(cells)}
+    note_after = _note_position(lines, cells)
     i = 0
-    note_done = False
     while i < len(lines):
         if i in cell_at:
             k, cell = cell_at[i]
             head = _with_tag(lines, cell) if k in tag else [lines[i]] + [lines[j] for j in cell.option_lines]
             out.extend(head)
             out.extend(cell_sources[k].split("\n") if cell.body else [])
-            i = (cell.body[-1] if cell.body else (cell.option_lines[-1] if cell.option_lines else i)) + 1
-            continue
+            i = cell.close_line
         out.append(lines[i])
-        if not note_done and i > 0 and lines[i] == "---" and lines[0] == "---":
-            out.append(GENERATED_NOTE.format(name=Path(name).name))
-            note_done = True
+        if i == note_after:
+            out.extend(["", GENERATED_NOTE.format(name=Path(name).name)])
         i += 1
     result = "\n".join(out)
     _assert_no_leak(result, solution_lines, lines, dropped, name)
     return result
+
+
+def _note_position(lines: list[str], cells: list[Cell]) -> int:
+    """Index of the line after which the "generated" note goes: the end of the front matter, or the end
+    of a first ``remove-cell`` cell (the Colab set-up cell, which must stay the notebook's first cell)."""
+    if not lines or lines[0] != "---" or "---" not in lines[1:]:
+        return -1
+    end = lines.index("---", 1)
+    first = next((j for j in range(end + 1, len(lines)) if lines[j].strip()), None)
+    for cell in cells:
+        if cell.fence_line == first and any("remove-cell" in lines[j] for j in cell.option_lines):
+            return cell.close_line
+    return end
 
 
 def _assert_no_leak(result: str, solution_lines: set[str], lines: list[str], dropped: set[int], name: str) -> None:
