@@ -1,0 +1,89 @@
+"""Adversarial autoencoder: shapes, the two training phases on a tiny batch, and clear errors."""
+
+import pytest
+import torch
+
+from course_lib.aae import AdversarialAutoencoder, encode_all, fit_aae
+from course_lib.errors import CourseInputError
+from course_lib.profiles import Budget
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_PROGRESS", "off")
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small networks: one thread is faster
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_digits(n=100):
+    """Bars at ten positions: ten easy classes, in [-1, 1]."""
+    labels = torch.arange(n) % 10
+    images = -torch.ones(n, 1, 28, 28)
+    for i, k in enumerate(labels.tolist()):
+        images[i, 0, 4:24, 2 + 2 * k:4 + 2 * k] = 1.0
+    return images, labels
+
+
+def test_shapes_and_ranges():
+    model = AdversarialAutoencoder(hidden=(32,), disc_hidden=(16,))
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    z = model.encode(x)
+    assert z.shape == (5, 2)
+    out = model.decode(z)
+    assert out.shape == (5, 1, 28, 28) and out.abs().max() <= 1
+    assert model.discriminate(z).shape == (5,)
+    assert encode_all(model, x, batch_size=2).shape == (5, 2)
+
+
+def test_reconstruction_loss_falls_and_both_phases_run():
+    torch.manual_seed(0)
+    images, labels = tiny_digits()
+    model = AdversarialAutoencoder(hidden=(128,), disc_hidden=(32,))
+    with torch.no_grad():
+        start = ((model(images) - images) ** 2).mean().item()
+    model, history = fit_aae(model, images, labels, budget=Budget(15, None, 25), prior="gaussian")
+    assert set(history.keys()) >= {"recon", "d_loss", "g_loss", "d_prior", "d_code"}
+    assert history["recon"][-1] < 0.6 * start
+    assert history["recon"][-1] < history["recon"][0]
+    assert all(0 <= v <= 1 for v in history["d_prior"] + history["d_code"])
+
+
+def test_supervised_variant_and_cache():
+    images, labels = tiny_digits(50)
+    torch.manual_seed(0)
+    model, history = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10), images, labels,
+                             budget=Budget(2, None, 25), prior="mixture", supervised=True)
+    torch.manual_seed(0)
+    again, history_again = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10), images,
+                                   labels, budget=Budget(2, None, 25), prior="mixture", supervised=True)
+    assert history_again.values == history.values  # loaded from the cache
+    assert torch.equal(model.encoder[0].weight, again.encoder[0].weight)
+    _, swiss = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,)), images, labels,
+                       budget=Budget(1, None, 25), prior="swiss_roll", cache=False)
+    assert swiss.epochs == 1
+
+
+def test_bad_inputs_raise_clear_errors():
+    images, labels = tiny_digits(20)
+    plain = AdversarialAutoencoder(hidden=(8,), disc_hidden=(8,))
+    budget = Budget(1, None, 10)
+    with pytest.raises(CourseInputError, match=r"\[-1, 1\]"):
+        fit_aae(plain, images * 10, labels, budget=budget, cache=False)
+    with pytest.raises(CourseInputError, match="unknown prior"):
+        fit_aae(plain, images, labels, budget=budget, prior="laplace", cache=False)
+    with pytest.raises(CourseInputError, match="n_classes=10"):
+        fit_aae(plain, images, labels, budget=budget, supervised=True, cache=False)
+    with pytest.raises(CourseInputError, match="components"):
+        fit_aae(AdversarialAutoencoder(n_classes=10), images, labels, budget=budget, prior="gaussian",
+                supervised=True, cache=False)
+    with pytest.raises(CourseInputError, match="supervised=False"):
+        fit_aae(AdversarialAutoencoder(hidden=(8,), n_classes=10), images, labels, budget=budget, cache=False)
+    with pytest.raises(CourseInputError, match="latent_dim=2"):
+        fit_aae(AdversarialAutoencoder(latent_dim=3, hidden=(8,)), images, labels, budget=budget, cache=False)
+    with pytest.raises(CourseInputError, match=r"shape \(N, 2\)"):
+        plain.decode(torch.zeros(4, 3))
+    with pytest.raises(CourseInputError, match=r"shape \(N, 1, 28, 28\)"):
+        plain.encode(torch.zeros(4, 784))
