@@ -49,3 +49,15 @@ def test_table_marks_pass_miss_and_no_target():
             bench.Result("b", 0.3, "x", "<= 0.5", True, 1.0, "cpu", "cpu")]
     table = bench.format_table(rows)
     assert "PASS" in table and table.splitlines()[2].split()[4] == "-"
+
+
+def test_targets_are_printed_but_not_judged_under_smoke():
+    import course_lib
+    from course_lib.benchmarks import _Recorder
+
+    smoke = _Recorder(course_lib.setup(0, profile="smoke", device="cpu", quiet=True))
+    smoke.add("x", 110.0, "nats", 1.0, "<= 104.5", False)
+    cpu = _Recorder(course_lib.setup(0, profile="cpu", device="cpu", quiet=True))
+    cpu.add("x", 110.0, "nats", 1.0, "<= 104.5", False)
+    assert smoke.results[0].target == "<= 104.5" and smoke.results[0].passed is None
+    assert cpu.results[0].passed is False
