@@ -31,16 +31,16 @@ from PIL import Image
 from course_lib.errors import CourseInputError
 from course_lib.viz import display_images, tile
 
-# matplotlib's player asks a CDN for Font Awesome; these Unicode symbols need no font download.
-PLAYER_ICONS = {
+# matplotlib's player asks a CDN for Font Awesome; these Unicode symbols need no download.
+PLAYER_ICONS = {  # only triangles and bars: symbols that every font has (no tofu boxes)
     "fa-minus": "&#8722;",
-    "fa-fast-backward": "&#9198;",
+    "fa-fast-backward": "&#9664;&#9664;",
     "fa-step-backward": "&#9664;&#9646;",
     "fa-play fa-flip-horizontal": "&#9664;",
-    "fa-pause": "&#9208;",
+    "fa-pause": "&#9646;&#9646;",
     "fa-play": "&#9654;",
     "fa-step-forward": "&#9646;&#9654;",
-    "fa-fast-forward": "&#9197;",
+    "fa-fast-forward": "&#9654;&#9654;",
     "fa-plus": "+",
 }
 

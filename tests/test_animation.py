@@ -59,7 +59,7 @@ def test_offline_jshtml_replaces_every_icon():
     )
     cleaned = offline_jshtml(html)
     assert "https" not in cleaned and "fa-" not in cleaned
-    assert "&#9654;" in cleaned and "&#9208;" in cleaned
+    assert "&#9654;" in cleaned and "&#9646;&#9646;" in cleaned
 
 
 def test_gif_has_one_frame_per_kept_snapshot(tmp_path):
