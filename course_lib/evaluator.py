@@ -36,7 +36,7 @@ from course_lib.settings import seed_everything
 from course_lib.training import History, train
 
 EVALUATOR_PATH = Path(__file__).resolve().parent / "assets" / "evaluator.pt"
-EVALUATOR_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+EVALUATOR_SHA256 = "4678fb795379e43605d93e11fb570cf5b6c0a27dd3ff95236c203134e76d27ac"
 FEATURE_DIM = 128
 NUM_CLASSES = 10
 
@@ -162,14 +162,15 @@ def load_evaluator(
     if not file.is_file():
         raise DataError(
             f"the evaluator weights are missing: {file}. Restore them with "
-            "`git checkout -- course_lib/assets/evaluator.pt`, or rebuild with `python -m course_lib.evaluator --train`."
+            "`git checkout -- course_lib/assets/evaluator.pt`, "
+            "or rebuild them with `python -m course_lib.evaluator --train`."
         )
     digest = file_sha256(file)
     if digest != expected:
         raise DataError(
             f"the evaluator weights {file} are corrupted or were changed (SHA-256 {digest[:12]}..., expected "
-            f"{expected[:12]}...). Restore them with `git checkout -- course_lib/assets/evaluator.pt`; after a "
-            "deliberate rebuild, paste the new SHA-256 into course_lib.evaluator.EVALUATOR_SHA256."
+            f"{expected[:12]}...). Restore them with `git checkout -- course_lib/assets/evaluator.pt`; "
+            "after a deliberate rebuild, paste the new SHA-256 into course_lib.evaluator.EVALUATOR_SHA256."
         )
     state = torch.load(file, map_location="cpu", weights_only=True)
     model = MnistClassifier()
@@ -220,7 +221,8 @@ def train_evaluator(
 
     model.train()
     batches = TensorBatches(images, labels, batch_size=budget.batch_size, device=device, seed=seed)
-    history = train(step, batches, budget.epochs, name="evaluator", callbacks=[lambda epoch, h: scheduler.step()])
+    decay = [lambda epoch, history: scheduler.step()]
+    history = train(step, batches, budget.epochs, name="evaluator", callbacks=decay)
     return model.cpu().eval(), history
 
 
