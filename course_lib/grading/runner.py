@@ -91,7 +91,8 @@ def extract_cells(path: Path, max_bytes: int = 20_000_000) -> list[str]:
         return [_neutralise_magics(m.group(2))
                 for m in re.finditer(r"^(`{3,})(?:python|py|ipython3)[ \t]*\n(.*?)^\1[ \t]*$", text, re.M | re.S)]
     parts = re.split(r"^# ?%%[^\n]*$", text, flags=re.M)
-    return [_neutralise_magics(p) for p in parts if p.strip()]
+    return [_neutralise_magics(p) for p in parts if any(ln.strip() and not ln.lstrip().startswith("#")
+                                                       for ln in p.splitlines())]
 
 
 @contextlib.contextmanager
