@@ -4,13 +4,17 @@ At the start of every build it:
 
 * sets the environment the notebooks run in, unless the caller set it already:
   ``COURSE_PROGRESS=plain`` (one line per epoch, no progress widget) and ``COURSE_STATIC_WIDGETS=1``
-  (widgets render as kernel-free HTML + JavaScript). The kernels that execute the notebooks inherit it;
+  (widgets render as kernel-free HTML + JavaScript). The kernels that execute the notebooks inherit it.
+  It also removes a non-inline ``MPLBACKEND`` (such as ``Agg``): in a kernel that would replace
+  matplotlib's inline backend, and every figure would vanish from the book;
 * records the run profile (``COURSE_PROFILE`` or automatic, see ``course_lib.profiles``) as the config
   value ``course_profile``, so changing the profile re-reads every page, and gives each profile its own
   jupyter-cache (``_build/.jupyter_cache/<profile>``), so outputs of a smoke build never appear in a
   cpu build; the footer says which profile computed the outputs;
 * provides the directive ``course-budgets``, the table of every training budget of every run profile,
   read from ``course_lib.profiles`` at build time (so the Getting started page never goes stale);
+* drops duplicate ``<script>`` entries from each page (sphinx-thebe 0.3 adds its inline configuration
+  twice on some builds, and the second ``const`` declaration is a JavaScript error in the console);
 * vendors MathJax (``tools/vendor_js.py``) so that pages typeset equations offline. With
   ``COURSE_BOOK_MATHJAX=cdn`` it loads MathJax from jsDelivr instead (for machines without npm).
 """
@@ -52,6 +56,10 @@ def prepare_build(app: Sphinx, config: Config) -> None:
     """``config-inited`` handler: notebook environment, per-profile cache, offline MathJax."""
     for key, value in NOTEBOOK_ENVIRONMENT.items():
         os.environ.setdefault(key, value)
+    backend = os.environ.get("MPLBACKEND", "")
+    if backend and "inline" not in backend:
+        del os.environ["MPLBACKEND"]
+        LOGGER.info(f"course book: ignoring MPLBACKEND={backend} so that notebooks show their figures inline")
     profile = _profile_name()
     config.course_profile = profile
     if not config.nb_execution_cache_path:
@@ -73,6 +81,22 @@ def prepare_build(app: Sphinx, config: Config) -> None:
     except vendor.VendorError as error:
         raise RuntimeError(str(error)) from None
     LOGGER.info(f"course book: MathJax {vendor.vendored_version()} served from {folder}")
+
+
+def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    """``html-page-context`` handler: keep the first of identical script entries (file and attributes)."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen: set[tuple] = set()
+    unique = []
+    for script in scripts:
+        attributes = tuple(sorted((k, str(v)) for k, v in getattr(script, "attributes", {}).items()))
+        key = (str(getattr(script, "filename", script) or ""), attributes)  # an inline script's filename: None or ""
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
 
 
 def budget_table() -> str:
@@ -109,4 +133,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("course-budgets", BudgetTable)
     # Priority 100: before Sphinx checks that every html_static_path entry exists (priority 800).
     app.connect("config-inited", prepare_build, priority=100)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
