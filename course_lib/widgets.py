@@ -254,6 +254,21 @@ class InterpolationExplorer(Explorer):
         mode = mode or self.mode
         return self._decode_path([t], mode)[0], self.pixel_blend([t])[0]
 
+    def figure(self, n: int | None = None) -> Any:
+        """Both paths at once as a matplotlib figure: decoded codes above, pixel blend below.
+
+        Args:
+            n: how many of the precomputed ``t`` values to show (default all, at most 12).
+        """
+        from course_lib.viz import compare_rows
+
+        return compare_rows(
+            {"decoded path": self.latent_frames, "pixel blend": self.pixel_frames},
+            n=n or min(len(self.ts), 12),
+            value_range=(0.0, 1.0),
+            title=f"{self.mode} interpolation, t from 0 to 1",
+        )
+
     def static_html(self) -> str:
         labels = [f"t = {t:.2f}" for t in self.ts]
         initial = int(np.argmin(np.abs(self.ts - 0.5)))

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -21,6 +22,12 @@ from course_lib import widgets  # noqa: E402
 from course_lib.errors import CourseInputError  # noqa: E402
 
 SVG_NS = "http://www.w3.org/2000/svg"
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
 
 
 def _png_array(data: bytes | str) -> np.ndarray:
@@ -122,6 +129,8 @@ def test_interpolation_explorer_static_html_has_every_frame_and_a_slider():
         np.testing.assert_allclose(
             pixel[k], ((1 - t) * x_a[0].numpy() + t * x_b[0].numpy() + 1) / 2, atol=1 / 255 + 1e-6
         )
+    fig = explorer.figure()
+    assert [ax.get_ylabel() for ax in fig.axes] == ["decoded path", "pixel blend"]
     # only the middle frame (t = 0.5) is visible before the slider moves
     tagged = re.findall(r'data-k="(\d+)"(?: style="([^"]*)")?', html)
     assert len(tagged) == 3 * 5  # two image panels and the labels
@@ -287,9 +296,9 @@ def test_tsne_explorer_static_html(tmp_path):
     atlases = [_png_array(uri) for uri in re.findall(r"url\((data:image/png;base64,[^)]+)\)", html)]
     assert [a.shape for a in atlases] == [(140, 168)] * 3
     first = int(explorer.indices[0])
-    np.testing.assert_allclose(atlases[0][:28, :28], explorer.images[first], atol=1 / 255 + 1e-6)
-    np.testing.assert_allclose(atlases[1][:28, :28], 1 - explorer.images[first], atol=1 / 255 + 1e-6)
-    np.testing.assert_allclose(atlases[2][:28, :28], explorer.images[first][:, ::-1], atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(atlases[0][:28, :28], explorer.images[first], atol=0.5 / 15 + 1 / 255)
+    np.testing.assert_allclose(atlases[1][:28, :28], 1 - explorer.images[first], atol=0.5 / 15 + 1 / 255)
+    np.testing.assert_allclose(atlases[2][:28, :28], explorer.images[first][:, ::-1], atol=0.5 / 15 + 1 / 255)
 
 
 def test_tsne_explorer_callbacks_change_the_shown_point(tmp_path):
