@@ -1,7 +1,8 @@
 """Every figure the lessons show, drawn with matplotlib in one consistent style.
 
 Each function takes tensors (or NumPy arrays), checks them, draws, and **returns** the
-:class:`~matplotlib.figure.Figure` without calling ``plt.show()``: Jupyter shows a returned figure,
+:class:`~matplotlib.figure.Figure` without calling ``plt.show()``: Jupyter shows a returned figure
+once when it is the cell's last expression (the figure is detached from pyplot, see :func:`finish`),
 a test can inspect it, and ``fig.savefig(...)`` writes it to a file::
 
     from course_lib import viz
@@ -65,6 +66,17 @@ def style() -> Iterator[None]:
     """The course's matplotlib style (:data:`STYLE`), as a context: ``with viz.style(): ...``."""
     with plt.rc_context(STYLE):
         yield
+
+
+def finish(fig: Figure) -> Figure:
+    """Detach a finished figure from pyplot and return it.
+
+    Jupyter then shows it exactly once, as the value of a cell's last expression (``viz.image_grid(x)``
+    or ``fig``), never a second time when the cell ends, and ``fig = viz.image_grid(x)`` shows nothing
+    until ``fig`` is displayed. The figure still draws and saves normally (``fig.savefig(path)``).
+    """
+    plt.close(fig)
+    return fig
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,7 +300,7 @@ def image_grid(
         _show_tiles(ax, shown, ncol)
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 def compare_rows(
@@ -329,7 +341,7 @@ def compare_rows(
             ax.set_ylabel(label, rotation=0, ha="right", va="center")
         if title:
             fig.suptitle(title)
-    return fig
+    return finish(fig)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -384,7 +396,7 @@ def loss_curves(
                 axes[0, 0].legend()
         if title:
             fig.suptitle(title)
-    return fig
+    return finish(fig)
 
 
 GAN_LABELS = {
@@ -480,7 +492,7 @@ def gan_curves(
         right.legend()
         if title:
             fig.suptitle(title)
-    return fig
+    return finish(fig)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -536,7 +548,7 @@ def kernel_mosaic(weights: object, n: int = 64, *, title: str | None = None) -> 
             figsize=(side, side * (-(-len(kernels) // ncol)) / ncol + (0.3 if title else 0))
         )
         _draw_kernels(ax, kernels, title)
-    return fig
+    return finish(fig)
 
 
 def kernel_comparison(
@@ -563,7 +575,7 @@ def kernel_comparison(
         fig, axes = plt.subplots(1, 2, figsize=(BOOK_WIDTH, BOOK_WIDTH / 2 + 0.3))
         _draw_kernels(axes[0], left, titles[0])
         _draw_kernels(axes[1], right, titles[1])
-    return fig
+    return finish(fig)
 
 
 def error_vs_latent_size(
@@ -612,7 +624,7 @@ def error_vs_latent_size(
             ax.legend()
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -666,7 +678,7 @@ def latent_scatter(codes: object, labels: object, *, title: str | None = None) -
         ax.set_aspect("equal", adjustable="datalim")
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 def _extent(extent: float | Sequence[float]) -> tuple[float, float, float, float]:
@@ -739,7 +751,7 @@ def manifold_grid(
         ax.set_ylabel("$z_2$")
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 def prior_vs_posterior(
@@ -788,7 +800,7 @@ def prior_vs_posterior(
             ax.set_xlabel("$z_1$")
             ax.set_aspect("equal", adjustable="box")
         axes[0].set_ylabel("$z_2$")
-    return fig
+    return finish(fig)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -854,7 +866,7 @@ def toy_gan_1d(
         ax.legend(handles=handles, loc="upper left")
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 def ring_points(
@@ -883,7 +895,7 @@ def ring_points(
         ax.legend(loc="upper right", markerscale=2.5)
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 def class_histogram_plot(
@@ -933,7 +945,7 @@ def class_histogram_plot(
         ax.legend(loc="upper right")
         if title:
             ax.set_title(title)
-    return fig
+    return finish(fig)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1012,4 +1024,4 @@ def inpainting_figure(
             ax.set_title(label, loc="left", fontsize=9.5)
         if title:
             fig.suptitle(title)
-    return fig
+    return finish(fig)
