@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from course_lib.errors import CourseInputError
-from course_lib.grading.grader import GradeConfig, Row, grade_folder, load_exercises, main, write_outputs
+from course_lib.grading.grader import (
+    GradeConfig,
+    Row,
+    grade_folder,
+    grade_submission,
+    load_exercises,
+    main,
+    write_outputs,
+)
 from course_lib.grading.runner import SubmissionError, extract_cells
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,3 +221,15 @@ def test_outputs_are_replaced_atomically(tmp_path: Path) -> None:
     text = (tmp_path / "grades.csv").read_text()
     assert "old contents" not in text and text.splitlines()[1].startswith("a.py,graded,1,0,1,2,")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_grader_side_failure_becomes_an_error_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    def full_disk(*args: object, **kwargs: object) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", full_disk)
+    (tmp_path / "a.py").write_text("x = 1\n")
+    row = grade_submission(tmp_path / "a.py", load_exercises()[:1], CONFIG)
+    assert row.status == "error" and row.total == 0 and "No space left on device" in row.reason

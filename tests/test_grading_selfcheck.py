@@ -146,3 +146,11 @@ def test_check_rejects_an_unknown_name_and_a_non_callable() -> None:
 
 def test_registry_names_are_the_keys() -> None:
     assert all(BY_NAME[e.name] is e for e in EXERCISES)
+
+
+def test_the_exercise_swiss_roll_is_the_lessons_swiss_roll() -> None:
+    """An independent implementation, lesson 6's prior sampler, passes every swiss-roll case."""
+    priors = pytest.importorskip("course_lib.priors")
+    results = grade_namespace({"sample_swiss_roll": lambda n, generator=None: priors.swiss_roll_prior(
+        n, generator=generator)[0]}, [BY_NAME["aae_swiss"]], case_timeout=30)
+    assert results[0]["points"] == 1.0, results[0]["reason"]

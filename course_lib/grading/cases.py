@@ -681,22 +681,27 @@ def _l5_block_structure(fn: Fn) -> None:
 
 
 # ------------------------------------------------------------------------------ lesson 6
-SWISS_SCALE = 4.5 * math.pi
+SWISS_RADIUS, SWISS_TURNS = 3.0, 2.0  # the geometry of lesson 6's swiss roll (course_lib.priors)
+
+
+def _swiss_position(z: torch.Tensor) -> torch.Tensor:
+    """sqrt(u) of each point, read off its radius."""
+    return z.double().norm(dim=1) / SWISS_RADIUS
 
 
 def _l6_swiss_on_curve(fn: Fn) -> None:
     z = expect_tensor(fn(500), (500, 2))
-    theta = z.double().norm(dim=1) * SWISS_SCALE
-    expect_true(bool(((theta > 1.5 * math.pi - 1e-3) & (theta < 4.5 * math.pi + 1e-3)).all()),
-                "every point's radius should lie in [1/3, 1]")
-    on_curve = torch.stack([theta * theta.cos(), theta * theta.sin()], 1) / SWISS_SCALE
-    expect_close(z.double(), on_curve, "the points' positions on the spiral (angle theta at radius theta/(4.5 pi))",
-                 atol=1e-4)
+    root = _swiss_position(z)
+    expect_true(bool((root <= 1 + 1e-5).all()), "every point's radius should be at most 3")
+    angle = 2 * math.pi * SWISS_TURNS * root
+    on_curve = SWISS_RADIUS * root[:, None] * torch.stack([angle.cos(), angle.sin()], 1)
+    expect_close(z.double(), on_curve, "the points' positions on the spiral (angle 4 pi sqrt(u) at radius "
+                 "3 sqrt(u))", atol=1e-4)
 
 
 def _l6_swiss_uniform(fn: Fn) -> None:
     z = expect_tensor(fn(5000, seeded(90)), (5000, 2))
-    u = ((z.double().norm(dim=1) * SWISS_SCALE / (1.5 * math.pi)) - 1) / 2
+    u = _swiss_position(z) ** 2
     grid = (torch.arange(1, 5001, dtype=torch.float64) - 0.5) / 5000
     expect_true(float((u.sort().values - grid).abs().max()) < 0.03, "u should be uniform on [0, 1] (torch.rand): the "
                 "points are not spread along the spiral as the task asks")
@@ -966,7 +971,7 @@ EXERCISES: tuple[Exercise, ...] = (
               Case("other sizes", _l5_block_sizes, "the same block works for any input size")),
              (Case("structure", _l5_block_structure, "ConvTranspose2d(bias=False), BatchNorm2d, ReLU"),)),
     Exercise("aae_swiss", 6, "sample_swiss_roll", "a swiss-roll prior sampler",
-             (Case("on the spiral", _l6_swiss_on_curve, "theta = 1.5 pi (1 + 2u)"),),
+             (Case("on the spiral", _l6_swiss_on_curve, "r = 3 sqrt(u), angle = 4 pi sqrt(u)"),),
              (Case("uniform along the spiral", _l6_swiss_uniform, "u = torch.rand(n, generator=generator)"),
               Case("reproducible", _l6_swiss_generator, "pass the generator"))),
     Exercise("aae_mixture", 6, "sample_gaussian_mixture", "a mixture-of-Gaussians prior sampler",

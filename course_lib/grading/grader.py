@@ -20,7 +20,8 @@ live outside the public repository.
 Outputs (both written atomically: a temporary file, then ``os.replace``):
 
 * ``OUT/grades.csv``: one row per submission: ``submission, status, <points per exercise>, total,
-  max_total, reason``; ``status`` is ``graded``, ``timeout``, ``crashed`` or ``invalid``.
+  max_total, reason``; ``status`` is ``graded``, ``timeout``, ``crashed``, ``invalid`` (or ``error``
+  when the grader itself failed on that file, e.g. a full disk).
 * ``OUT/feedback/<submission>.txt``: what passed, what failed and why, per exercise and case.
 
 Limits of the sandbox: it protects the batch and the other rows from accidents and crude hostility;
@@ -164,6 +165,14 @@ def _tail(path: Path, limit: int = 3000) -> str:
 
 def grade_submission(path: Path, exercises: Sequence[Exercise], config: GradeConfig) -> Row:
     """Grade one submission file in its own process and sandbox directory; never raises."""
+    try:
+        return _grade_submission(path, exercises, config)
+    except Exception as error:  # a grader-side failure (disk full, ...) must not stop the batch
+        message = f"the grader failed on this submission: {type(error).__name__}: {error}"
+        return Row(path.name, "error", {e.name: 0.0 for e in exercises}, message, message + "\n")
+
+
+def _grade_submission(path: Path, exercises: Sequence[Exercise], config: GradeConfig) -> Row:
     started = time.monotonic()
     row = Row(path.name, "graded", {e.name: 0.0 for e in exercises})
     try:
@@ -201,6 +210,7 @@ def grade_submission(path: Path, exercises: Sequence[Exercise], config: GradeCon
         shutil.rmtree(work, ignore_errors=True)
         shutil.rmtree(sandbox, ignore_errors=True)
         row.seconds = round(time.monotonic() - started, 2)
+        row.feedback += f"\n(graded in {row.seconds:.1f} s)\n"
     return row
 
 

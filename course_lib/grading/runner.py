@@ -179,6 +179,12 @@ def execute_cells(cells: list[str], namespace: dict[str, Any], *, cell_timeout: 
     return problems
 
 
+def _display(*objects: Any, **kwargs: Any) -> None:
+    """Stand-in for IPython's ``display`` (not defined outside a kernel): print the objects' reprs."""
+    for obj in objects:
+        print(repr(obj))
+
+
 def _load_exercises(tests: str | None) -> list[Any]:
     from course_lib.grading.grader import load_exercises
 
@@ -260,7 +266,8 @@ def main(spec_path: str) -> int:
     if wanted:
         exercises = [e for e in exercises if e.name in wanted]
     output = CappedStream(spec["output_chars"])
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__,
+                                 "display": _display}
     deadline = start + spec["timeout"] - spec["grading_reserve"]
     real_stdout, real_stderr, real_exit = sys.stdout, sys.stderr, sys.exit
     problems = execute_cells(spec["cells"], namespace, cell_timeout=spec["cell_timeout"], deadline=deadline,
