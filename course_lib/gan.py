@@ -689,7 +689,9 @@ def fit_gan(
         )
     check_images(images, generator.image_shape, "images")
     if labels is not None:
-        check_labels(labels, images.shape[0], generator.n_classes or int(labels.max()) + 1, "the data")
+        usable = isinstance(labels, torch.Tensor) and labels.numel() > 0 and not labels.is_floating_point()
+        n_classes = generator.n_classes or (int(labels.max()) + 1 if usable else 1)
+        check_labels(labels, images.shape[0], n_classes, "the data")
     elif generator.n_classes is not None:
         raise CourseInputError("a conditional GAN (n_classes set) needs labels: fit_gan(..., labels=labels)")
     images, labels = training_subset(images, labels, budget.n_train, seed)
