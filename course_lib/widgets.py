@@ -871,6 +871,10 @@ class TsneExplorer(Explorer):
         self.elements["point"].observe(lambda change: self.select(change["new"]), names="value")
         side = w.VBox(
             [
+                w.HTML(
+                    "<small>kernel-side view of one point (type its number; hover shows any point)</small>",
+                    layout=w.Layout(width="200px"),
+                ),
                 self.elements["point"],
                 w.HTML("<small>image</small>"),
                 self.elements["image"],
@@ -879,6 +883,7 @@ class TsneExplorer(Explorer):
                 self.elements["caption"],
             ]
         )
+        perplexity.disabled = self.codes[self.name].shape[1] == 2  # 2-D codes are shown as they are
         self._box = w.VBox([w.HBox([models, points, perplexity]), w.HBox([self.elements["scatter"], side])])
         self.update()
         return self._box
