@@ -328,7 +328,7 @@ def compare_rows(
     n = min(smallest, 12) if n is None else n
     if not 1 <= n <= smallest:
         raise CourseInputError(f"n must be between 1 and {smallest} (the shortest row), got {n}")
-    cell = min(0.9, BOOK_WIDTH / n)
+    cell = min(0.9, (BOOK_WIDTH - 1.2) / n)  # 1.2 in for the row labels: the whole figure fits the book
     with style():
         fig, axes = plt.subplots(
             len(shown),
@@ -409,6 +409,8 @@ GAN_LABELS = {
     "d_g_z2": "D(G(z)) after D step",
     "loss_d": "discriminator loss",
     "loss_g": "generator loss",
+    "d_loss": "discriminator loss",
+    "g_loss": "generator loss",
 }
 
 

@@ -142,6 +142,25 @@ def test_gan_curves_two_panels_and_probabilities_on_unit_axis():
     assert any(np.allclose(line.get_ydata(), 0.5) for line in right.get_lines())  # the equilibrium line
 
 
+def test_gan_curves_reads_the_recipe_names_of_the_pytorch_dcgan_example():
+    history = {
+        "d_loss": [1.3, 1.0],
+        "g_loss": [0.9, 1.4],
+        "d_x": [0.6, 0.8],
+        "d_g_z1": [0.4, 0.2],
+        "d_g_z2": [0.35, 0.15],
+    }
+    fig = viz.gan_curves(history)
+    left, right = fig.axes
+    assert [line.get_label() for line in left.get_lines()] == ["discriminator loss", "generator loss"]
+    assert [line.get_label() for line in right.get_lines()][:3] == [
+        "D(x)",
+        "D(G(z)) before D step",
+        "D(G(z)) after D step",
+    ]
+    np.testing.assert_array_equal(right.get_lines()[1].get_ydata(), [0.4, 0.2])
+
+
 def test_gan_curves_rejects_logits_and_missing_series():
     with pytest.raises(CourseInputError, match="probabilities in \\[0, 1\\]"):
         viz.gan_curves({"loss_d": [1.0], "loss_g": [1.0], "logit_real": [3.0]}, probabilities=["logit_real"])
