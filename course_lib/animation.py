@@ -59,13 +59,23 @@ def offline_jshtml(jshtml: str) -> str:
 FRAME_PATTERN = re.compile(r'(frames\[\d+\] = "data:image/png;base64,)([A-Za-z0-9+/=\\\n]+)(")')
 
 
-def grey_frames(jshtml: str) -> str:
-    """Re-encode the player's embedded RGBA PNG frames as 8-bit grey PNGs (smaller, same picture)."""
+def grey_frames(jshtml: str, levels: int = 256) -> str:
+    """Re-encode the player's embedded RGBA PNG frames as grey PNGs with ``levels`` grey levels.
+
+    Grey instead of RGBA keeps the picture and saves about a third; 32 levels instead of 256 look the
+    same on digit grids and save another third (measured on 10 frames of 64 decoded digits:
+    529 KiB -> 328 KiB of base64).
+    """
+    if not 2 <= levels <= 256:
+        raise CourseInputError(f"levels must be between 2 and 256, got {levels}")
 
     def shrink(match: re.Match[str]) -> str:
         raw = base64.b64decode(match.group(2).replace("\\\n", "").replace("\n", ""))
+        grey = np.asarray(Image.open(io.BytesIO(raw)).convert("L"), dtype=np.float64)
+        if levels < 256:
+            grey = np.round(grey / 255 * (levels - 1)) * 255 / (levels - 1)
         buffer = io.BytesIO()
-        Image.open(io.BytesIO(raw)).convert("L").save(buffer, format="PNG", optimize=True)
+        Image.fromarray(np.round(grey).astype(np.uint8)).save(buffer, format="PNG", optimize=True)
         return match.group(1) + base64.b64encode(buffer.getvalue()).decode("ascii") + match.group(3)
 
     return FRAME_PATTERN.sub(shrink, jshtml)
@@ -130,6 +140,7 @@ def progress_animation(
     scale: int = 2,
     interval_ms: int = 600,
     title: str | None = None,
+    grey_levels: int = 32,
 ) -> ProgressAnimation:
     """Animate sample grids over the epochs (e.g. ``history.snapshots`` of a GAN trained on fixed noise).
 
@@ -144,6 +155,7 @@ def progress_animation(
         scale: pixels per image pixel in each frame (an integer keeps the pixels crisp).
         interval_ms: time between frames when playing.
         title: text above the grid, before the frame's label.
+        grey_levels: grey levels of the embedded frames (256 = exact; 32 looks the same and is smaller).
 
     Returns:
         A :class:`ProgressAnimation`; Jupyter displays its HTML player, ``save_gif(path)`` writes a GIF.
@@ -188,6 +200,6 @@ def progress_animation(
 
         draw(0)
         animation = FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms, blit=False)
-        html = grey_frames(offline_jshtml(animation.to_jshtml(default_mode="loop")))
+        html = grey_frames(offline_jshtml(animation.to_jshtml(default_mode="loop")), grey_levels)
     plt.close(fig)
     return ProgressAnimation(animation, frames, frame_labels, html)

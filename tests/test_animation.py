@@ -83,3 +83,15 @@ def test_bad_snapshots_are_clear_errors():
         progress_animation(_snapshots(3), labels=["a"])
     with pytest.raises(CourseInputError, match="values in"):
         progress_animation([torch.full((4, 1, 28, 28), 3.0)])
+
+
+def test_grey_levels_quantise_the_embedded_frames():
+    snapshots = [torch.linspace(-1, 1, 4 * 784).view(4, 1, 28, 28) * s for s in (0.5, 1.0)]
+    html = progress_animation(snapshots, grey_levels=4).html
+    frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', html)
+    values = np.unique(
+        np.concatenate([np.asarray(Image.open(io.BytesIO(base64.b64decode(f)))).ravel() for f in frames])
+    )
+    assert set(values.tolist()) <= {0, 85, 170, 255}
+    with pytest.raises(CourseInputError, match="levels"):
+        progress_animation(snapshots, grey_levels=1)
