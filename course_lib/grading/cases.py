@@ -435,8 +435,7 @@ def _l3_loss_stable(fn: Fn) -> None:
     logits = torch.full((2, 1, 28, 28), 100.0)
     logits[0] = -100.0
     value = expect_scalar(fn(logits, torch.ones(2, 1, 28, 28), torch.zeros(2, 2), torch.zeros(2, 2)))
-    expect_true(abs(value - 784 * 100 / 2) < 1.0, "the loss overflows for large logits: compute it from logits with "
-                "F.binary_cross_entropy_with_logits")
+    expect_true(abs(value - 784 * 100 / 2) < 1.0, "the loss for very confident logits (+-100) is not correct")
 
 
 def _l3_elbo_bound(fn: Fn) -> None:
@@ -499,8 +498,8 @@ def _l4_d_perfect(fn: Fn) -> None:
     value = expect_scalar(fn(torch.full((3,), 30.0), torch.full((3,), -30.0)))
     expect_true(0 <= value < 1e-6, "a discriminator that is confidently right should have (almost) zero loss")
     value = expect_scalar(fn(torch.full((3,), -200.0), torch.full((3,), 200.0)))
-    expect_true(abs(value - 400) < 1e-2, "a confidently wrong discriminator's loss overflows: compute it from "
-                "logits (F.binary_cross_entropy_with_logits or F.softplus)")
+    expect_true(abs(value - 400) < 1e-2, "the loss of a confidently wrong discriminator (logits +-200) is not "
+                "correct")
 
 
 def _l4_d_random(fn: Fn) -> None:
@@ -536,7 +535,7 @@ def _l4_g_random(fn: Fn) -> None:
     expect_true(abs(expect_scalar(fn(logits)) - float(_softplus(-logits).mean())) < 1e-4,
                 "the loss for random logits is not correct")
     expect_true(abs(expect_scalar(fn(torch.full((2,), -200.0))) - 200) < 1e-2,
-                "the loss overflows for very negative logits: compute it from logits")
+                "the loss for very negative logits (-200) is not correct")
 
 
 def _mbd_oracle(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -935,7 +934,8 @@ EXERCISES: tuple[Exercise, ...] = (
               Case("beta = 0", _l3_loss_beta, "beta multiplies the KL only")),
              (Case("random inputs, beta 1 and 4", _l3_loss_random, "recon + beta * KL, per image, then mean"),
               Case("batch repeated", _l3_loss_batch, "mean over the batch"),
-              Case("large logits", _l3_loss_stable, "binary_cross_entropy_with_logits"))),
+              Case("large logits", _l3_loss_stable, "compute the loss from logits with "
+                   "F.binary_cross_entropy_with_logits, never log(sigmoid(...))"))),
     Exercise("vae_elbo", 3, "elbo", "bug-hunt: the sign of the KL in the ELBO",
              (Case("never positive", _l3_elbo_bound, "ELBO = log p(x|z) - KL"),
               Case("moving away from the prior", _l3_elbo_monotone, "the KL is subtracted")),
@@ -946,13 +946,15 @@ EXERCISES: tuple[Exercise, ...] = (
              (Case("random images", _l3_grey_random, "torch.xlogy handles 0 * log 0"),)),
     Exercise("gan_d_loss", 4, "discriminator_loss", "the discriminator's loss from logits",
              (Case("zero logits", _l4_d_zero, "real labelled 1, fake labelled 0"),
-              Case("confident discriminators", _l4_d_perfect, "work with logits")),
+              Case("confident discriminators", _l4_d_perfect, "work with logits: log(sigmoid(l)) overflows, "
+                   "F.binary_cross_entropy_with_logits does not")),
              (Case("random logits", _l4_d_random, "mean over each batch, then add"),)),
     Exercise("gan_g_loss", 4, "generator_loss", "bug-hunt: the saturating generator loss",
              (Case("zero logits", _l4_g_value, "-log sigmoid(l)"),
               Case("gradient when D wins", _l4_g_gradient, "non-saturating: label the fakes as real")),
              (Case("monotone", _l4_g_decreasing, "softplus(-l)"),
-              Case("random and extreme logits", _l4_g_random, "F.softplus or BCE-with-logits"))),
+              Case("random and extreme logits", _l4_g_random, "compute from logits: F.softplus or "
+                   "F.binary_cross_entropy_with_logits"))),
     Exercise("gan_mbd", 4, "MinibatchDiscrimination", "a minibatch-discrimination layer",
              (Case("shape", _l4_mbd_shape, "torch.cat([x, o], dim=1)"),
               Case("identical rows", _l4_mbd_identical, "exclude j = i from the sum")),
