@@ -154,3 +154,15 @@ def test_the_exercise_swiss_roll_is_the_lessons_swiss_roll() -> None:
     results = grade_namespace({"sample_swiss_roll": lambda n, generator=None: priors.swiss_roll_prior(
         n, generator=generator)[0]}, [BY_NAME["aae_swiss"]], case_timeout=30)
     assert results[0]["points"] == 1.0, results[0]["reason"]
+
+
+def test_grades_do_not_depend_on_the_random_state_left_by_the_notebook() -> None:
+    def coin_flip_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        right = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+        return right if float(torch.rand(())) < 0.5 else right * 0
+
+    points = []
+    for seed in range(6):
+        torch.manual_seed(seed)  # whatever the submission's cells did to the global generator
+        points.append(grade_namespace({"gaussian_kl": coin_flip_kl}, [BY_NAME["vae_kl"]], case_timeout=30)[0]["points"])
+    assert len(set(points)) == 1

@@ -50,10 +50,11 @@ def _neutralise_magics(source: str) -> str:
     return "\n".join(out)
 
 
-def extract_cells(path: Path, max_bytes: int = 20_000_000) -> list[str]:
+def extract_cells(path: Path, max_bytes: int = 100_000_000) -> list[str]:
     """The code cells of a submission, in order.
 
-    ``.ipynb``: the code cells of the JSON notebook (as downloaded from Colab or Jupyter).
+    ``.ipynb``: the code cells of the JSON notebook (as downloaded from Colab or Jupyter; outputs are
+    ignored, but count towards ``max_bytes``).
     ``.md``: the code cells of a jupytext MyST (or plain ```` ```python ````) markdown notebook.
     ``.py``: cells separated by ``# %%`` lines, or the whole file as one cell.
 
@@ -179,6 +180,18 @@ def execute_cells(cells: list[str], namespace: dict[str, Any], *, cell_timeout: 
     return problems
 
 
+def _seed(seed: int) -> None:
+    """Seed Python's, NumPy's (if loaded) and torch's global generators."""
+    import random
+
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+
+
 def _display(*objects: Any, **kwargs: Any) -> None:
     """Stand-in for IPython's ``display`` (not defined outside a kernel): print the objects' reprs."""
     for obj in objects:
@@ -202,6 +215,7 @@ def grade_namespace(namespace: dict[str, Any], exercises: list[Any], case_timeou
 
     results = []
     for exercise in exercises:
+        _seed(0)  # the same random state for every exercise, whatever ran before: reproducible grades
         cases = exercise.all_cases()
         fn = namespace.get(exercise.function)
         entry: dict[str, Any] = {"name": exercise.name, "function": exercise.function, "total": len(cases),
@@ -265,6 +279,7 @@ def main(spec_path: str) -> int:
     wanted = spec.get("exercises")
     if wanted:
         exercises = [e for e in exercises if e.name in wanted]
+    _seed(0)
     output = CappedStream(spec["output_chars"])
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__,
                                  "display": _display}
