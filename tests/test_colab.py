@@ -113,3 +113,98 @@ def test_nothing_to_install_in_this_complete_environment() -> None:
 def test_in_colab_detection() -> None:
     assert colab.in_colab({"google.colab": object()})
     assert not colab.in_colab({})
+
+
+# ---- the sync tool that puts FIRST_CELL into every notebook -----------------------------------------
+
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_notebooks  # noqa: E402
+
+NOTEBOOK = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Lesson 9: a title
+
+Some prose with $x$.
+
+```{code-cell} ipython3
+import course_lib
+settings = course_lib.setup(seed=0)
+```
+
+More prose.
+
+```{code-cell} ipython3
+:tags: [raises-exception]
+
+1 / 0
+```
+"""
+
+
+def code_sources(text: str) -> list[str]:
+    import jupytext
+
+    return [c.source for c in jupytext.reads(text, fmt="md:myst").cells if c.cell_type == "code"]
+
+
+def test_colab_cell_is_inserted_first_and_nothing_else_changes() -> None:
+    assert not sync_notebooks.has_colab_cell(NOTEBOOK)
+    updated = sync_notebooks.with_colab_cell(NOTEBOOK)
+    assert sync_notebooks.has_colab_cell(updated)
+    assert code_sources(updated) == [colab.FIRST_CELL.rstrip(), *code_sources(NOTEBOOK)]
+    assert updated.startswith(NOTEBOOK[: NOTEBOOK.index("# Lesson 9")].rstrip("\n"))  # front matter kept
+    assert updated.count(colab.FIRST_CELL_MARKER) == 1
+    assert sync_notebooks.with_colab_cell(updated) == updated  # idempotent
+
+
+def test_a_stale_colab_cell_anywhere_is_replaced_by_the_current_one() -> None:
+    stale = colab.FIRST_CELL.replace("v0.", "v99.").replace(course_lib.__version__, "99.0.0")
+    old_block = f"```{{code-cell}} ipython3\n\n{stale.rstrip()}\n```\n\n"
+    text = NOTEBOOK.replace("More prose.\n\n", "More prose.\n\n" + old_block)
+    assert "v99" in text and not sync_notebooks.has_colab_cell(text)
+    updated = sync_notebooks.with_colab_cell(text)
+    assert "v99" not in updated
+    assert updated.count(colab.FIRST_CELL_MARKER) == 1
+    assert code_sources(updated) == [colab.FIRST_CELL.rstrip(), *code_sources(NOTEBOOK)]
+
+
+def test_paired_notebook_has_no_outputs_and_is_reproducible(tmp_path: Path) -> None:
+    import nbformat
+
+    source = tmp_path / "lesson9_demo.md"
+    source.write_text(sync_notebooks.with_colab_cell(NOTEBOOK))
+    first, second = sync_notebooks.paired_notebook(source), sync_notebooks.paired_notebook(source)
+    assert first == second  # content-derived cell ids: a fresh clone regenerates the same bytes
+    notebook = nbformat.reads(first, as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.metadata.kernelspec.name == "python3"
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    assert [c.source for c in code] == code_sources(source.read_text())
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert code[0].metadata.tags == ["remove-cell"]
+    assert len({c.id for c in notebook.cells}) == len(notebook.cells)
+
+
+def test_toc_lists_the_pages_present_in_lesson_order(tmp_path: Path) -> None:
+    from sphinx_external_toc.parsing import parse_toc_data
+
+    for name in ("lesson10_late.md", "lesson2_middle.md", "lesson0_first.md", "notes.md"):
+        (tmp_path / "lessons").mkdir(exist_ok=True)
+        (tmp_path / "lessons" / name).write_text("# x\n")
+    text = sync_notebooks.toc_text(tmp_path)
+    toc = yaml.safe_load(text)
+    assert toc["root"] == "book/intro"
+    captions = [part["caption"] for part in toc["parts"]]
+    assert captions == ["Start here", "Lessons", "Reference"]  # no exercises yet: no empty part
+    lessons = [chapter["file"] for chapter in toc["parts"][1]["chapters"]]
+    assert lessons == ["lessons/lesson0_first", "lessons/lesson2_middle", "lessons/lesson10_late"]
+    parse_toc_data(toc)  # valid for Jupyter Book's table-of-contents parser
