@@ -300,5 +300,26 @@ def main(spec_path: str) -> int:
     return 0
 
 
+def child_entry(spec_path: str, log_path: str, sandbox: str, env: dict[str, str]) -> None:
+    """Entry point of a child forked by the grader's fork server: isolate, then :func:`main`.
+
+    Leads its own session (so the grader can kill it with everything it starts), sends fds 1 and 2
+    to ``log_path``, works in ``sandbox``, takes the grader's environment, and drops the current
+    directory from ``sys.path`` (a submission must not shadow modules such as ``torch``).
+    """
+    os.setsid()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    os.chdir(sandbox)
+    os.environ.clear()
+    os.environ.update(env)
+    sys.path[:] = [p for p in sys.path if p not in ("", ".")]
+    code = main(spec_path)
+    sys.stdout.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1]))
