@@ -596,7 +596,7 @@ def error_vs_latent_size(
         title: axes title.
 
     Returns:
-        A figure with one axes; each point is annotated with its value.
+        A figure with one axes; with a single curve each point is annotated with its value.
     """
     size_array = as_array(sizes, "sizes")
     if size_array.ndim != 1 or len(size_array) == 0 or np.any(size_array <= 0):
@@ -615,8 +615,9 @@ def error_vs_latent_size(
                     f"errors must have one value per size ({len(size_array)}), got shape {values.shape}"
                 )
             ax.plot(size_array, values, marker="o", color=f"C{i}", label=label or None)
-            for s, e in zip(size_array, values):
-                ax.annotate(f"{e:.3g}", (s, e), textcoords="offset points", xytext=(4, 5), fontsize=8)
+            if len(curves) == 1:  # with several curves the labels would collide
+                for s, e in zip(size_array, values):
+                    ax.annotate(f"{e:.3g}", (s, e), textcoords="offset points", xytext=(4, 5), fontsize=8)
         ax.set_xscale("log", base=2)
         ax.set_xticks(size_array, [f"{int(s)}" if s == int(s) else f"{s:g}" for s in size_array])
         ax.minorticks_off()
@@ -894,7 +895,7 @@ def ring_points(
         ax.scatter(data[:, 0], data[:, 1], s=6, color="C0", alpha=0.35, linewidths=0, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=6, color="C3", alpha=0.6, linewidths=0, label="generated")
         ax.set_aspect("equal", adjustable="datalim")
-        ax.legend(loc="upper right", markerscale=2.5)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=2.5)  # outside: never hides a mode
         if title:
             ax.set_title(title)
     return finish(fig)
