@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from course_lib.errors import CourseInputError
+from course_lib.grading import grader
 from course_lib.grading.grader import (
     GradeConfig,
     Row,
@@ -187,7 +188,11 @@ EXERCISES = [Exercise("double", 9, "double", "twice x", (Case("21", _doubles, "m
 '''
 
 
-def test_private_tests_file_and_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("backend", ["forkserver", "subprocess"])
+def test_private_tests_file_and_command_line(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    if backend == "subprocess":  # the fallback where fork servers do not exist
+        monkeypatch.setattr(grader, "_forkserver", lambda: None)
     tests = tmp_path / "private_cases.py"
     tests.write_text(PRIVATE_TESTS)
     folder = tmp_path / "in"
