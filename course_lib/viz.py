@@ -891,7 +891,7 @@ def ring_points(
     data = points_2d(real, "real")
     fake = points_2d(generated, "generated")
     with style():
-        fig, ax = plt.subplots(figsize=(4.2, 4.2))
+        fig, ax = plt.subplots(figsize=(5.4, 4.2))
         ax.scatter(data[:, 0], data[:, 1], s=6, color="C0", alpha=0.35, linewidths=0, label="real")
         ax.scatter(fake[:, 0], fake[:, 1], s=6, color="C3", alpha=0.6, linewidths=0, label="generated")
         ax.set_aspect("equal", adjustable="datalim")
