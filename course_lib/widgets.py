@@ -605,6 +605,11 @@ def latent_walk(
 ) -> LatentWalk:
     """Decode every point of a 2-D path (e.g. along the swiss-roll prior from its centre outwards).
 
+    Example (an AAE trained with the swiss-roll prior)::
+
+        path = course_lib.priors.swiss_roll(torch.linspace(0, 1, 30))    # centre -> outer end
+        latent_walk(lambda z: aae.decode(z), path, background=prior_samples)
+
     Args:
         decode: ``(T, 2)`` codes -> ``(T, 1, 28, 28)`` images in ``[0, 1]`` or ``[-1, 1]``.
         path_points: ``(T, 2)`` codes, in walking order (``T`` at least 2; about 20-40 is enough).
