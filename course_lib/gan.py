@@ -136,7 +136,9 @@ class MinibatchDiscrimination(nn.Module):
     def __init__(self, in_features: int, out_features: int = 32, kernel_dims: int = 8) -> None:
         super().__init__()
         self.in_features, self.out_features, self.kernel_dims = in_features, out_features, kernel_dims
-        self.T = nn.Parameter(torch.randn(in_features, out_features, kernel_dims) * 0.1)
+        # scaled so that the rows of M_i have entries of about the size of the features, whatever A is:
+        # L1 distances of a few units, where exp(-distance) still passes gradient
+        self.T = nn.Parameter(torch.randn(in_features, out_features, kernel_dims) / in_features**0.5)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         check_tensor(features, "features", shape=(None, self.in_features))
