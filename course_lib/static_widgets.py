@@ -23,7 +23,6 @@ import html
 import io
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,36 +61,6 @@ def data_uri(png: bytes) -> str:
 def png_data_uri(image: np.ndarray) -> str:
     """``data:`` URI of an ``(H, W)`` or ``(H, W, 3)`` image in ``[0, 1]``."""
     return data_uri(png_bytes(image))
-
-
-def figure_data_uri(fig, dpi: int = 80) -> str:
-    """``data:`` URI of a matplotlib figure rendered as PNG (the figure is closed afterwards)."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    plt.close(fig)
-    return data_uri(buffer.getvalue())
-
-
-@dataclass
-class StaticHTML:
-    """A piece of self-contained HTML that Jupyter (and the book) displays as-is.
-
-    Attributes:
-        html: the markup (a ``<div>``; no ``<script>``, no external URL).
-        title: used as the page title by :meth:`save`.
-    """
-
-    html: str
-    title: str = "course_lib widget"
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def save(self, path: str | Path) -> Path:
-        """Write a complete HTML page holding this widget and return its path."""
-        return save_page(self.html, path, title=self.title)
 
 
 def save_page(body: str, path: str | Path, *, title: str = "course_lib widget") -> Path:
