@@ -208,3 +208,21 @@ def test_toc_lists_the_pages_present_in_lesson_order(tmp_path: Path) -> None:
     lessons = [chapter["file"] for chapter in toc["parts"][1]["chapters"]]
     assert lessons == ["lessons/lesson0_first", "lessons/lesson2_middle", "lessons/lesson10_late"]
     parse_toc_data(toc)  # valid for Jupyter Book's table-of-contents parser
+
+
+def test_colab_module_imports_without_the_light_dependencies() -> None:
+    """In Colab the cell imports course_lib.colab *before* the light dependencies are installed, so
+    importing it (and course_lib/__init__) must need nothing beyond torch and NumPy."""
+    blocked = ["tqdm", "matplotlib", "scipy", "sklearn", "skimage", "cv2", "ipywidgets", "PIL", "torchvision"]
+    script = f"""
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError("blocked for the test: " + name)
+sys.meta_path.insert(0, Block())
+from course_lib.colab import install_missing_dependencies
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
