@@ -1,9 +1,9 @@
 """Exercises, self-checks and grading.
 
 * ``check(name, fn)`` -- the student's self-check after each exercise (public cases only).
-* ``python -m course_lib.grading.markers [--check]`` (``course-exercises``) -- regenerate ``exercises/``
+* ``python -m course_lib.grading.markers [--check]`` -- regenerate ``exercises/``
   from the marked solution regions in ``solutions/``.
-* ``python -m course_lib.grading.grader SUBMISSIONS --out OUT`` (``course-grade``) -- grade a folder
+* ``course-grade SUBMISSIONS --out OUT`` (or ``python -m course_lib.grading.grader``) -- grade a folder
   of submissions into ``OUT/grades.csv`` and one feedback file per student.
 """
 

@@ -320,7 +320,7 @@ def pairs(solutions: Path, exercises: Path) -> list[Pair]:
 
 def main(argv: list[str] | None = None) -> int:
     """Regenerate (or with ``--check`` verify) ``exercises/``. Exit 0 ok, 1 out of date, 2 bad markers."""
-    parser = argparse.ArgumentParser(prog="course-exercises", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_lib.grading.markers", description=__doc__.split("\n")[0])
     parser.add_argument("--solutions", type=Path, default=Path("solutions"), help="instructor notebooks")
     parser.add_argument("--exercises", type=Path, default=Path("exercises"), help="generated student notebooks")
     parser.add_argument("--check", action="store_true", help="do not write; exit 1 if exercises/ is out of date")
