@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,15 @@ from course_lib.grading.runner import execute_cells, extract_cells, grade_namesp
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted({e.lesson for e in EXERCISES})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Iterator[None]:
+    """Run the notebooks on one thread (as the grader does): small SVDs crawl when 2 threads fight for a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @functools.cache
