@@ -613,7 +613,7 @@ _SIZE_GRID = [(s, k, st, p, tr, op) for s in (5, 28) for k in (3, 4) for st in (
 def _init_model() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(nn.Conv2d(64, 64, 4), nn.BatchNorm2d(2000), nn.ConvTranspose2d(64, 64, 4, bias=False),
-                         nn.Linear(100, 100))
+                         nn.Linear(300, 300), nn.BatchNorm1d(2000), nn.Embedding(100, 50))
 
 
 def _apply_init(fn: Fn) -> nn.Module:
@@ -624,25 +624,27 @@ def _apply_init(fn: Fn) -> nn.Module:
 
 def _l5_init_conv(fn: Fn) -> None:
     model = _apply_init(fn)
-    for layer in (model[0], model[2]):
+    for layer in (model[0], model[2], model[3]):
         w = layer.weight.detach()
         expect_true(abs(float(w.mean())) < 0.002 and abs(float(w.std()) - 0.02) < 0.002,
                     f"{type(layer).__name__} weights should be drawn from a normal with mean 0 and std 0.02")
-    expect_true(bool((model[0].bias == 0).all()), "convolution biases (when present) should be set to 0")
+    expect_true(bool((model[0].bias == 0).all()) and bool((model[3].bias == 0).all()),
+                "convolution and linear biases (when present) should be set to 0")
 
 
 def _l5_init_bn(fn: Fn) -> None:
-    bn = _apply_init(fn)[1]
-    w = bn.weight.detach()
-    expect_true(abs(float(w.mean()) - 1) < 0.003 and abs(float(w.std()) - 0.02) < 0.003,
-                "BatchNorm weights should be drawn from a normal with mean 1 and std 0.02")
-    expect_true(bool((bn.bias == 0).all()), "BatchNorm biases should be 0")
+    model = _apply_init(fn)
+    for bn in (model[1], model[4]):
+        w = bn.weight.detach()
+        expect_true(abs(float(w.mean()) - 1) < 0.003 and abs(float(w.std()) - 0.02) < 0.003,
+                    f"{type(bn).__name__} weights should be drawn from a normal with mean 1 and std 0.02")
+        expect_true(bool((bn.bias == 0).all()), "BatchNorm biases should be 0")
 
 
-def _l5_init_linear(fn: Fn) -> None:
-    before = _init_model()[3].weight.detach().clone()
-    expect_true(torch.equal(_apply_init(fn)[3].weight.detach(), before), "only convolutions and BatchNorm layers "
-                "should be re-initialised; leave nn.Linear alone")
+def _l5_init_others(fn: Fn) -> None:
+    before = _init_model()[5].weight.detach().clone()
+    expect_true(torch.equal(_apply_init(fn)[5].weight.detach(), before), "only convolutions, linear and BatchNorm "
+                "layers should be re-initialised; leave other modules (here an nn.Embedding) alone")
 
 
 def _block(fn: Fn, cin: int, cout: int) -> nn.Module:
@@ -965,9 +967,9 @@ EXERCISES: tuple[Exercise, ...] = (
                    "floor((n + 2p - k) / s) + 1 and (n - 1) s - 2p + k + output_padding"),),
              (Case("many settings", _size_case(_SIZE_GRID, "grid"), "compare with a real layer on a zero tensor"),)),
     Exercise("dcgan_init", 5, "dcgan_weights_init", "the DCGAN N(0, 0.02) initialisation",
-             (Case("convolutions", _l5_init_conv, "nn.init.normal_(m.weight, 0.0, 0.02)"),
+             (Case("convolutions and linear layers", _l5_init_conv, "nn.init.normal_(m.weight, 0.0, 0.02)"),
               Case("BatchNorm", _l5_init_bn, "nn.init.normal_(m.weight, 1.0, 0.02)")),
-             (Case("other layers untouched", _l5_init_linear, "isinstance checks"),)),
+             (Case("other modules untouched", _l5_init_others, "isinstance checks"),)),
     Exercise("dcgan_block", 5, "generator_block", "a DCGAN generator block",
              (Case("doubles the size", _l5_block_shape, "ConvTranspose2d(k=4, s=2, p=1)"),
               Case("other sizes", _l5_block_sizes, "the same block works for any input size")),
