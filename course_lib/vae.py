@@ -18,6 +18,7 @@ recipe :func:`fit_vae` trains any of these models with them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -41,6 +42,7 @@ class _VAE(nn.Module):
     decoder: nn.Module
     latent_dim: int
     config: dict[str, Any]
+    default_lr: float = 1e-3  # the Adam learning rate fit_vae uses for this model unless told otherwise
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(mu, logvar)``, each ``(N, latent_dim)``."""
@@ -96,6 +98,12 @@ class _VAE(nn.Module):
             return torch.sigmoid(self.decode(z))
 
 
+def _logit(p: torch.Tensor) -> torch.Tensor:
+    """``log(p / (1 - p))`` with ``p`` clamped to ``[1e-3, 1 - 1e-3]`` (pixels that are always black stay finite)."""
+    p = p.clamp(1e-3, 1 - 1e-3)
+    return torch.log(p) - torch.log1p(-p)
+
+
 class MLPVAE(_VAE):
     """A fully connected VAE: ``784 -> hidden... -> (mu, logvar) in R^d``, ``d -> ...hidden -> 784`` logits.
 
@@ -123,10 +131,28 @@ class MLPVAE(_VAE):
         self.to_logvar = nn.Linear(hidden_dims[-1], latent_dim)
         self.decoder = nn.Sequential(*_relu_mlp((latent_dim, *reversed(hidden_dims))), nn.Linear(hidden_dims[0], 784))
 
+    default_lr = 4e-3  # with the cosine schedule: test negative ELBO 103.9 at 10 epochs (1e-3 constant: 105.5)
+
     @classmethod
     def nyu(cls, d: int = 20) -> MLPVAE:
         """The NYU practicum's VAE: encoder ``784 -> d^2 -> 2d``, decoder ``d -> d^2 -> 784``."""
         return cls(latent_dim=d, hidden_dims=(d * d,))
+
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """Set the last layer's bias to the logits of the mean training image, per pixel.
+
+        Before any training the decoder then predicts the average digit instead of 50 % grey
+        everywhere (a common trick in VAE reference code); measured here with lr 3e-3 and the cosine
+        schedule, it was worth 1.2 nats of test negative ELBO after 10 epochs (104.6 -> 103.4).
+
+        Args:
+            mean_image: ``(1, 28, 28)`` (or 784 values) in ``[0, 1]``, e.g. ``images.mean(0)``.
+        """
+        check_tensor(mean_image, "mean_image", value_range=(0.0, 1.0))
+        if mean_image.numel() != 784:
+            raise CourseInputError(f"mean_image must have 784 values (1, 28, 28), got shape {tuple(mean_image.shape)}")
+        with torch.no_grad():
+            self.decoder[-1].bias.copy_(_logit(mean_image.reshape(784).to(self.decoder[-1].bias)))
 
 
 def _relu_mlp(sizes: tuple[int, ...]) -> list[nn.Module]:
@@ -173,11 +199,26 @@ class ConvVAE(_VAE):
             nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1),  # 14 -> 28, logits
         )
 
+    default_lr = 2e-3  # with the cosine schedule (the learning rate its 10-epoch figure was measured with)
+
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """Set the (single, shared) bias of the last transposed convolution to the logit of the mean pixel.
+
+        A convolution has one bias per channel, not per pixel, so this is the coarse version of
+        :meth:`MLPVAE.init_output_bias`: the untrained decoder predicts the average grey level.
+
+        Args:
+            mean_image: ``(1, 28, 28)`` (or 784 values) in ``[0, 1]``, e.g. ``images.mean(0)``.
+        """
+        check_tensor(mean_image, "mean_image", value_range=(0.0, 1.0))
+        with torch.no_grad():
+            self.decoder[-1].bias.fill_(float(_logit(mean_image.mean())))
+
 
 LR_SCHEDULES = ("cosine", "constant")
 
 
-def _learning_rate_factor(schedule: str, total_steps: int):  # noqa: ANN202
+def _learning_rate_factor(schedule: str, total_steps: int) -> Callable[[int], float]:
     """Multiplier of the base learning rate at each optimiser step (for ``LambdaLR``)."""
     if schedule == "constant":
         return lambda step: 1.0
@@ -195,8 +236,9 @@ def fit_vae(
     beta: float = 1.0,
     sigma: float = 0.1,
     seed: int = 0,
-    lr: float = 1e-3,
+    lr: float | None = None,
     lr_schedule: str = "cosine",
+    init_output_bias: bool = False,
     test_images: torch.Tensor | None = None,
     cache: bool = True,
 ) -> tuple[_VAE, History]:
@@ -215,8 +257,11 @@ def fit_vae(
         beta: KL weight (1 = the ELBO).
         sigma: fixed sigma / scale of the Gaussian / Laplace likelihood.
         seed: seeds the subset, batch order and sampling noise.
-        lr: Adam's (peak) learning rate.
-        lr_schedule: ``"cosine"`` (decay to 0 over the run, once per step) or ``"constant"``.
+        lr: Adam's (peak) learning rate; ``None`` takes ``model.default_lr`` (4e-3 for :class:`MLPVAE`,
+            2e-3 for :class:`ConvVAE`: the settings whose 10-epoch figures are quoted in the lessons).
+        lr_schedule: ``"cosine"`` (decay to 0 over the run, once per step) or ``"constant"``
+            (pytorch/examples: lr 1e-3, constant).
+        init_output_bias: start the decoder from the mean training image (``model.init_output_bias``).
         test_images: optional ``(M, 1, 28, 28)`` in ``[0, 1]``; if given, the test negative ELBO
             (``z`` sampled, :func:`course_lib.objectives.test_negative_elbo`) is logged every epoch
             as ``test_loss``.
@@ -236,9 +281,12 @@ def fit_vae(
         raise CourseInputError(f"unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
     if beta < 0:
         raise CourseInputError(f"beta must be >= 0, got {beta}")
+    lr = model.default_lr if lr is None else lr
     train_images = training_subset(images, labels, budget.n_train, seed)
     recipe = {"loss": "negative_elbo", "likelihood": likelihood, "beta": beta, "optimiser": "adam", "lr": lr,
               "lr_schedule": lr_schedule, "test_images": test_images is not None}
+    if init_output_bias:
+        recipe["init_output_bias"] = True
     if likelihood != "bernoulli":
         recipe["sigma"] = sigma
     config = recipe_config(model, budget, train_images, seed, **recipe)
@@ -248,6 +296,8 @@ def fit_vae(
     def run(m: _VAE) -> History:
         torch.manual_seed(seed)
         m.train()
+        if init_output_bias:
+            m.init_output_bias(train_images.mean(0))
         optimiser = torch.optim.Adam(m.parameters(), lr=lr)
         batches = TensorBatches(train_images, batch_size=budget.batch_size, device=device, seed=seed)
         factor = _learning_rate_factor(lr_schedule, budget.epochs * len(batches))

@@ -113,6 +113,37 @@ def test_recipe_logs_the_test_loss_and_is_deterministic(mnist) -> None:  # noqa:
     assert not a.training  # returned in eval mode
 
 
+def test_init_output_bias_starts_the_decoder_at_the_mean_image(mnist) -> None:  # noqa: ANN001
+    images = mnist[0]
+    mean = images.mean(0)
+    model = MLPVAE()
+    model.init_output_bias(mean)
+    with torch.no_grad():
+        model.decoder[-1].weight.zero_()  # leaves only the bias
+        predicted = torch.sigmoid(model.decode(torch.randn(2, 20)))
+    torch.testing.assert_close(predicted[0], mean.clamp(1e-3, 1 - 1e-3), atol=1e-6, rtol=1e-5)
+    conv = ConvVAE()
+    conv.init_output_bias(mean)
+    assert torch.sigmoid(conv.decoder[-1].bias).item() == pytest.approx(float(mean.mean()), rel=1e-5)
+    with pytest.raises(CourseInputError, match="784 values"):
+        model.init_output_bias(mean[:, :10])
+
+
+def test_default_learning_rate_and_cache(mnist, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    images = mnist[0][:64]
+    torch.manual_seed(0)
+    trained, history = fit_vae(MLPVAE(latent_dim=4, hidden_dims=(32,)), images, budget=Budget(1, None, 32),
+                               device="cpu", init_output_bias=True)
+    (path,) = tmp_path.glob("mlpvae-*.pt")
+    stored = torch.load(path, weights_only=True)
+    assert stored["config"]["recipe"]["lr"] == MLPVAE.default_lr == 4e-3
+    assert stored["config"]["recipe"]["init_output_bias"] is True
+    loaded, again = fit_vae(MLPVAE(latent_dim=4, hidden_dims=(32,)), images, budget=Budget(1, None, 32),
+                            device="cpu", init_output_bias=True)
+    assert torch.equal(loaded.to_mu.weight, trained.to_mu.weight) and again["loss"] == history["loss"]
+
+
 def test_clear_errors(mnist) -> None:  # noqa: ANN001
     images, labels = mnist
     model = MLPVAE()
