@@ -6,6 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 export COURSE_PROFILE="${COURSE_PROFILE:-smoke}"
 export COURSE_PROGRESS=plain
 export COURSE_STATIC_WIDGETS=1
+# Two pytest workers on two cores: one thread each, or torch's threads fight over the cores.
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 # A fresh checkpoint cache, so cached models from earlier runs cannot hide a broken recipe.
 COURSE_CACHE="$(mktemp -d)"
 export COURSE_CACHE
