@@ -117,6 +117,7 @@ def fit_aae(
     seed: int = 0,
     lr: float = 1e-3,
     lr_adversarial: float = 2e-4,
+    lr_discriminator: float | None = None,
     cache: bool = True,
     name: str | None = None,
 ) -> tuple[AdversarialAutoencoder, History]:
@@ -137,8 +138,9 @@ def fit_aae(
             components, ``model.n_classes = 10`` and labels).
         seed: seeds the subset, batch order and prior samples.
         lr: Adam learning rate of the reconstruction phase.
-        lr_adversarial: Adam learning rate (``beta1 = 0.5``) of the discriminator and of the encoder's
-            generator step.
+        lr_adversarial: Adam learning rate (``beta1 = 0.5``) of the encoder's generator step (and of the
+            discriminator unless ``lr_discriminator`` is given).
+        lr_discriminator: a different learning rate for the discriminator.
         cache: load/store with :func:`course_lib.cache.cached_training`.
         name: cache name (default ``"aae-<prior>"`` or ``"aae-<prior>-supervised"``).
 
@@ -168,7 +170,8 @@ def fit_aae(
     images, labels = training_subset(images, labels, budget.n_train, seed)
     device = torch.device(device)
     config = {"model": model.config, "prior": prior, "supervised": supervised, "budget": dataclasses.asdict(budget),
-              "data": data_fingerprint(images), "seed": seed, "lr": lr, "lr_adversarial": lr_adversarial}
+              "data": data_fingerprint(images), "seed": seed, "lr": lr, "lr_adversarial": lr_adversarial,
+              "lr_discriminator": lr_discriminator}
     model.to(device)
 
     def run(model: AdversarialAutoencoder) -> History:
@@ -176,7 +179,8 @@ def fit_aae(
         draws = torch.Generator().manual_seed(seed)
         autoencoder = list(model.encoder.parameters()) + list(model.decoder.parameters())
         opt_recon = torch.optim.Adam(autoencoder, lr=lr)
-        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=lr_adversarial, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=lr_discriminator or lr_adversarial,
+                                 betas=(0.5, 0.999))
         opt_g = torch.optim.Adam(model.encoder.parameters(), lr=lr_adversarial, betas=(0.5, 0.999))
         tensors = (images,) if labels is None else (images, labels)
         batches = TensorBatches(*tensors, batch_size=budget.batch_size, device=device, seed=seed)

@@ -214,21 +214,27 @@ class MLPGenerator(_Generator):
         latent_dim: size of the noise vector (100 in Goodfellow et al.'s MNIST set-up).
         hidden: widths of the hidden layers.
         n_classes: ``K`` for a label-conditioned generator (one-hot label appended to ``z``).
+        batch_norm: BatchNorm after every hidden layer but the first (as in the PyTorch-GAN examples);
+            it speeds up learning a lot. ``False`` gives the plain MLP of Goodfellow et al.
         image_shape: ``(C, H, W)`` of the output.
 
     Output values lie in ``[-1, 1]``.
     """
 
     def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (256, 512, 1024), *,
-                 n_classes: int | None = None, image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+                 n_classes: int | None = None, batch_norm: bool = False,
+                 image_shape: Sequence[int] = MNIST_SHAPE) -> None:
         super().__init__()
         self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, tuple(image_shape)
         self._config = {"latent_dim": latent_dim, "hidden": list(hidden), "n_classes": n_classes,
-                        "image_shape": list(image_shape)}
+                        "batch_norm": batch_norm, "image_shape": list(image_shape)}
         layers: list[nn.Module] = []
         width = latent_dim + (n_classes or 0)
-        for h in hidden:
-            layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
+        for i, h in enumerate(hidden):
+            layers.append(nn.Linear(width, h))
+            if batch_norm and i > 0:
+                layers.append(nn.BatchNorm1d(h))
+            layers.append(nn.LeakyReLU(0.2))
             width = h
         layers += [nn.Linear(width, int(torch.tensor(image_shape).prod())), nn.Tanh()]
         self.net = nn.Sequential(*layers)

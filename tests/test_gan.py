@@ -213,3 +213,12 @@ def test_budget_subset_is_class_balanced():
     _, _, history = fit_gan(g, d, images, labels=labels, budget=Budget(1, 40, 10), cache=False)
     assert history["examples_per_second"][0] > 0
     assert dataclasses.asdict(Budget(1, 40, 10))["n_train"] == 40
+
+
+def test_mlp_generator_batch_norm_option():
+    plain, normed = MLPGenerator(), MLPGenerator(batch_norm=True)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in plain.modules())
+    assert [m.num_features for m in normed.modules() if isinstance(m, nn.BatchNorm1d)] == [512, 1024]
+    assert normed.config["batch_norm"] is True and plain.config != normed.config
+    images = normed(torch.randn(4, 100))
+    assert images.shape == (4, 1, 28, 28) and images.abs().max() <= 1
