@@ -3,7 +3,8 @@
 Marked ``book`` (select with ``-m book``, leave out with ``-m "not book"``): building executes every
 notebook, so it takes minutes, not seconds. The build goes to ``<COURSE_BOOK_OUTPUT>/_build/html``
 (default: the repository's ``_build``, sharing its per-profile jupyter-cache with
-``bash tools/build_book.sh``); screenshots of every page go to ``<...>/_build/screenshots/``.
+``bash tools/build_book.sh``); screenshots of every page (its first 6000 pixels) and of every
+static widget after the test moved it go to ``<...>/_build/screenshots/``.
 
 Checks: the build succeeds with ``-W -n`` (no warning); every page of ``_toc.yml`` was built; every
 local link and asset resolves (and every ``#fragment`` exists); no page loads a script, stylesheet or
@@ -279,6 +280,9 @@ def test_every_page_in_headless_chromium(build: subprocess.CompletedProcess) -> 
             report = browser.evaluate(INSPECT_PAGE, timeout=60)
             browser.screenshot(SCREENSHOTS / screenshot_name(page))
             widgets = browser.evaluate(EXERCISE_WIDGETS)
+            for k in range(report["widgets"]):  # each widget after it moved, for a reader to look at
+                browser.screenshot_element(".cw-widget", k, SCREENSHOTS / screenshot_name(page).replace(
+                    ".png", f"__widget{k}.png"))
             late = browser.drain_events(0.2)
             total_math += report["math"]
             requests = load.remote_requests + late.remote_requests

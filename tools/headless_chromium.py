@@ -274,3 +274,20 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
         return path
+
+    def screenshot_element(self, selector: str, index: int, path: Path, *, margin: int = 8) -> Path | None:
+        """Save a PNG of the ``index``-th element matching the CSS ``selector`` (``None`` if absent)."""
+        box = self.evaluate(
+            f"(() => {{ const e = document.querySelectorAll({selector!r})[{index}]; if (!e) return null;"
+            " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+            " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; })()"
+        )
+        if not box or box["width"] <= 0 or box["height"] <= 0:
+            return None
+        clip = {"x": max(box["x"] - margin, 0), "y": max(box["y"] - margin, 0),
+                "width": box["width"] + 2 * margin, "height": min(box["height"] + 2 * margin, 4000), "scale": 1}
+        shot = self.send("Page.captureScreenshot", {"format": "png", "clip": clip, "captureBeyondViewport": True},
+                         timeout=60)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
