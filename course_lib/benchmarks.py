@@ -236,3 +236,42 @@ def aae_prior(settings: Settings) -> list[Result]:
         vae_codes, _ = vae.encode(test_images.to(settings.device))
     record.add("vae_2d.mmd2_to_standard_normal", mmd(vae_codes.cpu(), gaussian_points), "", seconds)
     return record.results
+
+
+@register("mode_collapse")
+def mode_collapse(settings: Settings) -> list[Result]:
+    """Mode collapse made visible: an MLP GAN setting that collapses, and a fix in the same budget.
+
+    Collapse: the plain MLP GAN with the minimax (saturating) generator loss. Fix: BatchNorm in the
+    generator plus labels given to both networks, with the non-saturating loss. Both are scored by the
+    class histogram of their samples under the frozen evaluator (KL to the uniform histogram).
+    """
+    from course_lib.evaluator import load_evaluator
+    from course_lib.gan import MLPDiscriminator, MLPGenerator, fit_gan, sample_images
+    from course_lib.metrics import coverage_report
+
+    record = _Recorder(settings)
+    evaluator = load_evaluator(settings.device)
+    images, labels = load_mnist("train")
+    signed = to_signed(images)
+    budget = settings.profile.budget("mlp_gan")
+    n = settings.profile.n_eval_samples
+    settings_to_compare = {
+        "collapsing_minimax": (MLPGenerator(), MLPDiscriminator(), "minimax"),
+        "fixed_batchnorm_labels": (MLPGenerator(batch_norm=True, n_classes=10), MLPDiscriminator(n_classes=10),
+                                   "non_saturating"),
+    }
+    kl = {}
+    for name, (generator, discriminator, loss) in settings_to_compare.items():
+        (trained, _, history), seconds = _timed(lambda g=generator, d=discriminator, lo=loss: fit_gan(
+            g, d, signed, labels=labels, budget=budget, device=settings.device, loss=lo, seed=settings.seed))
+        coverage = coverage_report(to_unit(sample_images(trained, n, seed=settings.seed)), evaluator)
+        kl[name] = coverage.kl_uniform
+        record.add(f"mlp_gan.{name}.classes_covered", coverage.covered, "classes", seconds)
+        record.add(f"mlp_gan.{name}.max_class_share", coverage.max_share, "share", seconds)
+        record.add(f"mlp_gan.{name}.train_images_per_second", _images_per_second(history), "images/s", seconds)
+    record.add("mlp_gan.collapsing_minimax.class_kl_to_uniform", kl["collapsing_minimax"], "nats", 0.0,
+               "> 0.1 (collapse shown)", kl["collapsing_minimax"] > 0.1)
+    record.add("mlp_gan.fixed_batchnorm_labels.class_kl_to_uniform", kl["fixed_batchnorm_labels"], "nats", 0.0,
+               "< 0.1", kl["fixed_batchnorm_labels"] < 0.1)
+    return record.results
