@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.batches import TensorBatches
-from course_lib.cache import cached_training
+from course_lib.cache import cached_training, describe_data
 from course_lib.errors import CourseInputError, check_tensor
-from course_lib.gan import MNIST_SHAPE, check_images, check_labels, data_fingerprint, training_subset
+from course_lib.gan import MNIST_SHAPE, check_images, check_labels, training_subset
 from course_lib.gan_objectives import discriminator_loss, generator_loss_non_saturating
 from course_lib.priors import PRIORS, sample_prior
 from course_lib.profiles import Budget
@@ -174,7 +174,7 @@ def fit_aae(
     images, labels = training_subset(images, labels, budget.n_train, seed)
     device = torch.device(device)
     config = {"model": model.config, "prior": prior, "supervised": supervised, "budget": dataclasses.asdict(budget),
-              "data": data_fingerprint(images), "seed": seed, "lr": lr, "lr_adversarial": lr_adversarial,
+              "data": describe_data(images), "seed": seed, "lr": lr, "lr_adversarial": lr_adversarial,
               "lr_discriminator": lr_discriminator}
     model.to(device)
 

@@ -17,14 +17,13 @@ arguments (part of the cache key).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Any
 
 import torch
 from torch import nn
 
 from course_lib.batches import TensorBatches
-from course_lib.cache import cached_training
+from course_lib.cache import cached_training, describe_data
 from course_lib.corruption import Corruption
 from course_lib.data import stratified_subset
 from course_lib.errors import CourseInputError, check_tensor
@@ -181,14 +180,6 @@ def training_subset(
     return stratified_subset(images, labels, n_train, seed=seed)[0]
 
 
-def data_description(images: torch.Tensor) -> dict[str, Any]:
-    """A short JSON-able description of a data tensor for cache keys: shape, sum and a hash of a strided sample."""
-    flat = images.detach().reshape(-1)
-    sample = flat[:: max(1, flat.numel() // 200_000)].float().cpu().contiguous()
-    digest = hashlib.sha256(sample.numpy().tobytes()).hexdigest()[:16]
-    return {"shape": list(images.shape), "sum": round(float(flat.double().sum()), 3), "sample_sha256": digest}
-
-
 def recipe_config(
     model: nn.Module, budget: Budget, images: torch.Tensor, seed: int, **recipe: Any
 ) -> dict[str, Any]:
@@ -198,7 +189,7 @@ def recipe_config(
         "model_config": getattr(model, "config", {}),
         "budget": dataclasses.asdict(budget),
         "recipe": recipe,
-        "data": data_description(images),
+        "data": describe_data(images),
         "seed": seed,
     }
 

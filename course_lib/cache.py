@@ -35,6 +35,18 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "course_lib"
 
 
+def describe_data(data: torch.Tensor) -> dict[str, Any]:
+    """A short JSON-able description of a tensor for cache keys: shape, sum, and a hash of a strided sample.
+
+    Two different training sets (or noise tensors) get different descriptions, so models trained on
+    them get different cache keys; computing it reads at most about 200 000 values.
+    """
+    flat = data.detach().reshape(-1)
+    sample = flat[:: max(1, flat.numel() // 200_000)].float().cpu().contiguous()
+    digest = hashlib.sha256(sample.numpy().tobytes()).hexdigest()[:16]
+    return {"shape": list(data.shape), "sum": round(float(flat.double().sum()), 3), "sample_sha256": digest}
+
+
 def cache_key(name: str, config: Mapping[str, Any]) -> str:
     """A stable 16-hex-digit key for ``name`` and a JSON-serialisable ``config``.
 

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib.batches import TensorBatches
-from course_lib.cache import cached_training
+from course_lib.cache import cached_training, describe_data
 from course_lib.data import stratified_subset
 from course_lib.errors import CourseInputError, check_tensor
 from course_lib.gan_objectives import check_loss_kind, discriminator_loss_for, generator_loss_for
@@ -617,12 +617,6 @@ def training_subset(images: torch.Tensor, labels: torch.Tensor | None, n_train: 
     return images[index.sort().values], None
 
 
-def data_fingerprint(images: torch.Tensor) -> list[float]:
-    """A cheap description of a data set for cache keys: size, sum and sum of squares."""
-    x = images.double()
-    return [float(images.shape[0]), round(float(x.sum()), 3), round(float((x * x).sum()), 3)]
-
-
 def fit_gan(
     generator: _Generator,
     discriminator: _Discriminator,
@@ -714,9 +708,9 @@ def fit_gan(
 
     config = {
         "generator": generator.config, "discriminator": discriminator.config, "loss": loss,
-        "budget": dataclasses.asdict(budget), "data": data_fingerprint(images), "seed": seed, "lr": lr,
+        "budget": dataclasses.asdict(budget), "data": describe_data(images), "seed": seed, "lr": lr,
         "lr_discriminator": lr_discriminator, "betas": list(betas), "margin": margin,
-        "snapshot_noise": data_fingerprint(snapshot_noise),
+        "snapshot_noise": describe_data(snapshot_noise),
     }
     pair = GANPair(generator, discriminator).to(device)
 

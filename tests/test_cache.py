@@ -64,3 +64,16 @@ def test_a_broken_file_is_retrained_and_cache_off_writes_nothing(tmp_path, monke
     monkeypatch.setenv("COURSE_CACHE", "off")
     _, _, hit = cached_training("toy", {}, nn.Linear(2, 2), _trainer(calls))
     assert not hit and len(calls) == 3
+
+
+def test_describe_data_tells_different_data_apart():
+    from course_lib.cache import describe_data
+
+    x = torch.zeros(1000, 4)
+    y = x.clone()
+    y[999, 3] = 1.0  # one value changed: the sum differs
+    z = torch.zeros(2000, 2)  # same values, other shape
+    described = [describe_data(t) for t in (x, y, z)]
+    assert described[0] == describe_data(x.clone())
+    assert len({str(d) for d in described}) == 3
+    assert described[0]["shape"] == [1000, 4]
