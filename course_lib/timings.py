@@ -37,7 +37,10 @@ def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
             continue
         seconds = float(entry["seconds"])
         shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
-        rows.append(f"| `{profile}` | {shown} | {entry.get('machine', '')} |")
+        machine = entry.get("machine", "")
+        if "load_average_before" in entry:  # a busy machine inflates the time: say how busy it was
+            machine += f", load average {float(entry['load_average_before']):.1f}"
+        rows.append(f"| `{profile}` | {shown} | {machine} |")
     return "\n".join(rows)
 
 

@@ -10,9 +10,10 @@ from course_lib.timings import timing_markdown
 def test_measured_and_missing_profiles(tmp_path):
     path = tmp_path / "times.json"
     path.write_text(json.dumps({"lesson9": {"cpu": {"seconds": 150.0, "machine": "2 CPU cores"},
-                                             "smoke": {"seconds": 12.4, "machine": "2 CPU cores"}}}))
+                                             "smoke": {"seconds": 12.4, "machine": "2 CPU cores",
+                                                       "load_average_before": 6.29}}}))
     table = timing_markdown("lesson9", path).splitlines()
-    assert table[2] == "| `smoke` | 12 s | 2 CPU cores |"
+    assert table[2] == "| `smoke` | 12 s | 2 CPU cores, load average 6.3 |"
     assert table[3] == "| `cpu` | 2.5 min | 2 CPU cores |"
     assert table[4] == "| `gpu` | not measured yet | |"
     assert "not measured yet" in timing_markdown("unknown", path)
