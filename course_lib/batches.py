@@ -68,4 +68,5 @@ class TensorBatches:
             order = torch.arange(self.n, device=self.tensors[0].device)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]
-            yield tuple(t[index] for t in self.tensors)
+            # index_select on dimension 0 is the cheapest gather PyTorch has (faster than t[index]).
+            yield tuple(t.index_select(0, index) for t in self.tensors)
