@@ -169,7 +169,7 @@ def gan_samples(settings: Settings) -> list[Result]:
     images, labels = load_mnist("train")
     signed = to_signed(images)
     (generator, _, history), seconds = _timed(lambda: fit_gan(
-        DCGenerator(), DCDiscriminator(), signed, labels=labels, budget=settings.profile.budget("dcgan"),
+        DCGenerator(), DCDiscriminator(), signed, labels=labels, budget=settings.profile.budget("dcgan_bench"),
         device=settings.device, seed=settings.seed))
     record.add("dcgan.train_images_per_second", _images_per_second(history), "images/s", seconds)
     samples = to_unit(sample_images(generator, len(reference), seed=settings.seed))

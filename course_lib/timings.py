@@ -26,22 +26,31 @@ def load_timings(path: Path | str | None = None) -> dict[str, dict[str, dict[str
 def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
     """A markdown table of the measured run times of ``lesson`` (e.g. ``"lesson0_generative_models"``).
 
-    Profiles without a measurement say so instead of guessing.
+    Profiles without a measurement say so instead of guessing. A measurement taken after other
+    lessons filled the checkpoint cache (``cache_filled_by`` in the file) says which ones.
     """
     measured = load_timings(path).get(lesson, {})
-    rows = ["| profile | run time (measured, empty cache) | machine |", "| --- | --- | --- |"]
+    rows = ["| profile | run time (measured) | checkpoint cache | machine |", "| --- | --- | --- | --- |"]
     for profile in PROFILE_ORDER:
         entry = measured.get(profile)
         if entry is None:
-            rows.append(f"| `{profile}` | not measured yet | |")
+            rows.append(f"| `{profile}` | not measured yet | | |")
             continue
+        filled_by = entry.get("cache_filled_by", [])
+        cache = "empty" if not filled_by else "filled by " + ", ".join(_short_name(name) for name in filled_by)
         seconds = float(entry["seconds"])
         shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
         machine = entry.get("machine", "")
         if "load_average_before" in entry:  # a busy machine inflates the time: say how busy it was
             machine += f", load average {float(entry['load_average_before']):.1f}"
-        rows.append(f"| `{profile}` | {shown} | {machine} |")
+        rows.append(f"| `{profile}` | {shown} | {cache} | {machine} |")
     return "\n".join(rows)
+
+
+def _short_name(lesson: str) -> str:
+    """``"lesson3_variational_autoencoders"`` -> ``"lesson 3"``."""
+    number = lesson.removeprefix("lesson").split("_")[0]
+    return f"lesson {number}" if number.isdigit() else lesson
 
 
 def show_timings(lesson: str):  # noqa: ANN201 - returns an IPython display object
