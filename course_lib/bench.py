@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import struct
 import sys
 import tempfile
@@ -97,13 +98,17 @@ def write_mnist_idx_files(root: Path) -> None:
         )
 
 
+LOADER_REPEATS = 3  # epochs per side in the loader benchmark; the median is reported
+
+
 @register("loader_speed")
 def loader_speed(settings: Settings) -> list[Result]:
     """One epoch of the pytorch/examples VAE fed by TensorBatches vs torchvision MNIST + DataLoader.
 
     Both sides train the same model (784-400-20, Bernoulli ELBO summed over pixels, batch 128,
     Adam 1e-3) with the same step function on all 60 000 training images; only the data source
-    differs. The judged figure is the ratio of whole-epoch times; the "loading only" rows time the
+    differs. Each side runs :data:`LOADER_REPEATS` epochs, interleaved with the other side's, and the
+    judged figure is the ratio of the median whole-epoch times; the "loading only" rows time the
     same two iterators with no model, which shows the iterator's own cost (on a CPU the model's
     arithmetic dominates an epoch, so the whole-epoch ratio cannot fall far below 1 there).
     The DataLoader side follows pytorch/examples ``vae/main.py``: ``ToTensor()``,
@@ -145,8 +150,11 @@ def loader_speed(settings: Settings) -> list[Result]:
         extra = {"num_workers": 1, "pin_memory": True} if device.type == "cuda" else {}
         loader = DataLoader(dataset, batch_size=128, shuffle=True, **extra)
         one_epoch(TensorBatches(images[:2048], labels[:2048], batch_size=128, device=device))  # warm-up
-        ours = one_epoch(ours_batches)
-        theirs = one_epoch(loader)
+        ours_runs, theirs_runs = [], []
+        for _ in range(LOADER_REPEATS):  # interleaved, so a change of machine load hits both sides
+            ours_runs.append(one_epoch(ours_batches))
+            theirs_runs.append(one_epoch(loader))
+        ours, theirs = statistics.median(ours_runs), statistics.median(theirs_runs)
         ours_loading, theirs_loading = loading_only(ours_batches, device), loading_only(loader, device)
     ratio = ours / theirs
     label, profile = device_label(settings), settings.profile.name

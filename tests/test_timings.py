@@ -24,4 +24,5 @@ def test_a_shared_cache_is_named(tmp_path):
     path.write_text(json.dumps({"lesson7_x": {"cpu": {
         "seconds": 61.0, "machine": "2 CPU cores",
         "cache_filled_by": ["lesson3_variational_autoencoders", "lesson4_gans"]}}}))
-    assert timing_markdown("lesson7_x", path).splitlines()[3] == "| `cpu` | 61 s | filled by lesson 3, lesson 4 | 2 CPU cores |"
+    row = timing_markdown("lesson7_x", path).splitlines()[3]
+    assert row == "| `cpu` | 61 s | filled by lesson 3, lesson 4 | 2 CPU cores |"
