@@ -101,7 +101,7 @@ def dae_inpainting(settings: Settings) -> list[Result]:
 
     record = _Recorder(settings)
     images, labels = load_mnist("train")
-    budget = settings.profile.budget("dae")
+    budget = settings.profile.budget("dae_bench")
     (dae, history), train_seconds = _timed(lambda: fit_autoencoder(
         Autoencoder(500), to_signed(images), labels=labels, budget=budget, device=settings.device,
         corruption=Corruption("dropout", 0.5), seed=settings.seed))

@@ -1,8 +1,9 @@
 """Measured run times of the lessons, shown in each lesson's "Time" box.
 
 The figures are written by ``python tools/time_lessons.py --profile cpu`` (and ``--profile smoke``),
-which executes every lesson with an empty checkpoint cache and records its wall time and the
-machine, in ``benchmarks/lesson_times.json``. Nothing here is typed by hand.
+which executes each lesson with an empty checkpoint cache (or, with ``--shared-cache``, with the
+cache the lessons before it filled, as in the book build) and records its wall time, the machine,
+the load average and the cache state in ``benchmarks/lesson_times.json``. Nothing here is typed by hand.
 """
 
 from __future__ import annotations
