@@ -209,3 +209,28 @@ def sample_prior(
     if name == "swiss_roll":
         return swiss_roll_prior(n, labels=labels, generator=generator)
     raise CourseInputError(f"unknown prior {name!r}; choose one of {', '.join(PRIORS)}")
+
+
+def moment_matched_gaussian(points: torch.Tensor, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """``n`` draws from the Gaussian with the same mean and covariance as ``points``.
+
+    The "blob" baseline of lesson 6: a cloud that has the prior's centre and spread but none of its
+    shape (no petals, no spiral). Codes that are no closer to the prior than this blob have matched
+    the prior's first two moments only.
+
+    Args:
+        points: ``(N, D)`` samples, ``N > D``, e.g. prior samples.
+        n: number of draws.
+        generator: optional random generator.
+
+    Returns:
+        ``(n, D)`` float32 draws ``mean + L eps`` with ``L L^T`` the sample covariance of ``points``.
+    """
+    check_tensor(points, "points", shape=(None, None))
+    if points.shape[0] <= points.shape[1]:
+        raise CourseInputError(f"need more points than dimensions to estimate a covariance, got {tuple(points.shape)}")
+    points = points.detach().double()
+    mean, covariance = points.mean(dim=0), torch.cov(points.T)
+    cholesky = torch.linalg.cholesky(covariance)
+    eps = torch.randn(_check_n(n), points.shape[1], generator=generator, dtype=torch.float64)
+    return (mean + eps @ cholesky.T).float()

@@ -12,6 +12,7 @@ from course_lib.priors import (
     mixture_component,
     mixture_means,
     mixture_prior,
+    moment_matched_gaussian,
     sample_prior,
     swiss_roll,
     swiss_roll_prior,
@@ -102,3 +103,19 @@ def test_sample_prior_dispatch_and_errors():
         swiss_roll_prior(3, labels=torch.zeros(4, dtype=torch.long))
     with pytest.raises(CourseInputError, match=r"values in \[0, 1\]"):
         swiss_roll(torch.tensor([0.5, 1.5]))
+
+
+def test_moment_matched_gaussian_has_the_moments_and_no_shape():
+    points, _ = mixture_prior(20_000, generator=gen())
+    blob = moment_matched_gaussian(points, 20_000, generator=gen())
+    assert blob.shape == (20_000, 2) and blob.dtype == torch.float32
+    assert torch.allclose(blob.mean(dim=0), points.mean(dim=0), atol=0.03)
+    assert torch.allclose(torch.cov(blob.T), torch.cov(points.T), atol=0.05)
+    # the petals are gone: the mixture's points lie along the ten petal directions, the blob's anywhere
+    def angle_to_nearest_petal(p: torch.Tensor) -> torch.Tensor:  # radians, 0 .. pi/10
+        angle = torch.atan2(p[:, 1], p[:, 0]) % (2 * math.pi / 10)
+        return torch.minimum(angle, 2 * math.pi / 10 - angle)
+
+    assert float(angle_to_nearest_petal(points).mean()) < 0.5 * float(angle_to_nearest_petal(blob).mean())
+    with pytest.raises(CourseInputError, match="more points than dimensions"):
+        moment_matched_gaussian(points[:2], 5)
