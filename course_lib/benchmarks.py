@@ -176,7 +176,7 @@ def gan_samples(settings: Settings) -> list[Result]:
     dcgan_distance = _sample_scores(record, "dcgan", samples, evaluator, floor, reference, seconds, targets=True)
 
     (mlp_generator, _, mlp_history), seconds = _timed(lambda: fit_gan(
-        MLPGenerator(), MLPDiscriminator(), signed, labels=labels, budget=settings.profile.budget("mlp_gan"),
+        MLPGenerator(), MLPDiscriminator(), signed, labels=labels, budget=settings.profile.budget("mlp_gan_bench"),
         device=settings.device, seed=settings.seed))
     record.add("mlp_gan.train_images_per_second", _images_per_second(mlp_history), "images/s", seconds)
     mlp_samples = to_unit(sample_images(mlp_generator, len(reference), seed=settings.seed))
@@ -254,7 +254,7 @@ def mode_collapse(settings: Settings) -> list[Result]:
     evaluator = load_evaluator(settings.device)
     images, labels = load_mnist("train")
     signed = to_signed(images)
-    budget = settings.profile.budget("mlp_gan")
+    budget = settings.profile.budget("mlp_gan_bench")
     n = settings.profile.n_eval_samples
     settings_to_compare = {
         "collapsing_minimax": (MLPGenerator(), MLPDiscriminator(), "minimax"),
