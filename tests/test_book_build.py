@@ -10,9 +10,9 @@ Checks: the build succeeds with ``-W -n`` (no warning); every page of ``_toc.yml
 local link and asset resolves (and every ``#fragment`` exists); no page loads a script, stylesheet or
 image from the network; lesson and exercise pages launch their paired ``.ipynb`` in Colab and Binder.
 In Chromium, with DNS disabled: each page loads without JavaScript errors or failed requests, every
-equation is typeset by MathJax (``mjx-container``, no ``mjx-merror``), every image loads, lesson pages
-show figures (matplotlib output, not only widgets), no figure is printed as ``<Figure size ...>``,
-no cell output holds a Python traceback (except cells tagged ``raises-exception``),
+equation is typeset by MathJax (``mjx-container``, no ``mjx-merror``) and fits the text column, every
+image loads, lesson pages show figures (matplotlib output, not only widgets), no figure is printed
+as ``<Figure size ...>``, no cell output holds a Python traceback (except cells tagged ``raises-exception``),
 and every static widget responds (moving a slider or changing a select changes what is shown).
 Without Chromium the browser test is skipped with a message saying how to install it.
 """
@@ -228,6 +228,10 @@ INSPECT_PAGE = r"""
     tracebacks: outputs.filter(o => !inRaisesCell(o) && (o.querySelector('.traceback')
         || /Traceback \(most recent call last\)/.test(o.textContent))).map(o => o.textContent.slice(0, 300)),
     widgets: document.querySelectorAll('.cw-widget').length,
+    wideMath: Array.from(document.querySelectorAll('div.math')).filter(d => {
+        const m = d.querySelector('mjx-math');
+        return m && m.getBoundingClientRect().width > d.clientWidth + 1;
+      }).map(d => d.textContent.slice(0, 60)),
   };
 })()
 """
@@ -304,6 +308,9 @@ def test_every_page_in_headless_chromium(build: subprocess.CompletedProcess) -> 
             if report["unrenderedFigures"]:
                 problems.append(f"{name}: {report['unrenderedFigures']} outputs print '<Figure size ...>' instead of "
                                 "showing the figure (a non-inline MPLBACKEND in the kernel?)")
+            if report["wideMath"]:
+                problems.append(f"{name}: displayed equations wider than the text column (split them over "
+                                f"lines with aligned): {report['wideMath'][:3]}")
             if report["tracebacks"]:
                 problems.append(f"{name}: Python traceback in an output: {report['tracebacks'][0]!r}")
             dead = [w for w in widgets if not w["changed"]]
