@@ -2,7 +2,8 @@
 
 All three map images ``(N, 1, 28, 28)`` in ``[-1, 1]`` to codes ``(N, d)`` and back, end in
 ``tanh`` (so reconstructions are in ``[-1, 1]``, black = -1) and are trained by
-:func:`fit_autoencoder` with the mean squared error, optionally on corrupted inputs (a denoising
+:func:`fit_autoencoder` with the mean squared error (or, with ``loss="bce"``, the pixel-wise
+cross-entropy, see :func:`reconstruction_loss`), optionally on corrupted inputs (a denoising
 autoencoder, see :mod:`course_lib.corruption`)::
 
     images, labels = course_lib.data.load_mnist("train")
@@ -68,6 +69,25 @@ class _ImageAutoencoder(nn.Module):
         """Reconstruct: ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``(N, 1, 28, 28)`` in ``[-1, 1]``."""
         return self.decode(self.encode(x))
 
+    def pre_tanh(self, x: torch.Tensor) -> torch.Tensor:
+        """The decoder's output before its final tanh: ``(N, 1, 28, 28)``, any real value.
+
+        ``forward(x) == tanh(pre_tanh(x))``; the cross-entropy loss works on this value.
+        """
+        return self.decoder[:-1](self.encode(x)).reshape(-1, *IMAGE_SHAPE)
+
+
+class BlackAsZero(nn.Module):
+    """Map images from ``[-1, 1]`` to ``[0, 1]``: ``(x + 1) / 2``, any shape.
+
+    On this scale a black pixel, background or dropped, is exactly 0, so it adds nothing to the next
+    layer's weighted sum and its weights get no gradient from it. MNIST on ``[-1, 1]`` has a mean of
+    about -0.74 (most pixels are background at -1); on ``[0, 1]`` about 0.13, much closer to centred.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x + 1) / 2
+
 
 class Autoencoder(_ImageAutoencoder):
     """The one-hidden-layer autoencoder ``784 -> d -> 784`` with tanh on the code and the output.
@@ -77,21 +97,25 @@ class Autoencoder(_ImageAutoencoder):
 
     Args:
         latent_dim: ``d``, the size of the code.
+        black_is_zero: start the encoder with :class:`BlackAsZero`, so the first layer sees black
+            pixels as 0 instead of -1. The model still takes and returns images in ``[-1, 1]``, and
+            computes the same family of functions (the bias absorbs the shift); only training changes.
     """
 
-    def __init__(self, latent_dim: int = 30) -> None:
+    def __init__(self, latent_dim: int = 30, *, black_is_zero: bool = False) -> None:
         super().__init__()
         if latent_dim < 1:
             raise CourseInputError(f"latent_dim must be at least 1, got {latent_dim}")
         self.latent_dim = latent_dim
-        self.config = {"latent_dim": latent_dim}
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, latent_dim), nn.Tanh())
+        self.config = {"latent_dim": latent_dim, **({"black_is_zero": True} if black_is_zero else {})}
+        first = [BlackAsZero()] if black_is_zero else []
+        self.encoder = nn.Sequential(*first, nn.Flatten(), nn.Linear(784, latent_dim), nn.Tanh())
         self.decoder = nn.Sequential(nn.Linear(latent_dim, 784), nn.Tanh())
 
     @property
     def encoder_weight(self) -> torch.Tensor:
         """The encoder's weights ``(d, 784)`` on the CPU, detached: row ``i`` reshaped to 28x28 is kernel ``i``."""
-        return self.encoder[1].weight.detach().cpu()
+        return self.encoder[-2].weight.detach().cpu()
 
 
 class Autoencoder2D(_ImageAutoencoder):
@@ -194,6 +218,41 @@ def recipe_config(
     }
 
 
+LOSSES = ("mse", "bce")
+"""The reconstruction losses :func:`fit_autoencoder` knows."""
+
+
+def check_loss(loss: object) -> str:
+    """Return ``loss`` if it is one of :data:`LOSSES`, else raise a :class:`CourseInputError` listing them."""
+    if loss not in LOSSES:
+        raise CourseInputError(f"unknown reconstruction loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return loss
+
+
+def reconstruction_loss(model: _ImageAutoencoder, x_in: torch.Tensor, x: torch.Tensor,
+                        loss: str = "mse") -> torch.Tensor:
+    """The loss of one batch: how far ``model(x_in)`` is from the clean target ``x``.
+
+    * ``"mse"``: the mean over pixels of ``(model(x_in) - x) ** 2``, on the ``[-1, 1]`` scale.
+    * ``"bce"``: the mean over pixels of the binary cross-entropy on the ``[0, 1]`` scale, with targets
+      ``y = (x + 1) / 2`` and predictions ``(1 + tanh h) / 2 = sigmoid(2 h)``, where ``h`` is
+      :meth:`~_ImageAutoencoder.pre_tanh`. It is computed from the logits ``2 h``
+      (``binary_cross_entropy_with_logits``), which stays exact where the tanh saturates.
+
+    Args:
+        model: an autoencoder of this module (its decoder ends in tanh).
+        x_in: ``(N, 1, 28, 28)`` inputs in ``[-1, 1]`` (corrupted for a denoising autoencoder).
+        x: ``(N, 1, 28, 28)`` clean targets in ``[-1, 1]``.
+        loss: ``"mse"`` or ``"bce"``.
+
+    Returns:
+        A scalar tensor (with gradient).
+    """
+    if check_loss(loss) == "mse":
+        return nn.functional.mse_loss(model(x_in), x)
+    return nn.functional.binary_cross_entropy_with_logits(2 * model.pre_tanh(x_in), (x + 1) / 2)
+
+
 def fit_autoencoder(
     model: _ImageAutoencoder,
     images: torch.Tensor,
@@ -204,9 +263,10 @@ def fit_autoencoder(
     corruption: Corruption | None = None,
     seed: int = 0,
     lr: float = 1e-3,
+    loss: str = "mse",
     cache: bool = True,
 ) -> tuple[_ImageAutoencoder, History]:
-    """Train an autoencoder with Adam on the mean squared error, or load it from the cache.
+    """Train an autoencoder with Adam on the mean squared error (or cross-entropy), or load it from the cache.
 
     With ``corruption`` it is a denoising autoencoder: the input is ``corruption(x)`` (fresh noise
     every batch), the target is the clean ``x``.
@@ -220,12 +280,14 @@ def fit_autoencoder(
         corruption: e.g. ``Corruption("dropout", 0.5)``; ``None`` for a plain autoencoder.
         seed: seeds the subset, the batch order, the corruption noise.
         lr: Adam learning rate.
+        loss: ``"mse"`` (default) or ``"bce"``, see :func:`reconstruction_loss`.
         cache: load / store the trained weights (:func:`course_lib.cache.cached_training`).
 
     Returns:
         ``(model, history)``: the trained model (on ``device``, in eval mode) and the per-epoch
-        ``loss`` (MSE per pixel, on the ``[-1, 1]`` scale).
+        ``loss`` (MSE per pixel on the ``[-1, 1]`` scale, or cross-entropy per pixel in nats).
     """
+    check_loss(loss)
     check_tensor(images, "images", shape=(None, *IMAGE_SHAPE), value_range=(-1.0, 1.0))
     if float(images.min()) >= 0:
         raise CourseInputError(
@@ -233,7 +295,7 @@ def fit_autoencoder(
             "convert them with course_lib.data.to_signed"
         )
     train_images = training_subset(images, labels, budget.n_train, seed)
-    recipe = {"loss": "mse", "optimiser": "adam", "lr": lr,
+    recipe = {"loss": loss, "optimiser": "adam", "lr": lr,
               "corruption": corruption.config() if corruption is not None else None}
     config = recipe_config(model, budget, train_images, seed, **recipe)
     name = type(model).__name__.lower() + ("-denoising" if corruption is not None else "")
@@ -248,11 +310,11 @@ def fit_autoencoder(
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             (x,) = batch
             x_in = corruption(x, value_range=(-1.0, 1.0)) if corruption is not None else x
-            loss = nn.functional.mse_loss(m(x_in), x)
+            batch_loss = reconstruction_loss(m, x_in, x, loss)
             optimiser.zero_grad()
-            loss.backward()
+            batch_loss.backward()
             optimiser.step()
-            return {"loss": loss.detach()}
+            return {"loss": batch_loss.detach()}
 
         return train(step, batches, budget.epochs, name=name)
 

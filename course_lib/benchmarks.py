@@ -94,7 +94,11 @@ def vae_likelihoods(settings: Settings) -> list[Result]:
 
 @register("dae_inpainting")
 def dae_inpainting(settings: Settings) -> list[Result]:
-    """Over-complete DAE (784-500-784, 50 % pixel dropout) vs Telea and Navier-Stokes inpainting."""
+    """Over-complete DAE (784-500-784, 50 % pixel dropout) vs Telea and Navier-Stokes inpainting.
+
+    The DAE's encoder sees black pixels as 0 (``Autoencoder(500, black_is_zero=True)``, the best row
+    of lesson 2's comparison of losses and input codings).
+    """
     from course_lib.autoencoders import Autoencoder, fit_autoencoder
     from course_lib.corruption import Corruption
     from course_lib.inpainting import inpainting_table
@@ -103,8 +107,8 @@ def dae_inpainting(settings: Settings) -> list[Result]:
     images, labels = load_mnist("train")
     budget = settings.profile.budget("dae_bench")
     (dae, history), train_seconds = _timed(lambda: fit_autoencoder(
-        Autoencoder(500), to_signed(images), labels=labels, budget=budget, device=settings.device,
-        corruption=Corruption("dropout", 0.5), seed=settings.seed))
+        Autoencoder(500, black_is_zero=True), to_signed(images), labels=labels, budget=budget,
+        device=settings.device, corruption=Corruption("dropout", 0.5), seed=settings.seed))
     record.add("dae.train_images_per_second", _images_per_second(history), "images/s", train_seconds)
 
     def inpaint(corrupted: torch.Tensor) -> torch.Tensor:

@@ -67,7 +67,7 @@ def check_tensor(
             raise CourseInputError(f"{name} must have shape {want}, got {tuple(x.shape)}")
     if value_range is not None and x.numel() > 0:
         low, high = value_range
-        lo, hi = float(x.min()), float(x.max())
+        lo, hi = float(x.detach().min()), float(x.detach().max())
         if not (lo >= low - 1e-4 and hi <= high + 1e-4):
             hint = ""
             if (low, high) == (-1.0, 1.0) and lo >= 0:

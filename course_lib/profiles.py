@@ -75,7 +75,7 @@ def _budgets(scale: str) -> dict[str, Budget]:
     table = {
         #              smoke               cpu                  gpu
         "ae":        ((1, 600, 64),       (5, 20_000, 128),    (20, None, 128)),
-        "dae":       ((1, 600, 64),       (5, 20_000, 128),    (20, None, 128)),
+        "dae":       ((1, 600, 64),       (10, None, 128),     (20, None, 128)),
         "dae_bench": ((1, 600, 64),       (60, None, 128),     (60, None, 128)),
         "vae":       ((1, 600, 128),      (10, None, 128),     (30, None, 128)),
         "conv_vae":  ((1, 600, 128),      (10, None, 128),     (30, None, 128)),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib.autoencoders import Autoencoder, Autoencoder2D, ConvAutoencoder, fit_autoencoder
+from course_lib.autoencoders import (
+    Autoencoder, Autoencoder2D, ConvAutoencoder, fit_autoencoder, reconstruction_loss,
+)
 from course_lib.corruption import Corruption
 from course_lib.data import load_mnist, to_signed
 from course_lib.errors import CourseInputError
@@ -19,7 +21,8 @@ def mnist() -> tuple[torch.Tensor, torch.Tensor]:
     return to_signed(images[:600]), labels[:600]
 
 
-MODELS = [lambda: Autoencoder(30), lambda: Autoencoder(500), Autoencoder2D, ConvAutoencoder]
+MODELS = [lambda: Autoencoder(30), lambda: Autoencoder(500), lambda: Autoencoder(30, black_is_zero=True),
+          Autoencoder2D, ConvAutoencoder]
 
 
 @pytest.mark.parametrize("make", MODELS)
@@ -44,6 +47,18 @@ def test_encoder_weight_gives_the_kernels(mnist) -> None:  # noqa: ANN001
     x = mnist[0][:4]
     bias = model.encoder[1].bias.detach()
     torch.testing.assert_close(model.encode(x), torch.tanh(x.reshape(4, 784) @ weight.T + bias))
+
+
+def test_black_is_zero_feeds_the_first_layer_zeros_for_black(mnist) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    model = Autoencoder(30, black_is_zero=True)
+    x = mnist[0][:4]
+    weight, bias = model.encoder_weight, model.encoder[-2].bias.detach()
+    torch.testing.assert_close(model.encode(x), torch.tanh((x.reshape(4, 784) + 1) / 2 @ weight.T + bias))
+    black = -torch.ones(1, 1, 28, 28)
+    torch.testing.assert_close(model.encode(black), torch.tanh(bias)[None])  # black pixels add nothing
+    assert model.config == {"latent_dim": 30, "black_is_zero": True}
+    assert Autoencoder(30).config == {"latent_dim": 30}  # the default keeps its cache key
 
 
 def test_code_of_the_2d_model_is_linear_and_unbounded() -> None:
@@ -72,6 +87,43 @@ def test_denoising_recipe_trains_on_corrupted_inputs(mnist) -> None:  # noqa: AN
                                corruption=Corruption("dropout", 0.5), cache=False)
     assert noisy["loss"][0] != plain["loss"][0]  # a different input, the same clean target
     assert noisy["loss"][-1] < noisy["loss"][0]
+
+
+@pytest.mark.parametrize("make", MODELS)
+def test_pre_tanh_is_the_output_before_tanh(make, mnist) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    model = make()
+    x = mnist[0][:4]
+    torch.testing.assert_close(torch.tanh(model.pre_tanh(x)), model(x))
+
+
+def test_reconstruction_losses_match_their_formulas(mnist) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    model = Autoencoder(30)
+    x_in, x = mnist[0][:8] * 0.5, mnist[0][:8]
+    out = model(x_in).double()
+    torch.testing.assert_close(reconstruction_loss(model, x_in, x, "mse").double(), ((out - x) ** 2).mean())
+    p, y = (out + 1) / 2, (x.double() + 1) / 2  # the [0, 1] scale
+    bce = -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    torch.testing.assert_close(reconstruction_loss(model, x_in, x, "bce").double(), bce, rtol=1e-4, atol=1e-6)
+
+
+def test_cross_entropy_keeps_pushing_where_tanh_saturates() -> None:
+    """A background pixel (target x = -1) predicted at o = tanh(h) = -0.99. Gradients in h: squared error
+    2 (o - x)(1 - o^2) = 2 * 0.01 * 0.0199; cross-entropy 2 (sigmoid(2h) - 0) = 1 + o = 0.01, 25 times more."""
+    model = Autoencoder(1)
+    with torch.no_grad():  # output = tanh(bias) = -0.99 for every pixel, whatever the input
+        model.decoder[0].weight.zero_()
+        model.decoder[0].bias.fill_(float(torch.atanh(torch.tensor(-0.99))))
+    x = -torch.ones(1, 1, 28, 28)
+    grads = {}
+    for loss in ("mse", "bce"):
+        model.zero_grad()
+        reconstruction_loss(model, x, x, loss).backward()
+        grads[loss] = model.decoder[0].bias.grad[0].item() * 784  # d loss / d h of one pixel
+    assert grads["mse"] == pytest.approx(2 * 0.01 * (1 - 0.99**2), rel=1e-3)
+    assert grads["bce"] == pytest.approx(1 - 0.99, rel=1e-3)
+    assert grads["bce"] > 20 * grads["mse"]
 
 
 def test_stratified_subset_and_determinism(mnist) -> None:  # noqa: ANN001
@@ -114,3 +166,5 @@ def test_clear_errors(mnist) -> None:  # noqa: ANN001
         fit_autoencoder(model, images * 3, budget=Budget(1, None, 50), device="cpu", cache=False)
     with pytest.raises(CourseInputError, match="latent_dim must be at least 1"):
         Autoencoder(0)
+    with pytest.raises(CourseInputError, match="unknown reconstruction loss 'l1'; choose one of mse, bce"):
+        fit_autoencoder(model, images[:50], budget=Budget(1, None, 50), device="cpu", loss="l1", cache=False)
