@@ -6,7 +6,11 @@ import pytest
 import torch
 
 from course_lib.autoencoders import (
-    Autoencoder, Autoencoder2D, ConvAutoencoder, fit_autoencoder, reconstruction_loss,
+    Autoencoder,
+    Autoencoder2D,
+    ConvAutoencoder,
+    fit_autoencoder,
+    reconstruction_loss,
 )
 from course_lib.corruption import Corruption
 from course_lib.data import load_mnist, to_signed
