@@ -47,10 +47,6 @@ def _timed(function: Callable[[], object]) -> tuple[object, float]:
     return value, time.perf_counter() - started
 
 
-def _images_per_second(history) -> float:  # noqa: ANN001 - a course_lib.training.History
-    return sum(history["examples_per_second"]) / len(history["examples_per_second"])
-
-
 def _test_set(settings: Settings) -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = load_mnist("test")
     return stratified_subset(images, labels, settings.profile.n_test, seed=0)
@@ -79,7 +75,7 @@ def vae_likelihoods(settings: Settings) -> list[Result]:
                f"<= {VAE_NLL_TARGET}", mlp_nll <= VAE_NLL_TARGET)
     iwae, seconds = _timed(lambda: test_negative_iwae(mlp, test_images, k=100, device=settings.device))
     record.add("vae_mlp.test_negative_iwae_k100", iwae, "nats", seconds, f"< {mlp_nll:.2f} (ELBO)", iwae < mlp_nll)
-    record.add("vae_mlp.train_images_per_second", _images_per_second(mlp_history), "images/s", mlp_seconds)
+    record.add("vae_mlp.train_images_per_second", mlp_history.mean("examples_per_second"), "images/s", mlp_seconds)
 
     images, labels = load_mnist("train")
     budget = settings.profile.budget("conv_vae")
@@ -88,7 +84,7 @@ def vae_likelihoods(settings: Settings) -> list[Result]:
     conv_nll, seconds = _timed(lambda: test_negative_elbo(conv, test_images, device=settings.device))
     record.add("vae_conv.test_negative_elbo", conv_nll, "nats", conv_seconds + seconds,
                f"<= {mlp_nll - 4:.2f} (MLP - 4)", conv_nll <= mlp_nll - 4)
-    record.add("vae_conv.train_images_per_second", _images_per_second(conv_history), "images/s", conv_seconds)
+    record.add("vae_conv.train_images_per_second", conv_history.mean("examples_per_second"), "images/s", conv_seconds)
     return record.results
 
 
@@ -109,7 +105,7 @@ def dae_inpainting(settings: Settings) -> list[Result]:
     (dae, history), train_seconds = _timed(lambda: fit_autoencoder(
         Autoencoder(500, black_is_zero=True), to_signed(images), labels=labels, budget=budget,
         device=settings.device, corruption=Corruption("dropout", 0.5), seed=settings.seed))
-    record.add("dae.train_images_per_second", _images_per_second(history), "images/s", train_seconds)
+    record.add("dae.train_images_per_second", history.mean("examples_per_second"), "images/s", train_seconds)
 
     def inpaint(corrupted: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -175,14 +171,14 @@ def gan_samples(settings: Settings) -> list[Result]:
     (generator, _, history), seconds = _timed(lambda: fit_gan(
         DCGenerator(), DCDiscriminator(), signed, labels=labels, budget=settings.profile.budget("dcgan_bench"),
         device=settings.device, seed=settings.seed))
-    record.add("dcgan.train_images_per_second", _images_per_second(history), "images/s", seconds)
+    record.add("dcgan.train_images_per_second", history.mean("examples_per_second"), "images/s", seconds)
     samples = to_unit(sample_images(generator, len(reference), seed=settings.seed))
     dcgan_distance = _sample_scores(record, "dcgan", samples, evaluator, floor, reference, seconds, targets=True)
 
     (mlp_generator, _, mlp_history), seconds = _timed(lambda: fit_gan(
         MLPGenerator(), MLPDiscriminator(), signed, labels=labels, budget=settings.profile.budget("mlp_gan_bench"),
         device=settings.device, seed=settings.seed))
-    record.add("mlp_gan.train_images_per_second", _images_per_second(mlp_history), "images/s", seconds)
+    record.add("mlp_gan.train_images_per_second", mlp_history.mean("examples_per_second"), "images/s", seconds)
     mlp_samples = to_unit(sample_images(mlp_generator, len(reference), seed=settings.seed))
     mlp_distance = _sample_scores(record, "mlp_gan", mlp_samples, evaluator, floor, reference, seconds, False)
 
@@ -213,7 +209,7 @@ def aae_prior(settings: Settings) -> list[Result]:
     (aae, history), seconds = _timed(lambda: fit_aae(
         AdversarialAutoencoder(latent_dim=2), to_signed(images), labels, budget=budget, device=settings.device,
         prior="mixture", seed=settings.seed))
-    record.add("aae.train_images_per_second", _images_per_second(history), "images/s", seconds)
+    record.add("aae.train_images_per_second", history.mean("examples_per_second"), "images/s", seconds)
     codes = encode_all(aae, to_signed(test_images))
     prior_points, _ = mixture_prior(len(codes), generator=torch.Generator().manual_seed(settings.seed))
     match = prior_match(codes, prior_points, mixture_means())
@@ -273,7 +269,7 @@ def mode_collapse(settings: Settings) -> list[Result]:
         kl[name] = coverage.kl_uniform
         record.add(f"mlp_gan.{name}.classes_covered", coverage.covered, "classes", seconds)
         record.add(f"mlp_gan.{name}.max_class_share", coverage.max_share, "share", seconds)
-        record.add(f"mlp_gan.{name}.train_images_per_second", _images_per_second(history), "images/s", seconds)
+        record.add(f"mlp_gan.{name}.train_images_per_second", history.mean("examples_per_second"), "images/s", seconds)
     record.add("mlp_gan.collapsing_minimax.class_kl_to_uniform", kl["collapsing_minimax"], "nats", 0.0,
                "> 0.1 (collapse shown)", kl["collapsing_minimax"] > 0.1)
     record.add("mlp_gan.fixed_batchnorm_labels.class_kl_to_uniform", kl["fixed_batchnorm_labels"], "nats", 0.0,

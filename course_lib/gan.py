@@ -662,7 +662,7 @@ def fit_gan(
         lr_discriminator: a different learning rate for the discriminator (e.g. to make it stronger).
         betas: Adam's ``(beta1, beta2)``; DCGAN uses ``beta1 = 0.5``.
         margin: the margin ``m`` of the hinge loss (ignored by the other losses).
-        name: cache name (default ``"gan-<generator class>-<loss>"``).
+        name: the run's name in the progress output and the cache (default ``"gan-<generator class>-<loss>"``).
 
     Returns:
         ``(generator, discriminator, history)``. ``history`` has per-epoch means of ``d_loss``,
@@ -713,6 +713,7 @@ def fit_gan(
         "snapshot_noise": describe_data(snapshot_noise),
     }
     pair = GANPair(generator, discriminator).to(device)
+    run_name = name or f"gan-{type(generator).__name__}-{loss}"  # in the progress output and the cache file
 
     def run(pair: GANPair) -> History:
         torch.manual_seed(seed)
@@ -732,9 +733,8 @@ def fit_gan(
             return sample_from_noise(generator, snapshot_noise, snapshot_labels)
 
         pair.train()
-        return train(step, batches, budget.epochs, name=name or f"gan-{loss}", callbacks=[ImageSnapshot(snapshot)])
+        return train(step, batches, budget.epochs, name=run_name, callbacks=[ImageSnapshot(snapshot)])
 
-    cache_name = name or f"gan-{type(generator).__name__}-{loss}"
-    _, history, _ = cached_training(cache_name, config, pair, run, enabled=cache)
+    _, history, _ = cached_training(run_name, config, pair, run, enabled=cache)
     return generator, discriminator, history
 

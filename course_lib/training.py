@@ -74,6 +74,11 @@ class History:
         """The value of ``key`` at the last epoch."""
         return self[key][-1]
 
+    def mean(self, key: str) -> float:
+        """The mean of ``key`` over the recorded epochs, e.g. ``history.mean("examples_per_second")``."""
+        values = self[key]
+        return sum(values) / len(values)
+
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of lists and tensors (safe for ``torch.load(weights_only=True)``)."""
         return {"values": {k: list(v) for k, v in self.values.items()}, "snapshots": list(self.snapshots)}

@@ -75,3 +75,12 @@ def test_history_round_trips_through_a_plain_dict():
     assert again["loss"] == [1.5] and again["kl"] == [0.25] and len(again.snapshots) == 1
     with pytest.raises(KeyError, match="has no 'accuracy'"):
         again["accuracy"]
+
+
+def test_history_mean_is_the_average_over_epochs():
+    history = History()
+    for value in (1.0, 2.0, 6.0):
+        history.log(examples_per_second=value)
+    assert history.mean("examples_per_second") == 3.0
+    with pytest.raises(KeyError, match="has no 'loss'"):
+        history.mean("loss")
