@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 import course_lib
-from course_lib import colab
+from course_lib.page import colab
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_first_cell(monkeypatch: pytest.MonkeyPatch, *, in_colab: bool) -> list[list[str]]:
-    """Execute FIRST_CELL as a notebook would, with pip and course_lib.colab replaced by recorders."""
+    """Execute FIRST_CELL as a notebook would, with pip and course_lib.page.colab replaced by recorders."""
     commands: list[list[str]] = []
 
     def fake_run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess:
@@ -211,7 +211,7 @@ def test_toc_lists_the_pages_present_in_lesson_order(tmp_path: Path) -> None:
 
 
 def test_colab_module_imports_without_the_light_dependencies() -> None:
-    """In Colab the cell imports course_lib.colab *before* the light dependencies are installed, so
+    """In Colab the cell imports course_lib.page.colab *before* the light dependencies are installed, so
     importing it (and course_lib/__init__) must need nothing beyond torch and NumPy."""
     blocked = ["tqdm", "matplotlib", "scipy", "sklearn", "skimage", "cv2", "ipywidgets", "PIL", "torchvision"]
     script = f"""
@@ -221,7 +221,7 @@ class Block(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in {blocked!r}:
             raise ImportError("blocked for the test: " + name)
 sys.meta_path.insert(0, Block())
-from course_lib.colab import install_missing_dependencies
+from course_lib.page.colab import install_missing_dependencies
 print("ok")
 """
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)

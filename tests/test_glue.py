@@ -7,7 +7,7 @@ import sys
 
 import torch
 
-from course_lib import glue as glue_module
+from course_lib.page import glue as glue_module
 
 
 def test_tensor_values_are_glued_as_numbers(monkeypatch):

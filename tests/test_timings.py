@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from course_lib.timings import timing_markdown
+from course_lib.page.timings import timing_markdown
 
 
 def test_measured_and_missing_profiles(tmp_path):

@@ -5,7 +5,7 @@ The lessons and exercises are jupytext MyST-markdown notebooks (``lessons/lesson
 from them, and this tool writes (default) or checks (``--check``) all three:
 
 1. **The Colab cell.** The first cell of every notebook in ``lessons/``, ``exercises/`` and
-   ``solutions/`` is ``course_lib.colab.FIRST_CELL`` (tagged ``remove-cell``: it runs everywhere,
+   ``solutions/`` is ``course_lib.page.colab.FIRST_CELL`` (tagged ``remove-cell``: it runs everywhere,
    does nothing outside Colab, and is not shown in the book).
 2. **The paired notebooks.** Every lesson and exercise has a ``.ipynb`` next to it, without outputs,
    that Colab and Binder open (the book's launch buttons point at it). It is regenerated from the
@@ -37,7 +37,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from course_lib.colab import FIRST_CELL, FIRST_CELL_MARKER  # noqa: E402
+from course_lib.page.colab import FIRST_CELL, FIRST_CELL_MARKER  # noqa: E402
 
 FIRST_CELL_TAG = "remove-cell"
 PAIRED_FOLDERS = ("lessons", "exercises")
@@ -123,7 +123,7 @@ def sync_colab_cell(path: Path, report: Report, *, write: bool) -> None:
         raise SyncError(f"{path} has no jupytext front matter; it must be a MyST-markdown notebook")
     if has_colab_cell(text):
         return
-    report.add(path, "first cell is not the Colab cell of course_lib.colab.FIRST_CELL")
+    report.add(path, "first cell is not the Colab cell of course_lib.page.colab.FIRST_CELL")
     if write:
         updated = with_colab_cell(text)
         if not has_colab_cell(updated):

@@ -3,7 +3,7 @@
 Usage: python tools/time_lessons.py --profile cpu [--shared-cache] [lessons/lesson3_*.md ...]
 
 Executes each lesson in a fresh kernel (like nbval), records the wall time, the machine and the
-load average into benchmarks/lesson_times.json (read by course_lib.timings for the lessons'
+load average into benchmarks/lesson_times.json (read by course_lib.page.timings for the lessons'
 "Time" boxes). Run it on an otherwise idle machine: the load average is recorded so a reader can judge.
 
 By default every lesson starts from an empty checkpoint cache. With --shared-cache the lessons run

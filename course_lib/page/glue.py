@@ -2,7 +2,7 @@
 
 In a lesson::
 
-    from course_lib.glue import glue
+    from course_lib.page.glue import glue
     glue("vae_test_nll", nll)          # then write {glue:text}`vae_test_nll:.1f` in the prose
 
 In the book build the value is stored in the notebook and substituted into the text. Where

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-TIMINGS_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "lesson_times.json"
+TIMINGS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "lesson_times.json"
 PROFILE_ORDER = ("smoke", "cpu", "gpu")
 
 

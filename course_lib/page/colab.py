@@ -51,7 +51,7 @@ if "google.colab" in sys.modules:
 
     URL = "git+https://github.com/dgm-course/deep-generative-models@v0.1.0"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", URL], check=True)
-    from course_lib.colab import install_missing_dependencies
+    from course_lib.page.colab import install_missing_dependencies
 
     install_missing_dependencies()
 """
