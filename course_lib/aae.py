@@ -22,7 +22,6 @@ with prior samples of component ``k``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,24 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._recipe import check_images, check_label_values, mlp, recipe_config, training_subset
 from course_lib.batches import TensorBatches
-from course_lib.cache import cached_training, describe_data
+from course_lib.cache import cached_training
 from course_lib.errors import CourseInputError, check_tensor
-from course_lib.gan import MNIST_SHAPE, check_images, check_labels, training_subset
+from course_lib.gan import MNIST_SHAPE, check_labels
 from course_lib.gan_objectives import discriminator_loss, generator_loss_non_saturating
 from course_lib.priors import PRIORS, sample_prior
 from course_lib.profiles import Budget
 from course_lib.training import History, train
-
-
-def _mlp(widths: Sequence[int], activation: type[nn.Module]) -> nn.Sequential:
-    """Linear layers with ``activation`` between them (none after the last)."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(widths) - 2:
-            layers.append(activation())
-    return nn.Sequential(*layers)
 
 
 class AdversarialAutoencoder(nn.Module):
@@ -75,13 +65,13 @@ class AdversarialAutoencoder(nn.Module):
                                        "hidden": list(hidden), "disc_hidden": list(disc_hidden),
                                        "n_classes": n_classes, "image_shape": list(image_shape)}
         pixels = int(torch.tensor(image_shape).prod())
-        self.encoder = _mlp([pixels, *hidden, latent_dim], nn.ReLU)
-        self.decoder = nn.Sequential(_mlp([latent_dim, *reversed(hidden), pixels], nn.ReLU), nn.Tanh())
-        self.discriminator = _mlp([latent_dim + (n_classes or 0), *disc_hidden, 1], lambda: nn.LeakyReLU(0.2))
+        self.encoder = mlp([pixels, *hidden, latent_dim], nn.ReLU)
+        self.decoder = nn.Sequential(mlp([latent_dim, *reversed(hidden), pixels], nn.ReLU), nn.Tanh())
+        self.discriminator = mlp([latent_dim + (n_classes or 0), *disc_hidden, 1], lambda: nn.LeakyReLU(0.2))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes ``(N, latent_dim)`` of images ``(N, C, H, W)`` in ``[-1, 1]``."""
-        check_images(x.detach(), self.image_shape)
+        check_images(x, self.image_shape, "x")  # shape only: fit_aae checked the data's range once
         return self.encoder(x.flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -94,7 +84,7 @@ class AdversarialAutoencoder(nn.Module):
 
     def discriminate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(N,)`` that codes ``(N, latent_dim)`` are prior samples (labels ``(N,)`` if supervised)."""
-        check_tensor(z.detach(), "z", shape=(None, self.latent_dim))
+        check_tensor(z, "z", shape=(None, self.latent_dim))
         labels = check_labels(labels, z.shape[0], self.n_classes, "the code discriminator")
         if labels is not None:
             z = torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
@@ -108,18 +98,18 @@ class AdversarialAutoencoder(nn.Module):
 def fit_aae(
     model: AdversarialAutoencoder,
     images: torch.Tensor,
-    labels: torch.Tensor | None = None,
     *,
     budget: Budget,
     device: torch.device | str = "cpu",
+    labels: torch.Tensor | None = None,
+    seed: int = 0,
+    name: str | None = None,
+    cache: bool = True,
     prior: str = "mixture",
     supervised: bool = False,
-    seed: int = 0,
     lr: float = 2e-4,
     lr_adversarial: float = 2e-4,
     lr_discriminator: float | None = None,
-    cache: bool = True,
-    name: str | None = None,
 ) -> tuple[AdversarialAutoencoder, History]:
     """Train an adversarial autoencoder in the two phases of Makhzani et al., or load it from the cache.
 
@@ -130,13 +120,15 @@ def fit_aae(
     Args:
         model: an :class:`AdversarialAutoencoder` (with ``n_classes`` for the supervised variant).
         images: ``(N, C, H, W)`` images in ``[-1, 1]`` (use :func:`course_lib.data.to_signed`).
-        labels: ``(N,)`` int64 labels; used for a class-balanced subset, and required if ``supervised``.
         budget: e.g. ``settings.profile.budget("aae")``.
         device: where to train.
+        labels: ``(N,)`` int64 labels; used for a class-balanced subset, and required if ``supervised``.
+        seed: seeds the subset, batch order and prior samples.
+        name: run and cache name (default ``"aae-<prior>"`` or ``"aae-<prior>-supervised"``).
+        cache: load/store with :func:`course_lib.cache.cached_training`.
         prior: ``"gaussian"``, ``"mixture"`` (10 Gaussians) or ``"swiss_roll"`` (:mod:`course_lib.priors`).
         supervised: the label picks the prior component of each code (needs a prior with 10
             components, ``model.n_classes = 10`` and labels).
-        seed: seeds the subset, batch order and prior samples.
         lr: Adam learning rate of the reconstruction phase. Keep it equal to ``lr_adversarial``: measured
             on the ``cpu`` budget (10 epochs of 20 000 images, mixture prior), 2e-4 for all three steps put
             every component within 7.9-12.4 % of the encoded test set, while a reconstruction rate of 1e-3
@@ -145,11 +137,10 @@ def fit_aae(
         lr_adversarial: Adam learning rate (``beta1 = 0.5``) of the encoder's generator step (and of the
             discriminator unless ``lr_discriminator`` is given).
         lr_discriminator: a different learning rate for the discriminator.
-        cache: load/store with :func:`course_lib.cache.cached_training`.
-        name: cache name (default ``"aae-<prior>"`` or ``"aae-<prior>-supervised"``).
 
     Returns:
-        ``(model, history)``: per-epoch ``recon`` (mean squared error per pixel), ``d_loss``, ``g_loss``,
+        ``(model, history)``: the model on ``device`` in eval mode, and per-epoch
+        ``recon`` (mean squared error per pixel), ``d_loss``, ``g_loss``,
         ``d_prior`` (mean ``D`` on prior samples) and ``d_code`` (mean ``D`` on codes), with ``seconds``
         and ``examples_per_second``.
     """
@@ -159,7 +150,7 @@ def fit_aae(
         raise CourseInputError("fit_aae needs an AdversarialAutoencoder")
     if model.latent_dim != 2:
         raise CourseInputError(f"the priors are 2-D, so the model needs latent_dim=2, got {model.latent_dim}")
-    check_images(images, model.image_shape, "images")
+    check_images(images, model.image_shape, value_range=(-1.0, 1.0))  # once, not per batch
     if supervised:
         if prior == "gaussian":
             raise CourseInputError("the supervised AAE needs a prior with components: 'mixture' or 'swiss_roll'")
@@ -170,12 +161,12 @@ def fit_aae(
         raise CourseInputError("the model was built with n_classes (supervised) but supervised=False; "
                                "pass supervised=True or build it without n_classes")
     if labels is not None:
-        check_labels(labels, images.shape[0], 10, "the data")
+        check_label_values(labels, images.shape[0], 10)
     images, labels = training_subset(images, labels, budget.n_train, seed)
     device = torch.device(device)
-    config = {"model": model.config, "prior": prior, "supervised": supervised, "budget": dataclasses.asdict(budget),
-              "data": describe_data(images), "seed": seed, "lr": lr, "lr_adversarial": lr_adversarial,
-              "lr_discriminator": lr_discriminator}
+    config = recipe_config(fit_aae, {"model": model}, budget, images, seed, prior=prior, supervised=supervised,
+                           lr=lr, lr_adversarial=lr_adversarial, lr_discriminator=lr_discriminator)
+    cache_name = name or f"aae-{prior}" + ("-supervised" if supervised else "")
     model.to(device)
 
     def run(model: AdversarialAutoencoder) -> History:
@@ -216,11 +207,10 @@ def fit_aae(
                     "d_code": torch.sigmoid(code_logits.detach()).mean()}
 
         model.train()
-        return train(step, batches, budget.epochs, name=name or f"aae-{prior}")
+        return train(step, batches, budget.epochs, name=cache_name)
 
-    cache_name = name or f"aae-{prior}" + ("-supervised" if supervised else "")
-    model, history, _ = cached_training(cache_name, config, model, run, enabled=cache)
-    return model, history  # type: ignore[return-value]
+    _, history, _ = cached_training(cache_name, config, model, run, enabled=cache)
+    return model.eval(), history
 
 
 @torch.no_grad()

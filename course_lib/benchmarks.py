@@ -207,7 +207,7 @@ def aae_prior(settings: Settings) -> list[Result]:
     test_images, _ = _test_set(settings)
     budget = settings.profile.budget("aae")
     (aae, history), seconds = _timed(lambda: fit_aae(
-        AdversarialAutoencoder(latent_dim=2), to_signed(images), labels, budget=budget, device=settings.device,
+        AdversarialAutoencoder(latent_dim=2), to_signed(images), labels=labels, budget=budget, device=settings.device,
         prior="mixture", seed=settings.seed))
     record.add("aae.train_images_per_second", history.mean("examples_per_second"), "images/s", seconds)
     codes = encode_all(aae, to_signed(test_images))

@@ -21,7 +21,6 @@ learning rate 2e-4 and ``beta1 = 0.5``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_lib._recipe import check_images, check_label_values, recipe_config, training_subset
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training, describe_data
-from course_lib.data import stratified_subset
 from course_lib.errors import CourseInputError, check_tensor
 from course_lib.gan_objectives import check_loss_kind, discriminator_loss_for, generator_loss_for
 from course_lib.profiles import Budget
@@ -55,17 +54,14 @@ def check_latent(z: object, latent_dim: int) -> torch.Tensor:
     return check_tensor(z, "z", shape=(None, latent_dim))
 
 
-def check_images(x: object, image_shape: Sequence[int], name: str = "x") -> torch.Tensor:
-    """Check that ``x`` is ``(N, C, H, W)`` with ``(C, H, W) == image_shape`` and values in ``[-1, 1]``."""
-    check_tensor(x, name, shape=(None, *image_shape))
-    return check_tensor(x, name, value_range=(-1.0, 1.0))
-
-
 def check_labels(labels: object, n: int, n_classes: int | None, who: str) -> torch.Tensor | None:
     """Check labels against a network's ``n_classes`` (``None`` = unconditional) and batch size ``n``.
 
+    Shape and dtype only (this runs on every forward pass, and reading values would stall a GPU);
+    the recipes check the values once, with :func:`course_lib._recipe.check_label_values`.
+
     Returns:
-        ``labels`` (``(n,)`` int64 in ``0..n_classes-1``) or ``None`` for an unconditional network.
+        ``labels`` (``(n,)`` int64) or ``None`` for an unconditional network.
     """
     if n_classes is None:
         if labels is not None:
@@ -84,10 +80,6 @@ def check_labels(labels: object, n: int, n_classes: int | None, who: str) -> tor
         raise CourseInputError(f"labels must be a 1-D int64 tensor, got {got}")
     if labels.shape[0] != n:
         raise CourseInputError(f"labels must have shape ({n},), one per example, got {tuple(labels.shape)}")
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
-        raise CourseInputError(
-            f"labels must lie in 0..{n_classes - 1}, got values in {int(labels.min())}..{int(labels.max())}"
-        )
     return labels.long()
 
 
@@ -194,7 +186,7 @@ class _Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Logits ``(N,)`` of images ``x`` ``(N, C, H, W)`` in ``[-1, 1]`` (and labels if conditional)."""
-        check_images(x.detach(), self.image_shape)
+        check_images(x, self.image_shape, "x")  # shape only: fit_gan checked the data's range once
         labels = check_labels(labels, x.shape[0], self.n_classes, "discriminator")
         h = self.features(x, labels)
         if self.minibatch is not None:
@@ -606,17 +598,6 @@ def adversarial_step(
     }
 
 
-def training_subset(images: torch.Tensor, labels: torch.Tensor | None, n_train: int | None,
-                     seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``n_train`` images: class-balanced when labels are known, else a seeded random subset."""
-    if n_train is None or n_train >= images.shape[0]:
-        return images, labels
-    if labels is not None:
-        return stratified_subset(images, labels, n_train, seed=seed)
-    index = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))[:n_train]
-    return images[index.sort().values], None
-
-
 def fit_gan(
     generator: _Generator,
     discriminator: _Discriminator,
@@ -624,16 +605,16 @@ def fit_gan(
     *,
     budget: Budget,
     device: torch.device | str = "cpu",
-    loss: str = "non_saturating",
     labels: torch.Tensor | None = None,
     seed: int = 0,
-    snapshot_noise: torch.Tensor | None = None,
+    name: str | None = None,
     cache: bool = True,
+    loss: str = "non_saturating",
+    snapshot_noise: torch.Tensor | None = None,
     lr: float = 2e-4,
     lr_discriminator: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
     margin: float = 2.0,
-    name: str | None = None,
 ) -> tuple[_Generator, _Discriminator, History]:
     """Train a GAN (alternating discriminator and generator steps), or load it from the cache.
 
@@ -650,22 +631,23 @@ def fit_gan(
         budget: epochs, training-set size (a class-balanced subset when ``labels`` are given) and batch
             size, e.g. ``settings.profile.budget("dcgan")``. Incomplete batches are dropped (BatchNorm).
         device: where to train.
-        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating) or ``"hinge"`` (energy margin),
-            see :mod:`course_lib.gan_objectives`.
         labels: ``(N,)`` int64 class labels. Used to pick a class-balanced subset, and given to both
             networks when they are conditional (built with ``n_classes``; then they are required).
         seed: seeds the subset, the batch order and the noise.
+        name: the run's name in the progress output and the cache (default ``"gan-<generator class>-<loss>"``).
+        cache: load/store the trained networks with :func:`course_lib.cache.cached_training`.
+        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating) or ``"hinge"`` (energy margin),
+            see :mod:`course_lib.gan_objectives`.
         snapshot_noise: ``(n, latent_dim)`` fixed noise for the per-epoch sample grids (default: 64
             vectors from ``seed``); a conditional generator gets labels ``0, 1, ..., K-1, 0, ...``.
-        cache: load/store the trained networks with :func:`course_lib.cache.cached_training`.
         lr: Adam learning rate of the generator (and of the discriminator unless ``lr_discriminator``).
         lr_discriminator: a different learning rate for the discriminator (e.g. to make it stronger).
         betas: Adam's ``(beta1, beta2)``; DCGAN uses ``beta1 = 0.5``.
         margin: the margin ``m`` of the hinge loss (ignored by the other losses).
-        name: the run's name in the progress output and the cache (default ``"gan-<generator class>-<loss>"``).
 
     Returns:
-        ``(generator, discriminator, history)``. ``history`` has per-epoch means of ``d_loss``,
+        ``(generator, discriminator, history)``, both networks on ``device`` in eval mode.
+        ``history`` has per-epoch means of ``d_loss``,
         ``g_loss``, ``d_x`` (mean ``D(x)`` on real images), ``d_g_z1`` (mean ``D(G(z))`` before the
         discriminator step), ``d_g_z2`` (after it, seen by the generator step), plus ``seconds`` and
         ``examples_per_second``; ``history.snapshots`` holds one ``(n, C, H, W)`` grid of fixed-noise
@@ -689,11 +671,9 @@ def fit_gan(
             f"generator has n_classes={generator.n_classes} but discriminator has {discriminator.n_classes}; "
             "condition both networks on labels or neither"
         )
-    check_images(images, generator.image_shape, "images")
+    check_images(images, generator.image_shape, value_range=(-1.0, 1.0))  # once, not per batch
     if labels is not None:
-        usable = isinstance(labels, torch.Tensor) and labels.numel() > 0 and not labels.is_floating_point()
-        n_classes = generator.n_classes or (int(labels.max()) + 1 if usable else 1)
-        check_labels(labels, images.shape[0], n_classes, "the data")
+        check_label_values(labels, images.shape[0], generator.n_classes)
     elif generator.n_classes is not None:
         raise CourseInputError("a conditional GAN (n_classes set) needs labels: fit_gan(..., labels=labels)")
     images, labels = training_subset(images, labels, budget.n_train, seed)
@@ -706,12 +686,11 @@ def fit_gan(
     check_latent(snapshot_noise, generator.latent_dim)
     snapshot_labels = sample_labels(snapshot_noise.shape[0], generator.n_classes) if conditional else None
 
-    config = {
-        "generator": generator.config, "discriminator": discriminator.config, "loss": loss,
-        "budget": dataclasses.asdict(budget), "data": describe_data(images), "seed": seed, "lr": lr,
-        "lr_discriminator": lr_discriminator, "betas": list(betas), "margin": margin,
-        "snapshot_noise": describe_data(snapshot_noise),
-    }
+    config = recipe_config(
+        fit_gan, {"generator": generator, "discriminator": discriminator}, budget, images, seed,
+        loss=loss, lr=lr, lr_discriminator=lr_discriminator, betas=list(betas), margin=margin,
+        snapshot_noise=describe_data(snapshot_noise), labels=labels is not None,
+    )
     pair = GANPair(generator, discriminator).to(device)
     run_name = name or f"gan-{type(generator).__name__}-{loss}"  # in the progress output and the cache file
 
@@ -736,5 +715,6 @@ def fit_gan(
         return train(step, batches, budget.epochs, name=run_name, callbacks=[ImageSnapshot(snapshot)])
 
     _, history, _ = cached_training(run_name, config, pair, run, enabled=cache)
+    pair.eval()
     return generator, discriminator, history
 

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from course_lib._recipe import code_fingerprint, mlp
+from course_lib.cache import cached_training, describe_data
 from course_lib.errors import CourseInputError, check_tensor
-from course_lib.gan import MinibatchDiscrimination, adversarial_step, check_latent
+from course_lib.gan import GANPair, MinibatchDiscrimination, adversarial_step, check_latent
 from course_lib.gan_objectives import check_loss_kind
 from course_lib.profiles import Budget
 from course_lib.training import Callback, History, ImageSnapshot, train
@@ -115,14 +117,6 @@ def modes_covered(points: torch.Tensor, *, n_modes: int = 8, radius: float = RIN
 # ---------------------------------------------------------------------------------------------
 
 
-def _mlp(widths: Sequence[int], activation: Callable[[], nn.Module]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in zip(widths[:-2], widths[1:-1]):
-        layers += [nn.Linear(a, b), activation()]
-    layers.append(nn.Linear(widths[-2], widths[-1]))
-    return nn.Sequential(*layers)
-
-
 class ToyGenerator(nn.Module):
     """Small MLP generator: noise ``(N, latent_dim)`` -> points ``(N, out_dim)`` (any real values).
 
@@ -136,7 +130,7 @@ class ToyGenerator(nn.Module):
         super().__init__()
         self.latent_dim, self.out_dim = latent_dim, out_dim
         self.config = {"model": "ToyGenerator", "latent_dim": latent_dim, "out_dim": out_dim, "hidden": list(hidden)}
-        self.net = _mlp([latent_dim, *hidden, out_dim], nn.ReLU)
+        self.net = mlp([latent_dim, *hidden, out_dim], nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Points ``(N, out_dim)`` from noise ``(N, latent_dim)``."""
@@ -157,8 +151,7 @@ class ToyDiscriminator(nn.Module):
         self.in_dim = in_dim
         self.config = {"model": "ToyDiscriminator", "in_dim": in_dim, "hidden": list(hidden),
                        "minibatch_features": minibatch_features}
-        self.body = _mlp([in_dim, *hidden], lambda: nn.LeakyReLU(0.2))
-        self.body.append(nn.LeakyReLU(0.2))
+        self.body = mlp([in_dim, *hidden], lambda: nn.LeakyReLU(0.2), activate_last=True)
         width = hidden[-1]
         self.minibatch = MinibatchDiscrimination(width, minibatch_features) if minibatch_features else None
         self.out = nn.Linear(width + minibatch_features, 1)
@@ -244,8 +237,11 @@ def fit_toy_gan(
     *,
     budget: Budget,
     device: torch.device | str = "cpu",
-    loss: str = "non_saturating",
+    labels: torch.Tensor | None = None,
     seed: int = 0,
+    name: str | None = None,
+    cache: bool = True,
+    loss: str = "non_saturating",
     lr: float = 1e-3,
     betas: tuple[float, float] = (0.5, 0.999),
     frames: int = 20,
@@ -265,8 +261,13 @@ def fit_toy_gan(
             ``(points, component)``), e.g. ``lambda n, g: gaussian_1d(n, generator=g)``.
         budget: e.g. ``settings.profile.budget("toy_gan")``.
         device: where to train (the CPU is fastest for these sizes).
-        loss: ``"non_saturating"``, ``"minimax"`` or ``"hinge"``.
+        labels: must be ``None``: the toy targets have no labels (the argument exists so that every
+            recipe has the same signature).
         seed: seeds the data, the noise and nothing else (build the networks after ``setup(seed)``).
+        name: the run's name in the progress output and the cache (default ``"toy-gan-<loss>"``).
+        cache: load/store the trained networks with :func:`course_lib.cache.cached_training`; the key
+            describes 4 096 target samples drawn with ``seed`` and names the callbacks.
+        loss: ``"non_saturating"``, ``"minimax"`` or ``"hinge"``.
         lr, betas: Adam settings of both networks.
         frames: number of logged chunks (history rows, snapshots).
         snapshot_n: fixed-noise samples per snapshot.
@@ -276,26 +277,44 @@ def fit_toy_gan(
         callbacks: extra :func:`course_lib.training.train` callbacks, e.g. one logging :func:`modes_covered`.
 
     Returns:
-        ``(generator, discriminator, history)`` with ``d_loss``, ``g_loss``, ``d_x``, ``d_g_z1``, ``d_g_z2``
-        per frame and ``history.snapshots``.
+        ``(generator, discriminator, history)``, both networks on ``device`` in eval mode; ``history`` has
+        ``d_loss``, ``g_loss``, ``d_x``, ``d_g_z1``, ``d_g_z2`` per frame and ``history.snapshots``.
     """
     check_loss_kind(loss)
+    if labels is not None:
+        raise CourseInputError("fit_toy_gan trains on target samples without labels; drop labels=")
     steps_per_epoch = budget.n_train // budget.batch_size if budget.n_train else 1
     total_steps = budget.epochs * max(steps_per_epoch, 1)
     frames = max(1, min(frames, total_steps))
     steps_per_frame = max(1, total_steps // frames)
     device = torch.device(device)
-    generator.to(device).train()
-    discriminator.to(device).train()
-    opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
-    noise = torch.Generator().manual_seed(seed + 1)
+    pair = GANPair(generator, discriminator).to(device)
     fixed_noise = torch.randn(snapshot_n, generator.latent_dim, generator=torch.Generator().manual_seed(seed + 2))
+    target = sample_target(4096, torch.Generator().manual_seed(seed))
+    config = {
+        "generator": generator.config, "discriminator": discriminator.config, "loss": loss, "seed": seed,
+        "budget": [budget.epochs, budget.n_train, budget.batch_size], "lr": lr, "betas": list(betas),
+        "frames": frames, "snapshot_n": snapshot_n, "target": describe_data(target[0] if isinstance(target, tuple)
+                                                                              else target),
+        "grid": None if grid is None else describe_data(grid),
+        "callbacks": [getattr(c, "__qualname__", type(c).__qualname__) for c in callbacks],
+        "code": code_fingerprint(fit_toy_gan, generator, discriminator),
+    }
+    run_name = name or f"toy-gan-{loss}"
 
-    def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        (x,) = batch
-        z = torch.randn(x.shape[0], generator.latent_dim, generator=noise).to(device)
-        return adversarial_step(generator, discriminator, opt_g, opt_d, x, z, loss=loss)
+    def run(pair: nn.Module) -> History:
+        pair.train()
+        opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
+        noise = torch.Generator().manual_seed(seed + 1)
+
+        def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            (x,) = batch
+            z = torch.randn(x.shape[0], generator.latent_dim, generator=noise).to(device)
+            return adversarial_step(generator, discriminator, opt_g, opt_d, x, z, loss=loss)
+
+        batches = _FreshBatches(sample_target, steps_per_frame, budget.batch_size, seed, device)
+        return train(step, batches, frames, name=run_name, callbacks=[ImageSnapshot(snapshot), *callbacks])
 
     def snapshot() -> torch.Tensor:
         points = generator(fixed_noise.to(device)).cpu()
@@ -304,6 +323,6 @@ def fit_toy_gan(
         d = torch.sigmoid(discriminator(grid.reshape(-1, 1).to(device))).cpu()
         return torch.stack([kde_1d(points, grid), d])
 
-    batches = _FreshBatches(sample_target, steps_per_frame, budget.batch_size, seed, device)
-    history = train(step, batches, frames, name=f"toy-gan-{loss}", callbacks=[ImageSnapshot(snapshot), *callbacks])
+    _, history, _ = cached_training(run_name, config, pair, run, enabled=cache)
+    pair.eval()
     return generator, discriminator, history

@@ -135,8 +135,8 @@ def test_wrong_inputs_raise_clear_errors():
     g, d = MLPGenerator(hidden=(8,)), MLPDiscriminator(hidden=(8,))
     with pytest.raises(CourseInputError, match="latent_dim=100"):
         g(torch.randn(2, 64))
-    with pytest.raises(CourseInputError, match=r"\[-1, 1\]"):
-        d(torch.rand(2, 1, 28, 28) * 255)
+    # forward checks shapes only (no device-to-host read per call); fit_gan checks the values once
+    assert d(torch.rand(2, 1, 28, 28) * 255).shape == (2,)
     with pytest.raises(CourseInputError, match=r"shape \(N, 1, 28, 28\)"):
         d(torch.zeros(2, 784))
     with pytest.raises(CourseInputError, match="unconditional"):
@@ -144,8 +144,6 @@ def test_wrong_inputs_raise_clear_errors():
     gc = MLPGenerator(hidden=(8,), n_classes=10)
     with pytest.raises(CourseInputError, match="needs labels"):
         gc(torch.randn(2, 100))
-    with pytest.raises(CourseInputError, match=r"0\.\.9"):
-        gc(torch.randn(2, 100), torch.tensor([1, 10]))
     with pytest.raises(CourseInputError, match="int64"):
         gc(torch.randn(2, 100), torch.tensor([1.0, 2.0]))
 
@@ -167,6 +165,9 @@ def test_fit_gan_rejects_bad_set_ups():
                 budget=budget, cache=False)
     with pytest.raises(CourseInputError, match="at least batch_size"):
         fit_gan(g, d, images, budget=Budget(1, None, 32), cache=False)
+    with pytest.raises(CourseInputError, match=r"0\.\.9"):
+        fit_gan(MLPGenerator(hidden=(8,), n_classes=10), MLPDiscriminator(hidden=(8,), n_classes=10), images,
+                labels=torch.arange(16) % 11, budget=budget, cache=False)
 
 
 def test_mlp_gan_learns_a_one_image_data_set():
