@@ -3,8 +3,9 @@
 Usage: python tools/time_lessons.py --profile cpu [--shared-cache] [lessons/lesson3_*.md ...]
 
 Executes each lesson in a fresh kernel (like nbval), records the wall time, the machine and the
-load average into benchmarks/lesson_times.json (read by course_lib.page.timings for the lessons'
-"Time" boxes). Run it on an otherwise idle machine: the load average is recorded so a reader can judge.
+load average into course_lib/page/lesson_times.json (read by course_lib.page.timings for the
+lessons' "Time" boxes; package data, so it ships in the wheel). Run it on an otherwise idle
+machine: the load average is recorded so a reader can judge.
 
 By default every lesson starts from an empty checkpoint cache. With --shared-cache the lessons run
 in the order given with one cache, as in the book build or a student working through the course;
@@ -25,8 +26,10 @@ from pathlib import Path
 import jupytext
 from nbclient import NotebookClient
 
+from course_lib.page.timings import TIMINGS_PATH
+
 ROOT = Path(__file__).resolve().parents[1]
-OUTPUT = ROOT / "benchmarks" / "lesson_times.json"
+OUTPUT = TIMINGS_PATH
 
 
 def machine_description(profile: str) -> str:
@@ -75,7 +78,7 @@ def main() -> None:
 
 def record(timings: dict, lesson: str, profile: str, seconds: float, load_before: float,
            filled_by: list[str]) -> None:
-    """Store one measurement in ``timings`` and write benchmarks/lesson_times.json."""
+    """Store one measurement in ``timings`` and write course_lib/page/lesson_times.json."""
     entry = {
         "seconds": round(seconds, 1),
         "machine": machine_description(profile),

@@ -3,7 +3,9 @@
 The figures are written by ``python tools/time_lessons.py --profile cpu`` (and ``--profile smoke``),
 which executes each lesson with an empty checkpoint cache (or, with ``--shared-cache``, with the
 cache the lessons before it filled, as in the book build) and records its wall time, the machine,
-the load average and the cache state in ``benchmarks/lesson_times.json``. Nothing here is typed by hand.
+the load average and the cache state in ``course_lib/page/lesson_times.json``. Nothing here is typed
+by hand. The file is package data: it ships in the wheel, so a notebook run in Colab (course_lib
+installed from the release tag) shows the same figures as the book.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-TIMINGS_PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "lesson_times.json"
+TIMINGS_PATH = Path(__file__).resolve().with_name("lesson_times.json")
 PROFILE_ORDER = ("smoke", "cpu", "gpu")
 
 
