@@ -108,7 +108,9 @@ def find_python312() -> str:
     candidates = [os.environ.get("COURSE_COLAB_PYTHON", ""), shutil.which("python3.12") or ""]
     candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
     for candidate in filter(None, candidates):
-        if Path(candidate).is_file():
+        probe = subprocess.run([candidate, "-c", "import sys; print(sys.version_info[:2] == (3, 12))"],
+                               capture_output=True, text=True)
+        if probe.stdout.strip() == "True":  # a pyenv shim without 3.12 selected fails here
             return candidate
     raise RehearsalError("no Python 3.12 found (Colab runs 3.12); install it or set "
                          "COURSE_COLAB_PYTHON=/path/to/python3.12")
