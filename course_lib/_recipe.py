@@ -77,6 +77,16 @@ def check_images(
     return x  # type: ignore[return-value]
 
 
+def check_codes(z: object, latent_dim: int, name: str = "z") -> torch.Tensor:
+    """Check that ``z`` is a batch of codes ``(N, latent_dim)``, saying which size the model expects."""
+    if isinstance(z, torch.Tensor) and z.dim() == 2 and z.shape[1] != latent_dim:
+        raise CourseInputError(
+            f"{name} has {z.shape[1]} latent dimensions but this model's latent_dim is {latent_dim}; "
+            f"pass codes of shape (N, {latent_dim})"
+        )
+    return check_tensor(z, name, shape=(None, latent_dim))
+
+
 def check_signed_images(images: object, image_shape: Sequence[int] = IMAGE_SHAPE) -> torch.Tensor:
     """The training data of a ``tanh`` model: ``(N, C, H, W)`` in ``[-1, 1]``, not ``[0, 1]`` images."""
     check_images(images, image_shape, value_range=(-1.0, 1.0))

@@ -17,36 +17,26 @@ arguments (part of the cache key).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import torch
 from torch import nn
 
+from course_lib._recipe import (
+    IMAGE_SHAPE,
+    check_codes,
+    check_images,
+    check_signed_images,
+    mlp,
+    recipe_config,
+    training_subset,
+)
 from course_lib.batches import TensorBatches
-from course_lib.cache import cached_training, describe_data
+from course_lib.cache import cached_training
 from course_lib.corruption import Corruption
-from course_lib.data import stratified_subset
-from course_lib.errors import CourseInputError, check_tensor
+from course_lib.errors import CourseInputError
 from course_lib.profiles import Budget
 from course_lib.training import History, train
-
-IMAGE_SHAPE = (1, 28, 28)
-
-
-def check_images(x: object, name: str = "x") -> torch.Tensor:
-    """Check that ``x`` is a batch of MNIST-shaped images ``(N, 1, 28, 28)`` (shape only, no range)."""
-    return check_tensor(x, name, shape=(None, *IMAGE_SHAPE))
-
-
-def check_codes(z: object, latent_dim: int, name: str = "z") -> torch.Tensor:
-    """Check that ``z`` is a batch of codes ``(N, latent_dim)``, saying which size the model expects."""
-    if isinstance(z, torch.Tensor) and z.dim() == 2 and z.shape[1] != latent_dim:
-        raise CourseInputError(
-            f"{name} has {z.shape[1]} latent dimensions but this model's latent_dim is {latent_dim}; "
-            f"pass codes of shape (N, {latent_dim})"
-        )
-    return check_tensor(z, name, shape=(None, latent_dim))
 
 
 class _ImageAutoencoder(nn.Module):
@@ -59,7 +49,7 @@ class _ImageAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> codes ``(N, latent_dim)``."""
-        return self.encoder(check_images(x))
+        return self.encoder(check_images(x, name="x"))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Codes ``(N, latent_dim)`` -> images ``(N, 1, 28, 28)`` in ``[-1, 1]`` (tanh output)."""
@@ -135,18 +125,8 @@ class Autoencoder2D(_ImageAutoencoder):
             raise CourseInputError(f"hidden_dims must be a non-empty tuple of positive sizes, got {hidden_dims}")
         self.latent_dim = 2
         self.config = {"hidden_dims": list(hidden_dims)}
-        self.encoder = nn.Sequential(nn.Flatten(), *_mlp((784, *hidden_dims, 2)))
-        self.decoder = nn.Sequential(*_mlp((2, *reversed(hidden_dims), 784)), nn.Tanh())
-
-
-def _mlp(sizes: tuple[int, ...]) -> list[nn.Module]:
-    """Linear layers between consecutive ``sizes`` with ReLU between them (none after the last)."""
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return layers
+        self.encoder = nn.Sequential(nn.Flatten(), *mlp((784, *hidden_dims, 2)))
+        self.decoder = nn.Sequential(*mlp((2, *reversed(hidden_dims), 784)), nn.Tanh())
 
 
 class ConvAutoencoder(_ImageAutoencoder):
@@ -181,41 +161,6 @@ class ConvAutoencoder(_ImageAutoencoder):
 
 # ----------------------------------------------------------------------------------------------
 # Recipe plumbing shared with course_lib.vae.fit_vae
-
-
-def training_subset(
-    images: torch.Tensor, labels: torch.Tensor | None, n_train: int | None, seed: int
-) -> torch.Tensor:
-    """The training images a budget asks for: all of them, or a stratified subset of ``n_train``.
-
-    Args:
-        images: ``(N, 1, 28, 28)``.
-        labels: ``(N,)`` class labels, needed only when ``n_train < N`` (the subset is stratified).
-        n_train: ``budget.n_train``; ``None`` or ``>= N`` keeps every image.
-        seed: picks the subset (:func:`course_lib.data.stratified_subset`).
-    """
-    if n_train is None or n_train >= images.shape[0]:
-        return images
-    if labels is None:
-        raise CourseInputError(
-            f"the budget trains on n_train={n_train} of the {images.shape[0]} images; pass labels= "
-            "(from load_mnist) so a class-balanced subset can be taken, or pass only the images to use"
-        )
-    return stratified_subset(images, labels, n_train, seed=seed)[0]
-
-
-def recipe_config(
-    model: nn.Module, budget: Budget, images: torch.Tensor, seed: int, **recipe: Any
-) -> dict[str, Any]:
-    """Everything that determines a trained model, for :func:`course_lib.cache.cached_training`."""
-    return {
-        "model": type(model).__name__,
-        "model_config": getattr(model, "config", {}),
-        "budget": dataclasses.asdict(budget),
-        "recipe": recipe,
-        "data": describe_data(images),
-        "seed": seed,
-    }
 
 
 LOSSES = ("mse", "bce")
@@ -258,13 +203,14 @@ def fit_autoencoder(
     images: torch.Tensor,
     *,
     budget: Budget,
-    device: torch.device | str,
+    device: torch.device | str = "cpu",
     labels: torch.Tensor | None = None,
-    corruption: Corruption | None = None,
     seed: int = 0,
+    name: str | None = None,
+    cache: bool = True,
+    corruption: Corruption | None = None,
     lr: float = 1e-3,
     loss: str = "mse",
-    cache: bool = True,
 ) -> tuple[_ImageAutoencoder, History]:
     """Train an autoencoder with Adam on the mean squared error (or cross-entropy), or load it from the cache.
 
@@ -276,29 +222,26 @@ def fit_autoencoder(
         images: ``(N, 1, 28, 28)`` in ``[-1, 1]`` (``course_lib.data.to_signed`` of MNIST).
         budget: epochs, ``n_train`` and batch size, e.g. ``settings.profile.budget("ae")`` or ``"dae"``.
         device: where to train.
-        labels: ``(N,)`` labels, needed when ``budget.n_train`` is smaller than ``N``.
-        corruption: e.g. ``Corruption("dropout", 0.5)``; ``None`` for a plain autoencoder.
+        labels: ``(N,)`` labels: with them a smaller ``budget.n_train`` takes a class-balanced subset
+            (without them, a seeded random one).
         seed: seeds the subset, the batch order, the corruption noise.
+        name: the run's name in the progress output and the cache (default: the model's class in
+            lower case, with ``-denoising`` when ``corruption`` is given).
+        cache: load / store the trained weights (:func:`course_lib.cache.cached_training`).
+        corruption: e.g. ``Corruption("dropout", 0.5)``; ``None`` for a plain autoencoder.
         lr: Adam learning rate.
         loss: ``"mse"`` (default) or ``"bce"``, see :func:`reconstruction_loss`.
-        cache: load / store the trained weights (:func:`course_lib.cache.cached_training`).
 
     Returns:
         ``(model, history)``: the trained model (on ``device``, in eval mode) and the per-epoch
         ``loss`` (MSE per pixel on the ``[-1, 1]`` scale, or cross-entropy per pixel in nats).
     """
     check_loss(loss)
-    check_tensor(images, "images", shape=(None, *IMAGE_SHAPE), value_range=(-1.0, 1.0))
-    if float(images.min()) >= 0:
-        raise CourseInputError(
-            "images look like [0, 1] (no negative values) but tanh autoencoders train on [-1, 1]; "
-            "convert them with course_lib.data.to_signed"
-        )
-    train_images = training_subset(images, labels, budget.n_train, seed)
-    recipe = {"loss": loss, "optimiser": "adam", "lr": lr,
-              "corruption": corruption.config() if corruption is not None else None}
-    config = recipe_config(model, budget, train_images, seed, **recipe)
-    name = type(model).__name__.lower() + ("-denoising" if corruption is not None else "")
+    check_signed_images(images)
+    train_images, _ = training_subset(images, labels, budget.n_train, seed)
+    config = recipe_config(fit_autoencoder, {"model": model}, budget, train_images, seed, loss=loss, lr=lr,
+                           corruption=corruption.config() if corruption is not None else None)
+    name = name or type(model).__name__.lower() + ("-denoising" if corruption is not None else "")
     model.to(device)
 
     def run(m: nn.Module) -> History:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.training import History
+from course_lib.training import History, progress_mode, summary_line
 
 CACHE_FORMAT = 1
 
@@ -57,6 +57,11 @@ def cache_key(name: str, config: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def cache_path(name: str, config: Mapping[str, Any]) -> Path:
+    """The file that holds (or will hold) the run ``name`` with ``config``."""
+    return cache_dir() / f"{name}-{cache_key(name, config)}.pt"
+
+
 def cached_training(
     name: str,
     config: Mapping[str, Any],
@@ -75,13 +80,16 @@ def cached_training(
         model: a freshly built model; its weights are replaced on a hit.
         train: called as ``train(model)`` on a miss; trains in place and returns the history.
         enabled: ``False`` always trains and writes nothing (``COURSE_CACHE=off`` does the same).
-        verbose: print one line saying whether the cache was hit.
+        verbose: on a hit, print the run's summary line (:func:`course_lib.training.summary_line`)
+            unless ``COURSE_PROGRESS=off``; a miss prints what training prints. No file paths:
+            :func:`cache_path` gives the file.
 
     Returns:
         ``(model, history, hit)`` where ``hit`` says whether the weights came from the cache.
     """
     enabled = enabled and os.environ.get("COURSE_CACHE", "").lower() != "off"
-    path = cache_dir() / f"{name}-{cache_key(name, config)}.pt"
+    verbose = verbose and progress_mode() != "off"
+    path = cache_path(name, config)
     if enabled and path.is_file():
         try:
             stored = torch.load(path, map_location="cpu", weights_only=True)
@@ -89,10 +97,10 @@ def cached_training(
             history = History.from_dict(stored["history"])
         except Exception as error:  # a partial or stale file: train again and overwrite it
             if verbose:
-                print(f"cache: could not read {path.name} ({type(error).__name__}); training again")
+                print(f"{name}: the cached weights could not be read ({type(error).__name__}); training again")
         else:
             if verbose:
-                print(f"cache: loaded {name} from {path}")
+                print(summary_line(name, history, cached=True), flush=True)
             return model, history, True
     history = train(model)
     if enabled:
@@ -102,6 +110,4 @@ def cached_training(
         plain_config = json.loads(json.dumps(dict(config), default=str))  # only loadable with weights_only
         torch.save({"state_dict": state, "history": history.to_dict(), "config": plain_config}, temporary)
         os.replace(temporary, path)
-        if verbose:
-            print(f"cache: stored {name} in {path}")
     return model, history, False

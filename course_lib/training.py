@@ -15,7 +15,8 @@ progress, and calls the callbacks at the end of every epoch::
     history["loss"]   # one value per epoch
 
 Progress display (``COURSE_PROGRESS``): ``bar`` (tqdm, a widget in Jupyter/Colab), ``plain`` (one
-line per epoch: the default when not interactive, e.g. CI and the book build) or ``off``.
+summary line per run: the default when not interactive, and what CI and the book build set) or
+``off``; see :func:`progress_mode`.
 """
 
 from __future__ import annotations
@@ -116,7 +117,13 @@ class ImageSnapshot:
 
 
 def progress_mode() -> str:
-    """``bar``, ``plain`` or ``off``, from ``COURSE_PROGRESS`` or from whether the session is interactive."""
+    """``bar``, ``plain`` or ``off``, from ``COURSE_PROGRESS`` or from whether the session is interactive.
+
+    * ``bar``: a tqdm progress bar (a widget in Jupyter and Colab), the default in a live session;
+    * ``plain``: one summary line per training run (:func:`summary_line`), the default elsewhere and
+      what the book build, nbval and CI set, so a page shows no per-epoch lines and no timings;
+    * ``off``: nothing.
+    """
     mode = os.environ.get("COURSE_PROGRESS", "").strip().lower()
     if mode:
         if mode not in ("bar", "plain", "off"):
@@ -128,13 +135,54 @@ def progress_mode() -> str:
     return "bar" if interactive else "plain"
 
 
-def _as_float(name: str, value: float | torch.Tensor) -> float:
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise CourseInputError(f"the step function returned {name!r} with shape {tuple(value.shape)}; "
-                                   "return a scalar (e.g. loss.mean())")
-        return float(value.detach())
-    return float(value)
+TIMING_KEYS = ("seconds", "examples_per_second")
+
+
+def summary_line(name: str, history: History, *, cached: bool = False) -> str:
+    """One line for a finished run: ``"vae: 10 epochs, loss 103.9, kl 25.1"`` (last epoch's values).
+
+    Timings are left out (they differ from run to run and machine to machine); ``cached`` adds
+    ``"(loaded from the cache)"``.
+    """
+    shown = ", ".join(f"{k} {v[-1]:.4g}" for k, v in history.values.items() if v and k not in TIMING_KEYS)
+    epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
+    return f"{name}: {epochs}" + (f", {shown}" if shown else "") + (" (loaded from the cache)" if cached else "")
+
+
+class _EpochLosses:
+    """The losses of one epoch, kept where the step returned them and read once, at the end.
+
+    Reading a GPU tensor (``float(loss)``) waits for the device to finish; doing it once per epoch
+    instead of once per batch keeps the device busy.
+    """
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, list[torch.Tensor]] = {}
+        self.numbers: dict[str, list[float]] = {}
+        self.sizes: list[int] = []
+
+    def add(self, losses: Mapping[str, float | torch.Tensor], n: int) -> None:
+        for key, value in losses.items():
+            if isinstance(value, torch.Tensor):
+                if value.numel() != 1:
+                    raise CourseInputError(f"the step function returned {key!r} with shape {tuple(value.shape)}; "
+                                           "return a scalar (e.g. loss.mean())")
+                self.tensors.setdefault(key, []).append(value.detach().reshape(()))
+            else:
+                self.numbers.setdefault(key, []).append(float(value))
+        self.sizes.append(n)
+
+    def read(self) -> dict[str, list[float]]:
+        """Per-batch values of every loss: one device-to-host copy for all tensor-valued losses."""
+        values = {key: list(v) for key, v in self.numbers.items()}
+        if self.tensors:
+            keys = list(self.tensors)
+            try:
+                table = torch.stack([torch.stack(self.tensors[k]).float() for k in keys]).tolist()
+            except RuntimeError:  # losses on different devices, or missing in some batches
+                table = [torch.stack(self.tensors[k]).float().tolist() for k in keys]
+            values.update(zip(keys, table))
+        return values
 
 
 def train(
@@ -147,6 +195,9 @@ def train(
     history: History | None = None,
 ) -> History:
     """Run ``step`` over every batch for ``epochs`` epochs and return the per-epoch history.
+
+    The losses stay on the device during an epoch and are read once at its end (no ``float()``
+    per batch); the NaN guard then names the first bad batch.
 
     Args:
         step: takes one batch (a tuple of tensors) and returns ``{loss_name: scalar}``.
@@ -161,7 +212,8 @@ def train(
         ``seconds`` (wall time of the epoch) and ``examples_per_second``.
 
     Raises:
-        TrainingDiverged: as soon as a loss is NaN or infinite, naming the loss, epoch and batch.
+        TrainingDiverged: at the end of an epoch in which a loss was NaN or infinite, naming the
+            loss, the epoch and the first bad batch.
     """
     if epochs < 1:
         raise CourseInputError(f"epochs must be at least 1, got {epochs}")
@@ -177,34 +229,32 @@ def train(
     try:
         for epoch in range(start_epoch + 1, start_epoch + epochs + 1):
             started = time.perf_counter()
-            sums: dict[str, float] = {}
-            seen = 0
-            for batch_index, batch in enumerate(batches, start=1):
-                n = len(batch[0])
-                losses = step(batch)
-                for key, value in losses.items():
-                    number = _as_float(key, value)
-                    if not math.isfinite(number):
-                        raise TrainingDiverged(
-                            f"{name}: loss {key!r} became {number} at epoch {epoch}, batch {batch_index}. "
-                            "Lower the learning rate, check the input value range, or clip gradients."
-                        )
-                    sums[key] = sums.get(key, 0.0) + number * n
-                seen += n
+            losses = _EpochLosses()
+            for batch in batches:
+                losses.add(step(batch), len(batch[0]))
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix({k: f"{_as_float(k, v):.4g}" for k, v in losses.items()}, refresh=False)
+            seen = sum(losses.sizes)
             if seen == 0:
                 raise CourseInputError(f"{name}: the batches are empty; check the dataset size and batch_size")
+            means = {}
+            for key, values in losses.read().items():
+                bad = next((i for i, v in enumerate(values, start=1) if not math.isfinite(v)), None)
+                if bad is not None:
+                    raise TrainingDiverged(
+                        f"{name}: loss {key!r} became {values[bad - 1]} at epoch {epoch}, batch {bad}. "
+                        "Lower the learning rate, check the input value range, or clip gradients."
+                    )
+                means[key] = math.fsum(v * n for v, n in zip(values, losses.sizes)) / seen
             seconds = time.perf_counter() - started
-            history.log(**{k: v / seen for k, v in sums.items()}, seconds=seconds, examples_per_second=seen / seconds)
+            history.log(**means, seconds=seconds, examples_per_second=seen / seconds)
             for callback in callbacks:
                 callback(epoch, history)
-            if mode == "plain":
-                shown = ", ".join(f"{k} {v[-1]:.4g}" for k, v in history.values.items()
-                                  if k not in ("seconds", "examples_per_second"))
-                print(f"{name} epoch {epoch}/{start_epoch + epochs}: {shown} ({seconds:.1f} s)", flush=True)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in means.items()})
     finally:
         if bar is not None:
             bar.close()
+    if mode == "plain":
+        print(summary_line(name, history), flush=True)
     return history

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from course_lib.autoencoders import IMAGE_SHAPE, check_codes, check_images, recipe_config, training_subset
+from course_lib._recipe import IMAGE_SHAPE, check_codes, check_images, mlp, recipe_config, training_subset
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training
 from course_lib.errors import CourseInputError, check_tensor
@@ -46,7 +46,7 @@ class _VAE(nn.Module):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Images ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(mu, logvar)``, each ``(N, latent_dim)``."""
-        features = self.body(check_images(x))
+        features = self.body(check_images(x, name="x"))
         return self.to_mu(features), self.to_logvar(features)
 
     def reparameterise(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -126,10 +126,11 @@ class MLPVAE(_VAE):
             )
         self.latent_dim = latent_dim
         self.config = {"latent_dim": latent_dim, "hidden_dims": list(hidden_dims)}
-        self.body = nn.Sequential(nn.Flatten(), *_relu_mlp((784, *hidden_dims)))
+        self.body = nn.Sequential(nn.Flatten(), *mlp((784, *hidden_dims), activate_last=True))
         self.to_mu = nn.Linear(hidden_dims[-1], latent_dim)
         self.to_logvar = nn.Linear(hidden_dims[-1], latent_dim)
-        self.decoder = nn.Sequential(*_relu_mlp((latent_dim, *reversed(hidden_dims))), nn.Linear(hidden_dims[0], 784))
+        self.decoder = nn.Sequential(*mlp((latent_dim, *reversed(hidden_dims)), activate_last=True),
+                                     nn.Linear(hidden_dims[0], 784))
 
     default_lr = 4e-3  # with the cosine schedule: test negative ELBO 103.9 at 10 epochs (1e-3 constant: 105.5)
 
@@ -154,14 +155,6 @@ class MLPVAE(_VAE):
             raise CourseInputError(f"mean_image must have 784 values (1, 28, 28), got shape {tuple(mean_image.shape)}")
         with torch.no_grad():
             self.decoder[-1].bias.copy_(_logit(mean_image.reshape(784).to(self.decoder[-1].bias)))
-
-
-def _relu_mlp(sizes: tuple[int, ...]) -> list[nn.Module]:
-    """``Linear -> ReLU`` for each consecutive pair of ``sizes``."""
-    layers: list[nn.Module] = []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
-    return layers
 
 
 class ConvVAE(_VAE):
@@ -231,17 +224,18 @@ def fit_vae(
     images: torch.Tensor,
     *,
     budget: Budget,
-    device: torch.device | str,
+    device: torch.device | str = "cpu",
     labels: torch.Tensor | None = None,
+    seed: int = 0,
+    name: str | None = None,
+    cache: bool = True,
     likelihood: str = "bernoulli",
     beta: float = 1.0,
     sigma: float = 0.1,
-    seed: int = 0,
     lr: float | None = None,
     lr_schedule: str = "cosine",
     init_output_bias: bool = False,
     test_images: torch.Tensor | None = None,
-    cache: bool = True,
 ) -> tuple[_VAE, History]:
     """Train a VAE with Adam on the negative (beta-)ELBO per image, or load it from the cache.
 
@@ -259,11 +253,15 @@ def fit_vae(
         images: ``(N, 1, 28, 28)`` in ``[0, 1]`` (``load_mnist`` output, not binarised).
         budget: epochs, ``n_train``, batch size, e.g. ``settings.profile.budget("vae")``.
         device: where to train.
-        labels: ``(N,)`` labels, needed when ``budget.n_train`` is smaller than ``N``.
+        labels: ``(N,)`` labels: with them a smaller ``budget.n_train`` takes a class-balanced subset
+            (without them, a seeded random one).
+        seed: seeds the subset, batch order and sampling noise.
+        name: the run's name in the progress output and the cache (default: the model's class in
+            lower case).
+        cache: load / store the trained weights.
         likelihood: ``"bernoulli"``, ``"gaussian"`` or ``"laplace"`` (see :mod:`course_lib.objectives`).
         beta: KL weight (1 = the ELBO).
         sigma: fixed sigma / scale of the Gaussian / Laplace likelihood.
-        seed: seeds the subset, batch order and sampling noise.
         lr: Adam's (peak) learning rate; ``None`` takes ``model.default_lr`` (4e-3 for :class:`MLPVAE`,
             2e-3 for :class:`ConvVAE`: the settings whose 10-epoch figures are quoted in the lessons).
         lr_schedule: ``"cosine"`` (decay to 0 over the run, once per step) or ``"constant"``
@@ -272,16 +270,15 @@ def fit_vae(
         test_images: optional ``(M, 1, 28, 28)`` in ``[0, 1]``; if given, the test negative ELBO
             (``z`` sampled, :func:`course_lib.objectives.test_negative_elbo`) is logged every epoch
             as ``test_loss``.
-        cache: load / store the trained weights.
 
     Returns:
         ``(model, history)``: the model on ``device`` in eval mode, and per-epoch ``loss``
         (negative beta-ELBO), ``recon`` (``-log p(x|z)``) and ``kl``, in nats per image, plus
         ``test_loss`` when ``test_images`` is given.
     """
-    check_tensor(images, "images", shape=(None, *IMAGE_SHAPE), value_range=(0.0, 1.0))
+    check_images(images, value_range=(0.0, 1.0))
     if test_images is not None:
-        check_tensor(test_images, "test_images", shape=(None, *IMAGE_SHAPE), value_range=(0.0, 1.0))
+        check_images(test_images, name="test_images", value_range=(0.0, 1.0))
     if likelihood not in LIKELIHOODS:
         raise CourseInputError(f"unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
     if lr_schedule not in LR_SCHEDULES:
@@ -289,15 +286,11 @@ def fit_vae(
     if beta < 0:
         raise CourseInputError(f"beta must be >= 0, got {beta}")
     lr = model.default_lr if lr is None else lr
-    train_images = training_subset(images, labels, budget.n_train, seed)
-    recipe = {"loss": "negative_elbo", "likelihood": likelihood, "beta": beta, "optimiser": "adam", "lr": lr,
-              "lr_schedule": lr_schedule, "test_images": test_images is not None}
-    if init_output_bias:
-        recipe["init_output_bias"] = True
-    if likelihood != "bernoulli":
-        recipe["sigma"] = sigma
-    config = recipe_config(model, budget, train_images, seed, **recipe)
-    name = type(model).__name__.lower()
+    train_images, _ = training_subset(images, labels, budget.n_train, seed)
+    config = recipe_config(fit_vae, {"model": model}, budget, train_images, seed, likelihood=likelihood, beta=beta,
+                           sigma=sigma if likelihood != "bernoulli" else None, lr=lr, lr_schedule=lr_schedule,
+                           init_output_bias=init_output_bias, test_images=test_images is not None)
+    name = name or type(model).__name__.lower()
     model.to(device)
 
     def run(m: _VAE) -> History:

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from course_lib import aae as aae_module
 from course_lib.aae import AdversarialAutoencoder, encode_all, fit_aae
 from course_lib.errors import CourseInputError
 from course_lib.profiles import Budget
@@ -51,14 +52,17 @@ def test_reconstruction_loss_falls_and_both_phases_run():
     assert all(0 <= v <= 1 for v in history["d_prior"] + history["d_code"])
 
 
-def test_supervised_variant_and_cache():
+def test_supervised_variant_and_cache(monkeypatch):
     images, labels = tiny_digits(50)
     torch.manual_seed(0)
     model, history = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10), images,
                              labels=labels, budget=Budget(2, None, 25), prior="mixture", supervised=True)
-    torch.manual_seed(0)
-    again, history_again = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10), images,
-                                   labels=labels, budget=Budget(2, None, 25), prior="mixture", supervised=True)
+    with monkeypatch.context() as patch:
+        patch.setattr(aae_module, "train", lambda *a, **k: pytest.fail("trained instead of loading the cache"))
+        torch.manual_seed(5)  # other initial weights: a cache hit replaces them
+        again, history_again = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10),
+                                       images, labels=labels, budget=Budget(2, None, 25), prior="mixture",
+                                       supervised=True)
     assert history_again.values == history.values  # loaded from the cache
     assert torch.equal(model.encoder[0].weight, again.encoder[0].weight)
     _, swiss = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,)), images, labels=labels,
