@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading import markers
-from course_lib.grading.markers import BEGIN, END, MarkerError, generate
+from course_grader import markers
+from course_grader.markers import BEGIN, END, MarkerError, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "---\njupytext:\n  text_representation:\n    extension: .md\n---\n\n# Title\n\n"

@@ -23,6 +23,13 @@ class CaseFailed(AssertionError):
     """A test case found wrong behaviour; the message says what is wrong, never the right answer."""
 
 
+class CaseStopped(Exception):
+    """The function could not finish the case (a time limit, or its sandbox ended); the message says which.
+
+    Raised by the instructor's grader, whose stand-in for the student's function runs it in a sandbox.
+    """
+
+
 @dataclass(frozen=True)
 class Case:
     """One behavioural test of a student function.
@@ -90,7 +97,7 @@ def run_case(case: Case, fn: Callable[..., Any]) -> CaseResult:
     """
     try:
         case.run(fn)
-    except CaseFailed as failure:
+    except (CaseFailed, CaseStopped) as failure:
         return CaseResult(case.description, False, _short(str(failure)), case.hint)
     except NotImplementedError as stub:
         detail = f" ({_short(str(stub))})" if str(stub) else ""

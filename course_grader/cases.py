@@ -1,0 +1,621 @@
+"""The instructor's cases: further cases per exercise, run only by the grader, never shipped to students.
+
+Each case checks behaviour against an independent formula (``torch.distributions``, explicit
+loops, real ``torch.nn`` layers) or a known value, and fails with a message that says what is
+wrong, never the expected numbers. The cases run in the grader's process: ``fn`` there is a
+stand-in that sends the inputs to the submission's sandbox and brings back plain data, so the
+comparison with the expected values happens where the submission cannot reach it.
+
+:data:`EXERCISES` joins each public exercise of :mod:`course_lib.grading.public_cases` (what
+students run with ``check``) with its instructor cases from :data:`INSTRUCTOR`. An instructor can
+keep another file of the same shape (``EXERCISES = [...]``) private and pass ``--tests PATH``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+
+from course_lib.grading import public_cases
+from course_lib.grading.core import (
+    Case,
+    CaseFailed,
+    Exercise,
+    expect_close,
+    expect_scalar,
+    expect_tensor,
+    expect_true,
+    seeded,
+    unchanged_inputs,
+)
+from course_lib.grading.probes import embedding_weights, probe
+from course_lib.grading.public_cases import (
+    NEEDS,
+    Fn,
+    _autoencoder,
+    _bce_sum,
+    _binary,
+    _block,
+    _centres,
+    _mbd_layer,
+    _mixture,
+    _probs,
+    _signed,
+    _size_case,
+    _state,
+    _swiss_position,
+    _vae_inputs,
+)
+
+
+def _bernoulli_loglik(x: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Oracle: torch.distributions, summed over every non-batch dimension."""
+    return torch.distributions.Bernoulli(probs=p.expand_as(x)).log_prob(x).flatten(1).sum(1)
+
+
+def _l0_loglik_random(fn: Fn) -> None:
+    x, p = _binary((5, 1, 28, 28), 1), _probs((1, 28, 28), 2)
+    verify = unchanged_inputs(x, p)
+    expect_close(expect_tensor(fn(x, p), (5,)), _bernoulli_loglik(x, p), "the log-likelihoods of random images")
+    verify()
+
+
+def _l0_fit_random(fn: Fn) -> None:
+    x, y = torch.rand(30, 1, 28, 28, generator=seeded(5)), torch.randint(0, 3, (30,), generator=seeded(6))
+    for alpha in (0.0, 2.0):
+        expected = torch.stack([(x[y == k].sum(0) + alpha) / ((y == k).sum() + 2 * alpha) for k in range(3)])
+        expect_close(expect_tensor(fn(x, y, 3, alpha), (3, 1, 28, 28)), expected, f"the estimates with alpha={alpha}")
+
+
+def _l0_posterior_random(fn: Fn) -> None:
+    x, probs = _binary((6, 1, 28, 28), 11), _probs((3, 1, 28, 28), 12)
+    prior = torch.tensor([0.5, 0.3, 0.2]).log()
+    joint = torch.stack([_bernoulli_loglik(x, probs[k]) + prior[k] for k in range(3)], dim=1)
+    expect_close(
+        expect_tensor(fn(x, probs, prior), (6, 3)),
+        joint - joint.logsumexp(1, keepdim=True),
+        "the log-posteriors",
+        atol=1e-3,
+    )
+
+
+def _l0_sample_statistics(fn: Fn) -> None:
+    probs = _probs((3, 1, 28, 28), 14)
+    out = expect_tensor(fn(probs, 2, 4000, seeded(15)), (4000, 1, 28, 28))
+    expect_true(
+        float((out.mean(0) - probs[2]).abs().max()) < 0.06,
+        "the average of many samples should approach the pixel probabilities of class y",
+    )
+
+
+def _l0_sample_generator(fn: Fn) -> None:
+    probs = _probs((3, 1, 28, 28), 16)
+    a, b = fn(probs, 0, 4, seeded(17)), fn(probs, 0, 4, seeded(17))
+    expect_true(
+        torch.equal(expect_tensor(a), expect_tensor(b)),
+        "two calls with identically seeded generators "
+        "should give identical samples: pass generator=generator to torch.bernoulli/torch.rand",
+    )
+
+
+def _l1_loss_random(fn: Fn) -> None:
+    a, b = torch.randn(6, 1, 28, 28, generator=seeded(21)), torch.randn(6, 1, 28, 28, generator=seeded(22))
+    a.requires_grad_(True)
+    out = fn(a, b)
+    expected = ((a - b) ** 2).flatten(1).sum(1).mean().detach()
+    expect_true(
+        abs(expect_scalar(out) - float(expected)) < 1e-3 * float(expected), "the loss of random images is not correct"
+    )
+    expect_true(
+        isinstance(out, torch.Tensor) and out.requires_grad,
+        "the loss must stay differentiable (do not call .item() or .detach() inside the loss)",
+    )
+
+
+def _l1_loss_batch(fn: Fn) -> None:
+    a, b = torch.randn(3, 1, 28, 28, generator=seeded(23)), torch.randn(3, 1, 28, 28, generator=seeded(24))
+    one, two = expect_scalar(fn(a, b)), expect_scalar(fn(torch.cat([a, a]), torch.cat([b, b])))
+    expect_true(
+        abs(one - two) < 1e-4 * abs(one),
+        "repeating the batch twice should not change the loss: average over the batch, do not sum",
+    )
+
+
+def _l1_model_composition(fn: Fn) -> None:
+    x = torch.rand(3, 1, 28, 28, generator=seeded(26)) * 2 - 1
+    forward = [("decoder", torch.zeros(3, 8)), ("", x), ("encoder", x), ("decoder", 2)]
+    decoded, out, code, composed = _autoencoder(fn, 8, mode="eval", no_grad=True, forward=forward)["outputs"]
+    expect_true(decoded is not None and code is not None, "the model needs attributes encoder and decoder")
+    expect_tensor(decoded, (3, 1, 28, 28), "model.decoder(z)")
+    expect_close(expect_tensor(out), expect_tensor(composed), "model(x) compared with decoder(encoder(x))")
+
+
+def _l1_model_gradients(fn: Fn) -> None:
+    x = torch.rand(4, 1, 28, 28, generator=seeded(27)) * 2 - 1
+    info = _autoencoder(fn, 4, forward=[("", x)], backward="squared_error")
+    expect_true(0 < info["n_parameters"] < 3_000_000, "the model should have between 1 and 3 million parameters")
+    grads = info["grads"]
+    expect_true(
+        bool(grads) and all(isinstance(g, torch.Tensor) and bool(torch.isfinite(g).all()) for g in grads.values()),
+        "every parameter should receive a finite gradient from the reconstruction loss",
+    )
+
+
+def _pca_error(x: torch.Tensor, k: int) -> float:
+    s = torch.linalg.svdvals((x - x.mean(0)).double())
+    return float((s[k:] ** 2).sum())
+
+
+def _l1_pca_optimal(fn: Fn) -> None:
+    x = torch.randn(50, 8, generator=seeded(29)) * torch.linspace(3, 0.2, 8) + 1.5
+    verify = unchanged_inputs(x)
+    out = expect_tensor(fn(x, 3), (50, 8)).double()
+    err = float(((out - x.double()) ** 2).sum())
+    expect_true(
+        abs(err - _pca_error(x, 3)) < 1e-3 * _pca_error(x, 3),
+        "the squared reconstruction error is not the "
+        "smallest one a rank-k reconstruction can reach (centre the data first?)",
+    )
+    verify()
+
+
+def _l1_pca_rank(fn: Fn) -> None:
+    x = torch.randn(30, 10, generator=seeded(30)) + 4.0
+    out = expect_tensor(fn(x, 2), (30, 10)).double()
+    expect_true(
+        int(torch.linalg.matrix_rank(out - x.double().mean(0), rtol=1e-4)) <= 2,
+        "after subtracting the data mean, the reconstructions should span at most k directions",
+    )
+    expect_close(out.mean(0), x.double().mean(0), "the mean of the reconstructions", atol=1e-4)
+
+
+def _l2_gauss_statistics(fn: Fn) -> None:
+    x = torch.zeros(50, 1, 28, 28)
+    verify = unchanged_inputs(x)
+    noise = expect_tensor(fn(x, 0.1, seeded(42)), (50, 1, 28, 28))
+    expect_true(
+        abs(float(noise.std()) - 0.1) < 0.01 and abs(float(noise.mean())) < 0.01,
+        "the added noise should have mean 0 and standard deviation sigma (use torch.randn)",
+    )
+    verify()
+
+
+def _l2_gauss_generator(fn: Fn) -> None:
+    x = _signed((2, 1, 28, 28), 43)
+    expect_true(
+        torch.equal(expect_tensor(fn(x, 0.3, seeded(1))), expect_tensor(fn(x, 0.3, seeded(1)))),
+        "identically seeded generators should give identical noise (pass generator=generator)",
+    )
+
+
+def _l2_mask_fraction(fn: Fn) -> None:
+    x = torch.full((20, 1, 28, 28), 0.25)
+    verify = unchanged_inputs(x)
+    out = expect_tensor(fn(x, 0.3, seeded(45)), (20, 1, 28, 28))
+    expect_true(abs(float((out == -1).float().mean()) - 0.3) < 0.02, "a fraction p of the pixels should be dropped")
+    expect_true(bool(((out == -1) | (out == 0.25)).all()), "each pixel should be either kept or set to -1")
+    verify()
+
+
+def _l2_mask_generator(fn: Fn) -> None:
+    x = _signed((2, 1, 28, 28), 46)
+    expect_true(
+        torch.equal(expect_tensor(fn(x, 0.5, seeded(2))), expect_tensor(fn(x, 0.5, seeded(2)))),
+        "identically seeded generators should give identical masks (pass generator=generator)",
+    )
+
+
+def _l2_loss_calls(fn: Fn) -> None:
+    x = _signed((2, 1, 28, 28), 48)
+    seen = probe(fn, "denoise", x, "negate")
+    expect_scalar(seen["out"])
+    expect_true(
+        seen["corrupt_calls"] == 1 and seen["model_calls"] == 1,
+        "corrupt and the model should each be called once per batch",
+    )
+    expect_true(
+        isinstance(seen["seen"], torch.Tensor) and torch.equal(seen["seen"], -x),
+        "the model should see the corrupted images",
+    )
+
+
+def _kl_oracle(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    q = torch.distributions.Normal(mu.double(), (0.5 * logvar.double()).exp())
+    p = torch.distributions.Normal(torch.zeros_like(q.loc), torch.ones_like(q.scale))
+    return torch.distributions.kl_divergence(q, p).sum(1)
+
+
+def _l3_kl_random(fn: Fn) -> None:
+    mu, logvar = torch.randn(6, 5, generator=seeded(50)), torch.randn(6, 5, generator=seeded(51))
+    verify = unchanged_inputs(mu, logvar)
+    expect_close(expect_tensor(fn(mu, logvar), (6,)), _kl_oracle(mu, logvar), "the KL values for random inputs")
+    verify()
+
+
+def _l3_kl_extreme(fn: Fn) -> None:
+    mu, logvar = torch.zeros(2, 2), torch.tensor([[-20.0, 20.0], [5.0, -5.0]])
+    expect_close(
+        expect_tensor(fn(mu, logvar), (2,)), _kl_oracle(mu, logvar), "the KL for extreme log-variances", rtol=1e-3
+    )
+
+
+def _l3_rep_gradient(fn: Fn) -> None:
+    seen = probe(fn, "gradients", (torch.zeros(3, 2), torch.zeros(3, 2)), (0, 1))
+    expect_tensor(seen["out"], (3, 2))
+    expect_true(
+        seen["requires_grad"],
+        "z must be differentiable with respect to mu and logvar (do not sample z "
+        "with torch.normal(mu, std): write mu + std * eps)",
+    )
+    mu_grad, logvar_grad = seen["grads"]
+    expect_true(
+        isinstance(mu_grad, torch.Tensor) and bool((mu_grad == 1).all()), "dz/dmu should be 1: z = mu + std * eps"
+    )
+    expect_true(isinstance(logvar_grad, torch.Tensor) and bool((logvar_grad != 0).any()), "z should depend on logvar")
+
+
+def _l3_rep_scale(fn: Fn) -> None:
+    z = expect_tensor(fn(torch.full((20000, 4), 3.0), torch.full((20000, 4), math.log(4.0)), seeded(54)))
+    expect_true(
+        abs(float(z.mean()) - 3) < 0.05 and abs(float(z.std()) - 2) < 0.05,
+        "with logvar = log 4 the standard deviation should be 2: std = exp(0.5 * logvar)",
+    )
+
+
+def _l3_rep_generator(fn: Fn) -> None:
+    mu, logvar = torch.zeros(3, 2), torch.zeros(3, 2)
+    expect_true(
+        torch.equal(expect_tensor(fn(mu, logvar, seeded(3))), expect_tensor(fn(mu, logvar, seeded(3)))),
+        "identically seeded generators should give identical samples (pass generator=generator)",
+    )
+
+
+def _l3_loss_random(fn: Fn) -> None:
+    logits, x, mu, logvar = _vae_inputs(4, 57)
+    for beta in (1.0, 4.0):
+        expected = float((_bce_sum(logits, x) + beta * _kl_oracle(mu, logvar)).mean())
+        value = expect_scalar(fn(logits, x, mu, logvar, beta=beta))
+        expect_true(abs(value - expected) < 1e-3 * expected, f"the loss with beta = {beta} is not correct")
+
+
+def _l3_loss_batch(fn: Fn) -> None:
+    logits, x, mu, logvar = _vae_inputs(3, 58)
+    one = expect_scalar(fn(logits, x, mu, logvar, beta=1.0))
+    two = expect_scalar(fn(*(torch.cat([t, t]) for t in (logits, x, mu, logvar)), beta=1.0))
+    expect_true(
+        abs(one - two) < 1e-4 * abs(one),
+        "repeating the batch should not change the loss: average over "
+        "images (and sum over pixels and latent dimensions)",
+    )
+
+
+def _l3_loss_stable(fn: Fn) -> None:
+    logits = torch.full((2, 1, 28, 28), 100.0)
+    logits[0] = -100.0
+    value = expect_scalar(fn(logits, torch.ones(2, 1, 28, 28), torch.zeros(2, 2), torch.zeros(2, 2)))
+    expect_true(abs(value - 784 * 100 / 2) < 1.0, "the loss for very confident logits (+-100) is not correct")
+
+
+def _l3_elbo_random(fn: Fn) -> None:
+    logits, x, mu, logvar = _vae_inputs(4, 61)
+    expect_close(
+        expect_tensor(fn(logits, x, mu, logvar), (4,)),
+        -_bce_sum(logits, x) - _kl_oracle(mu, logvar),
+        "the ELBO values",
+        rtol=1e-4,
+        atol=1e-3,
+    )
+
+
+def _excess_oracle(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    q = torch.distributions.Bernoulli(probs=x.double().flatten(1))
+    p = torch.distributions.Bernoulli(logits=logits.double().flatten(1))
+    return torch.distributions.kl_divergence(q, p).sum(1)
+
+
+def _l3_grey_random(fn: Fn) -> None:
+    x = torch.rand(3, 1, 28, 28, generator=seeded(64))
+    x[0] = x[0].round()  # exact 0s and 1s: 0 * log 0 must count as 0
+    logits = torch.randn(3, 1, 28, 28, generator=seeded(65)) * 2
+    expect_close(expect_tensor(fn(logits, x), (3,)), _excess_oracle(logits, x), "the excess values", atol=1e-3)
+
+
+def _softplus(t: torch.Tensor) -> torch.Tensor:
+    return torch.logaddexp(torch.zeros_like(t), t)
+
+
+def _l4_d_random(fn: Fn) -> None:
+    real, fake = torch.randn(5, generator=seeded(70)) * 3, torch.randn(7, generator=seeded(71)) * 3
+    expected = float(_softplus(-real).mean() + _softplus(fake).mean())
+    expect_true(abs(expect_scalar(fn(real, fake)) - expected) < 1e-4, "the loss for random logits is not correct")
+
+
+def _l4_g_decreasing(fn: Fn) -> None:
+    values = [expect_scalar(fn(torch.full((3,), v))) for v in (-3.0, 0.0, 3.0)]
+    expect_true(
+        values[0] > values[1] > values[2] >= 0,
+        "the generator's loss should fall as D rates the fakes as more real, and never be negative",
+    )
+
+
+def _l4_g_random(fn: Fn) -> None:
+    logits = torch.randn(9, generator=seeded(72)) * 4
+    expect_true(
+        abs(expect_scalar(fn(logits)) - float(_softplus(-logits).mean())) < 1e-4,
+        "the loss for random logits is not correct",
+    )
+    expect_true(
+        abs(expect_scalar(fn(torch.full((2,), -200.0))) - 200) < 1e-2,
+        "the loss for very negative logits (-200) is not correct",
+    )
+
+
+def _mbd_oracle(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    n, (_, b, _) = x.shape[0], t.shape
+    m = torch.einsum("na,abc->nbc", x.double(), t.double())
+    o = torch.zeros(n, b, dtype=torch.float64)
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                o[i] += torch.exp(-(m[i] - m[j]).abs().sum(1))
+    return torch.cat([x.double(), o], 1)
+
+
+def _l4_mbd_values(fn: Fn) -> None:
+    t = torch.randn(5, 4, 3, generator=seeded(75)) * 0.3
+    x = torch.randn(7, 5, generator=seeded(76))
+    info = _mbd_layer(fn, 5, 4, 3, set_params={"T": t}, forward=[("", x)], backward="sum")
+    expect_close(expect_tensor(info["outputs"][0], (7, 9)), _mbd_oracle(x, t), "the minibatch features", atol=1e-4)
+    grad = info["grads"].get("T")
+    expect_true(isinstance(grad, torch.Tensor) and bool(grad.abs().sum() > 0), "T should receive a gradient")
+
+
+_SIZE_GRID = [
+    (s, k, st, p, tr, op)
+    for s in (5, 28)
+    for k in (3, 4)
+    for st in (1, 2, 3)
+    for p in (0, 2)
+    for tr in (False, True)
+    for op in (0, 1)
+    if op < st and (tr or op == 0)
+]
+
+
+def _l5_init_others(fn: Fn) -> None:
+    expect_true(
+        torch.equal(_state(fn)["5.weight"], embedding_weights()),
+        "only convolutions, linear and BatchNorm "
+        "layers should be re-initialised; leave other modules (here an nn.Embedding) alone",
+    )
+
+
+def _l5_block_structure(fn: Fn) -> None:
+    x = torch.randn(64, 6, 5, 5, generator=seeded(82)) * 5 + 3
+    info = _block(fn, 6, 4, mode="train", forward=[("", x)])
+    modules = info["modules"]
+    expect_true(any("BatchNorm2d" in m["kinds"] for m in modules), "the block needs a BatchNorm2d")
+    convs = [m for m in modules if "ConvTranspose2d" in m["kinds"]]
+    expect_true(
+        len(convs) == 1 and not convs[0]["has_bias"],
+        "use one ConvTranspose2d with bias=False (BatchNorm follows it, so a bias would be redundant)",
+    )
+    expect_true(
+        info["n_parameters"] == 6 * 4 * 16 + 2 * 4,
+        "the block's parameter count does not match a 4x4 transposed convolution followed by BatchNorm2d",
+    )
+    out = expect_tensor(info["outputs"][0], (64, 4, 10, 10))
+    zeros = (out == 0).float().mean((0, 2, 3))
+    expect_true(
+        bool(((zeros > 0.35) & (zeros < 0.65)).all()),
+        "in training mode BatchNorm should centre each channel, so about half of the ReLU outputs are zero",
+    )
+
+
+def _l6_swiss_uniform(fn: Fn) -> None:
+    z = expect_tensor(fn(5000, seeded(90)), (5000, 2))
+    u = _swiss_position(z) ** 2
+    grid = (torch.arange(1, 5001, dtype=torch.float64) - 0.5) / 5000
+    expect_true(
+        float((u.sort().values - grid).abs().max()) < 0.03,
+        "u should be uniform on [0, 1] (torch.rand): the points are not spread along the spiral as the task asks",
+    )
+
+
+def _l6_swiss_generator(fn: Fn) -> None:
+    a, b = expect_tensor(fn(10, seeded(4))), expect_tensor(fn(10, seeded(4)))
+    expect_true(torch.equal(a, b), "identically seeded generators should give identical points")
+    expect_true(not torch.equal(a, expect_tensor(fn(10, seeded(5)))), "different seeds should give different points")
+
+
+def _l6_mix_statistics(fn: Fn) -> None:
+    points, comps = _mixture(fn, 10000, 10, 4.0, 0.5, seeded(91))
+    counts = torch.bincount(comps, minlength=10)
+    expect_true(bool(((counts > 850) & (counts < 1150)).all()), "the components should be equally likely")
+    residual = points.double() - _centres(10, 4.0)[comps]
+    expect_true(
+        abs(float(residual.std()) - 0.5) < 0.02 and float(residual.mean().abs()) < 0.02,
+        "points should scatter around their centre with standard deviation std",
+    )
+
+
+def _l6_mix_other(fn: Fn) -> None:
+    points, comps = _mixture(fn, 100, 4, 2.0, 0.0)
+    expect_close(points.double(), _centres(4, 2.0)[comps], "points for 4 components on radius 2", atol=1e-4)
+
+
+def _l6_occ_random(fn: Fn) -> None:
+    z = torch.randn(300, 2, generator=seeded(93)) * 3
+    d = torch.cdist(z.double(), _centres(4, 2.0))
+    expected = torch.bincount(d.argmin(1), minlength=4).double() / 300
+    expect_close(expect_tensor(fn(z, 4, 2.0), (4,)), expected, "the occupancy of random codes")
+
+
+def _l7_interp_slerp(fn: Fn) -> None:
+    z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    out = expect_tensor(fn(z0, z1, 5, "slerp"), (5, 2))
+    angles = torch.linspace(0, math.pi / 2, 5)
+    expect_close(
+        out,
+        torch.stack([angles.cos(), angles.sin()], 1),
+        "slerp between orthogonal unit vectors (points should stay on the circle at evenly spaced angles)",
+        atol=1e-5,
+    )
+    z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 1.0])
+    mid = expect_tensor(fn(z0, z1, 3, "slerp"), (3, 2))[1]
+    expect_close(
+        mid,
+        (z0 + z1) * math.sin(math.pi / 4) / math.sin(math.pi / 2),
+        "slerp between vectors of different lengths (slerp does not normalise them)",
+        atol=1e-5,
+    )
+
+
+def _l7_interp_parallel(fn: Fn) -> None:
+    z = torch.tensor([1.0, 2.0, 3.0])
+    out = expect_tensor(fn(z, 2 * z, 4, "slerp"), (4, 3))
+    expect_close(
+        out, torch.linspace(1, 2, 4)[:, None] * z, "slerp between parallel vectors (fall back to linear)", atol=1e-4
+    )
+
+
+def _l7_interp_unknown(fn: Fn) -> None:
+    try:
+        fn(torch.zeros(2), torch.ones(2), 3, "cubic")
+    except ValueError:
+        return
+    raise CaseFailed("an unknown method should raise ValueError (with a message naming the known methods)")
+
+
+def _laplacian_oracle(images: torch.Tensor) -> torch.Tensor:
+    """Oracle: the 5-point Laplacian written with slices (no convolution), population variance."""
+    x = images[:, 0].double()
+    response = x[:, 1:-1, :-2] + x[:, 1:-1, 2:] + x[:, :-2, 1:-1] + x[:, 2:, 1:-1] - 4 * x[:, 1:-1, 1:-1]
+    return ((response - response.mean((1, 2), keepdim=True)) ** 2).mean((1, 2))
+
+
+def _l7_sharp_random(fn: Fn) -> None:
+    x = torch.rand(3, 1, 20, 24, generator=seeded(103))
+    expect_close(
+        expect_tensor(fn(x), (3,)),
+        _laplacian_oracle(x),
+        "the sharpness values (valid region, population variance)",
+        rtol=1e-4,
+        atol=1e-6,
+    )
+
+
+def _l7_nn_random(fn: Fn) -> None:
+    train, samples = torch.rand(30, 1, 28, 28, generator=seeded(105)), torch.rand(5, 1, 28, 28, generator=seeded(106))
+    expected = torch.tensor([min(float((s - t).pow(2).sum().sqrt()) for t in train) for s in samples])
+    expect_close(expect_tensor(fn(samples, train), (5,)), expected, "the nearest-neighbour distances", rtol=1e-4)
+
+
+_CHOICES = {"compress": "ae", "denoise": "dae", "likelihood": "vae", "sharp": "gan", "prior": "aae"}
+
+
+def _choice_case(need: str) -> Case:
+    def run(fn: Fn) -> None:
+        expect_true(fn(need) == _CHOICES[need], f"the model chosen for {need!r} is not the best fit")
+
+    return Case(f"the model for {need!r}", run, "re-read the comparison table of lesson 7")
+
+
+# ------------------------------------------------------------------------------ the registry
+INSTRUCTOR: dict[str, tuple[Case, ...]] = {
+    "pixel_loglik": (
+        Case("random images and probabilities", _l0_loglik_random, "x log p + (1 - x) log(1 - p), summed"),
+    ),
+    "pixel_fit": (Case("random data, alpha 0 and 2", _l0_fit_random, "select the class with images[labels == k]"),),
+    "bayes_classifier": (Case("random images", _l0_posterior_random, "log p(x|y) + log p(y) - logsumexp over y"),),
+    "sample_class": (
+        Case("sample statistics", _l0_sample_statistics, "expand probs[y] to n copies, then draw"),
+        Case("reproducible with a generator", _l0_sample_generator, "torch.bernoulli(p, generator=generator)"),
+    ),
+    "ae_loss": (
+        Case("random images", _l1_loss_random, "keep it a tensor"),
+        Case("batch repeated", _l1_loss_batch, "average over the batch"),
+    ),
+    "ae_model": (
+        Case("forward = decoder(encoder(x))", _l1_model_composition, "store encoder and decoder as attributes"),
+        Case("size and gradients", _l1_model_gradients, "keep the layers small"),
+    ),
+    "ae_pca": (
+        Case(
+            "optimal error",
+            _l1_pca_optimal,
+            "centre, take the top-k right singular vectors, project, add the mean back",
+        ),
+        Case("rank and mean", _l1_pca_rank, "project onto k directions"),
+    ),
+    "dae_gaussian": (
+        Case("noise statistics", _l2_gauss_statistics, "torch.randn(x.shape, generator=generator)"),
+        Case("reproducible", _l2_gauss_generator, "pass the generator"),
+    ),
+    "dae_mask": (
+        Case("dropped fraction", _l2_mask_fraction, "torch.where(mask, x, -1)"),
+        Case("reproducible", _l2_mask_generator, "pass the generator to torch.rand"),
+    ),
+    "dae_objective": (Case("calls", _l2_loss_calls, "corrupt once, then the model once"),),
+    "vae_kl": (
+        Case("random inputs", _l3_kl_random, "sum over dim=1"),
+        Case("extreme log-variances", _l3_kl_extreme, "use logvar.exp(), never log of a variance"),
+    ),
+    "vae_reparam": (
+        Case("gradients", _l3_rep_gradient, "z = mu + std * eps"),
+        Case("scale", _l3_rep_scale, "std = exp(0.5 * logvar), not exp(logvar)"),
+        Case("reproducible", _l3_rep_generator, "torch.randn(mu.shape, generator=generator)"),
+    ),
+    "vae_loss": (
+        Case("random inputs, beta 1 and 4", _l3_loss_random, "recon + beta * KL, per image, then mean"),
+        Case("batch repeated", _l3_loss_batch, "mean over the batch"),
+        Case(
+            "large logits",
+            _l3_loss_stable,
+            "compute the loss from logits with F.binary_cross_entropy_with_logits, never log(sigmoid(...))",
+        ),
+    ),
+    "vae_elbo": (Case("random inputs", _l3_elbo_random, "per image, shape (N,)"),),
+    "vae_grey": (Case("random images", _l3_grey_random, "torch.xlogy handles 0 * log 0"),),
+    "gan_d_loss": (Case("random logits", _l4_d_random, "mean over each batch, then add"),),
+    "gan_g_loss": (
+        Case("monotone", _l4_g_decreasing, "softplus(-l)"),
+        Case(
+            "random and extreme logits",
+            _l4_g_random,
+            "compute from logits: F.softplus or F.binary_cross_entropy_with_logits",
+        ),
+    ),
+    "gan_mbd": (Case("values and gradient", _l4_mbd_values, "M = x @ T.view(A, B*C); L1 over the kernel dim"),),
+    "dcgan_shape": (
+        Case("many settings", _size_case(_SIZE_GRID, "grid"), "compare with a real layer on a zero tensor"),
+    ),
+    "dcgan_init": (Case("other modules untouched", _l5_init_others, "isinstance checks"),),
+    "dcgan_block": (Case("structure", _l5_block_structure, "ConvTranspose2d(bias=False), BatchNorm2d, ReLU"),),
+    "aae_swiss": (
+        Case("uniform along the spiral", _l6_swiss_uniform, "u = torch.rand(n, generator=generator)"),
+        Case("reproducible", _l6_swiss_generator, "pass the generator"),
+    ),
+    "aae_mixture": (
+        Case("statistics", _l6_mix_statistics, "torch.randint for the components"),
+        Case("4 components", _l6_mix_other, "use the arguments, not constants"),
+    ),
+    "aae_occupancy": (Case("random codes", _l6_occ_random, "torch.bincount(..., minlength=K) / N"),),
+    "cmp_interp": (
+        Case("slerp", _l7_interp_slerp, "sin((1 - t) omega) / sin(omega) z0 + sin(t omega) / sin(omega) z1"),
+        Case("parallel vectors", _l7_interp_parallel, "when sin(omega) is tiny, interpolate linearly"),
+        Case("unknown method", _l7_interp_unknown, "raise ValueError"),
+    ),
+    "cmp_sharpness": (Case("random images", _l7_sharp_random, "var(unbiased=False) over the valid region"),),
+    "cmp_memorise": (Case("random images", _l7_nn_random, "minimum over the training set"),),
+    "cmp_choose": tuple(_choice_case(need) for need in NEEDS),
+}
+
+
+EXERCISES: tuple[Exercise, ...] = tuple(
+    dataclasses.replace(exercise, instructor=INSTRUCTOR.get(exercise.name, ())) for exercise in public_cases.EXERCISES
+)
+
+BY_NAME: dict[str, Exercise] = {exercise.name: exercise for exercise in EXERCISES}

@@ -1,0 +1,648 @@
+"""The public test cases of every exercise of lessons 0-7: what ``check(name, fn)`` runs.
+
+Each case checks *behaviour* against an independent formula (``torch.distributions``, explicit
+loops, real ``torch.nn`` layers) or a known value. Messages say what is wrong, never the
+expected numbers. A case calls the student's function directly, or through a probe
+(:mod:`course_lib.grading.probes`) when it needs gradients, a module's layers or callbacks, so
+that the same case also runs in the instructor's grader, where the function lives in a sandbox.
+
+The instructor's further cases are not part of this package (they live with the grader,
+``course_grader/cases.py`` in the course repository).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from course_lib.grading.core import (
+    Case,
+    CaseFailed,
+    Exercise,
+    expect_close,
+    expect_scalar,
+    expect_tensor,
+    expect_true,
+    seeded,
+)
+from course_lib.grading.probes import probe, require_module
+
+Fn = Callable[..., Any]
+
+
+LN2 = math.log(2.0)
+
+
+def _binary(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    return torch.bernoulli(torch.full(shape, 0.4), generator=seeded(seed))
+
+
+def _probs(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    return torch.rand(shape, generator=seeded(seed)) * 0.9 + 0.05
+
+
+def _l0_loglik_half(fn: Fn) -> None:
+    x = _binary((3, 1, 28, 28), 0)
+    out = expect_tensor(fn(x, torch.full((1, 28, 28), 0.5)), (3,))
+    expect_close(out, torch.full((3,), -784 * LN2), "the log-likelihoods with every probability 0.5")
+
+
+def _l0_loglik_ones(fn: Fn) -> None:
+    out = expect_tensor(fn(torch.ones(2, 1, 28, 28), torch.full((1, 28, 28), 0.9)), (2,))
+    expect_true(bool((out < 0).all()), "a log-likelihood of binary pixels must be negative")
+    expect_close(out, torch.full((2,), 784 * math.log(0.9)), "the log-likelihoods of all-white images")
+
+
+def _l0_fit_range(fn: Fn) -> None:
+    x, y = _binary((40, 1, 28, 28), 3), torch.arange(40) % 10
+    out = expect_tensor(fn(x, y, 10, 1.0), (10, 1, 28, 28))
+    expect_true(bool(((out > 0) & (out < 1)).all()), "with alpha > 0 every probability must lie strictly in (0, 1)")
+
+
+def _l0_fit_empty_class(fn: Fn) -> None:
+    x, y = _binary((20, 1, 28, 28), 4), torch.arange(20) % 5  # classes 5..9 have no images
+    out = expect_tensor(fn(x, y, 10, 1.0), (10, 1, 28, 28))
+    expect_close(out[5:], torch.full((5, 1, 28, 28), 0.5), "the probabilities of a class with no images")
+
+
+def _l0_posterior_normalised(fn: Fn) -> None:
+    x, probs = _binary((4, 1, 28, 28), 7), _probs((10, 1, 28, 28), 8)
+    out = expect_tensor(fn(x, probs, torch.full((10,), -math.log(10))), (4, 10))
+    expect_close(out.exp().sum(1), torch.ones(4), "the posterior probabilities of each image (summed over classes)",
+                 rtol=1e-4, atol=1e-4)
+
+
+def _l0_posterior_equal_classes(fn: Fn) -> None:
+    x = _binary((3, 1, 28, 28), 9)
+    probs = _probs((1, 28, 28), 10).expand(4, 1, 28, 28).clone()
+    prior = torch.tensor([0.1, 0.2, 0.3, 0.4]).log()
+    out = expect_tensor(fn(x, probs, prior), (3, 4))
+    expect_close(out, prior.expand(3, 4), "the posterior when every class has the same pixel model", atol=1e-4)
+
+
+def _l0_sample_binary(fn: Fn) -> None:
+    out = expect_tensor(fn(_probs((10, 1, 28, 28), 13), 3, 5), (5, 1, 28, 28))
+    expect_true(bool(((out == 0) | (out == 1)).all()), "samples of a Bernoulli pixel model must be exactly 0 or 1")
+
+
+def _l0_sample_deterministic(fn: Fn) -> None:
+    probs = torch.zeros(2, 1, 28, 28)
+    probs[1, :, :14] = 1.0
+    out = expect_tensor(fn(probs, 1, 3), (3, 1, 28, 28))
+    expect_close(out, probs[1].expand(3, 1, 28, 28), "samples of class y=1 whose probabilities are all 0 or 1")
+
+
+def _l1_loss_zero(fn: Fn) -> None:
+    x = torch.rand(4, 1, 28, 28, generator=seeded(20)) * 2 - 1
+    expect_true(abs(expect_scalar(fn(x, x.clone()))) < 1e-6, "a perfect reconstruction must have zero loss")
+
+
+def _l1_loss_known(fn: Fn) -> None:
+    value = expect_scalar(fn(torch.ones(4, 1, 28, 28), torch.zeros(4, 1, 28, 28)))
+    expect_true(abs(value - 784.0) < 1e-3, "the loss should be the squared error summed over the pixels of "
+                "an image and averaged over the images of the batch")
+
+
+def _autoencoder(fn: Fn, latent: int, **options: Any) -> dict[str, Any]:
+    """Probe ``make_autoencoder(latent)``; ``outputs`` are what the module's ``forward`` calls returned."""
+    return require_module(probe(fn, "module", (latent,), **options), "make_autoencoder(latent)")
+
+
+def _l1_model_shapes(fn: Fn) -> None:
+    for latent in (2, 16):
+        x = torch.rand(5, 1, 28, 28, generator=seeded(25)) * 2 - 1
+        encoded, out = _autoencoder(fn, latent, forward=[("encoder", x), ("", x)])["outputs"]
+        expect_true(encoded is not None, "the model needs an attribute encoder (a module mapping x to z)")
+        expect_tensor(encoded, (5, latent), "model.encoder(x)")
+        out = expect_tensor(out, (5, 1, 28, 28), "model(x)")
+        expect_true(bool((out.abs() <= 1).all()), "the reconstruction must lie in [-1, 1]: end with tanh")
+
+
+def _l1_pca_full(fn: Fn) -> None:
+    x = torch.randn(20, 6, generator=seeded(28))
+    expect_close(expect_tensor(fn(x, 6), (20, 6)), x, "the reconstruction with k equal to the dimension", atol=1e-4)
+
+
+def _signed(shape: tuple[int, ...], seed: int) -> torch.Tensor:
+    return torch.rand(shape, generator=seeded(seed)) * 2 - 1
+
+
+def _l2_gauss_zero(fn: Fn) -> None:
+    x = _signed((3, 1, 28, 28), 40)
+    expect_close(expect_tensor(fn(x, 0.0), (3, 1, 28, 28)), x, "the output with sigma = 0")
+
+
+def _l2_gauss_range(fn: Fn) -> None:
+    out = expect_tensor(fn(_signed((8, 1, 28, 28), 41), 0.8), (8, 1, 28, 28))
+    expect_true(bool((out.abs() <= 1).all()), "noisy images must be clamped back to [-1, 1]")
+
+
+def _l2_mask_no_rescale(fn: Fn) -> None:
+    x = torch.full((4, 1, 28, 28), 0.5)
+    out = expect_tensor(fn(x, 0.5), (4, 1, 28, 28))
+    kept = out[out != -1]
+    expect_true(bool((kept == 0.5).all()), "kept pixels must keep their value exactly: F.dropout scales the "
+                "survivors by 1/(1-p), which is the bug")
+    expect_true(not bool((out == 0).any()), "dropped pixels must become the background -1, not 0 (grey)")
+
+
+def _l2_mask_identity(fn: Fn) -> None:
+    x = _signed((2, 1, 28, 28), 44)
+    expect_close(expect_tensor(fn(x, 0.0), (2, 1, 28, 28)), x, "the output with p = 0")
+
+
+def _l2_loss_perfect(fn: Fn) -> None:
+    x = _signed((4, 1, 28, 28), 47)
+    value = expect_scalar(probe(fn, "denoise", x, "brighten", output=x.clone())["out"])
+    expect_true(abs(value) < 1e-6, "a model that outputs the clean images must have zero loss")
+
+
+def _l2_loss_target(fn: Fn) -> None:
+    x = torch.zeros(3, 1, 28, 28)
+    value = expect_scalar(probe(fn, "denoise", x, "shift")["out"])  # the model is the identity
+    expect_true(value > 1e-3, "compare the model's output with the CLEAN images, not the corrupted input")
+    expect_true(abs(value - 784 * 0.01) < 1e-3, "the loss should be the squared error summed over pixels and "
+                "averaged over the batch")
+
+
+def _l3_kl_zero(fn: Fn) -> None:
+    out = expect_tensor(fn(torch.zeros(4, 3), torch.zeros(4, 3)), (4,))
+    expect_close(out, torch.zeros(4), "the KL of the standard normal from itself")
+
+
+def _l3_kl_shift(fn: Fn) -> None:
+    out = expect_tensor(fn(torch.ones(2, 2), torch.zeros(2, 2)), (2,))
+    expect_true(bool((out > 0).all()), "the KL divergence is never negative: check its sign")
+    expect_close(out, torch.ones(2), "the KL for unit variance and a shifted mean")
+
+
+def _l3_rep_collapse(fn: Fn) -> None:
+    mu = torch.randn(4, 3, generator=seeded(52))
+    expect_close(expect_tensor(fn(mu, torch.full((4, 3), -40.0)), (4, 3)), mu,
+                 "samples with (almost) zero variance", atol=1e-6)
+
+
+def _l3_rep_symmetric(fn: Fn) -> None:
+    z = expect_tensor(fn(torch.zeros(20000, 10), torch.zeros(20000, 10), seeded(53)), (20000, 10))
+    expect_true(abs(float((z < 0).float().mean()) - 0.5) < 0.01, "with mu = 0 about half of the samples should be "
+                "negative: the noise must be standard normal (torch.randn), not uniform (torch.rand)")
+    expect_true(abs(float(z.mean())) < 0.02 and abs(float(z.std()) - 1) < 0.02,
+                "with mu = 0 and logvar = 0 samples should have mean 0 and standard deviation 1")
+    tail = float((z.abs() > 2).float().mean())
+    expect_true(abs(tail - 0.0455) < 0.005, "the samples' tails do not look Gaussian")
+
+
+def _bce_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Oracle: -log Bernoulli(x | sigmoid(logits)) per image, via torch.distributions."""
+    return -torch.distributions.Bernoulli(logits=logits.double()).log_prob(x.double()).flatten(1).sum(1)
+
+
+def _vae_inputs(n: int, seed: int) -> tuple[torch.Tensor, ...]:
+    g = seeded(seed)
+    logits = torch.randn(n, 1, 28, 28, generator=g) * 3
+    x = torch.rand(n, 1, 28, 28, generator=g).round()
+    return logits, x, torch.randn(n, 4, generator=g), torch.randn(n, 4, generator=g) * 0.5
+
+
+def _l3_loss_known(fn: Fn) -> None:
+    value = expect_scalar(fn(torch.zeros(2, 1, 28, 28), _binary((2, 1, 28, 28), 55), torch.zeros(2, 3),
+                             torch.zeros(2, 3)))
+    expect_true(abs(value - 784 * LN2) < 1e-2, "the loss should be the binary cross-entropy SUMMED over the pixels "
+                "of an image (then averaged over the batch), plus beta times the KL")
+
+
+def _l3_loss_beta(fn: Fn) -> None:
+    logits, x, mu, logvar = _vae_inputs(3, 56)
+    recon = float(_bce_sum(logits, x).mean())
+    value = expect_scalar(fn(logits, x, mu, logvar, beta=0.0))
+    expect_true(abs(value - recon) < 1e-3 * recon, "with beta = 0 the loss should be the reconstruction term alone")
+
+
+def _l3_elbo_bound(fn: Fn) -> None:
+    logits, x, mu, logvar = _vae_inputs(5, 59)
+    out = expect_tensor(fn(logits, x, mu, logvar), (5,))
+    expect_true(bool((out <= 0).all()), "the ELBO of binary images is a lower bound on a log-probability, so it "
+                "can never be positive")
+
+
+def _l3_elbo_monotone(fn: Fn) -> None:
+    logits, x = torch.zeros(1, 1, 28, 28), _binary((1, 1, 28, 28), 60)
+    values = [float(expect_tensor(fn(logits, x, torch.full((1, 2), m), torch.zeros(1, 2)), (1,))) for m in (0, 1, 2)]
+    expect_true(values[0] > values[1] > values[2], "moving the posterior mean away from the prior should LOWER the "
+                "ELBO: check the sign of the KL term")
+
+
+def _l3_grey_perfect(fn: Fn) -> None:
+    x = torch.full((2, 1, 28, 28), 0.5)
+    out = expect_tensor(fn(torch.zeros(2, 1, 28, 28), x), (2,))
+    expect_close(out, torch.zeros(2), "the excess for a perfect prediction of grey pixels", atol=1e-4)
+
+
+def _l3_grey_nonnegative(fn: Fn) -> None:
+    x = torch.rand(4, 1, 28, 28, generator=seeded(62))
+    out = expect_tensor(fn(torch.randn(4, 1, 28, 28, generator=seeded(63)), x), (4,))
+    expect_true(bool((out >= -1e-4).all()), "the excess over the best achievable BCE can never be negative")
+
+
+def _l4_d_zero(fn: Fn) -> None:
+    value = expect_scalar(fn(torch.zeros(4), torch.zeros(6)))
+    expect_true(abs(value - 2 * LN2) < 1e-4, "with zero logits the loss should be the sum of the two mean "
+                "binary cross-entropies (real labelled 1, fake labelled 0)")
+
+
+def _l4_d_perfect(fn: Fn) -> None:
+    value = expect_scalar(fn(torch.full((3,), 30.0), torch.full((3,), -30.0)))
+    expect_true(0 <= value < 1e-6, "a discriminator that is confidently right should have (almost) zero loss")
+    value = expect_scalar(fn(torch.full((3,), -200.0), torch.full((3,), 200.0)))
+    expect_true(abs(value - 400) < 1e-2, "the loss of a confidently wrong discriminator (logits +-200) is not "
+                "correct")
+
+
+def _l4_g_value(fn: Fn) -> None:
+    value = expect_scalar(fn(torch.zeros(5)))
+    expect_true(abs(value - LN2) < 1e-4, "with zero logits the loss should be -mean(log D(G(z)))")
+
+
+def _l4_g_gradient(fn: Fn) -> None:
+    seen = probe(fn, "gradients", (torch.full((4,), -10.0),), (0,))
+    expect_scalar(seen["out"])
+    expect_true(seen["requires_grad"], "the loss must be differentiable")
+    grad = seen["grads"][0]
+    expect_true(isinstance(grad, torch.Tensor) and bool((grad < -0.2).all()), "when D confidently rejects the "
+                "fakes the generator's gradient vanishes: that is the saturating loss log(1 - D(G(z))). Minimise "
+                "-log D(G(z)) instead")
+
+
+def _mbd_layer(fn: Fn, a: int, b: int, c: int, **options: Any) -> dict[str, Any]:
+    """Probe ``MinibatchDiscrimination(a, b, c)`` and require its parameter ``T``."""
+    info = require_module(probe(fn, "module", (a, b, c), **options), "MinibatchDiscrimination")
+    expect_true(info["parameters"].get("T") == [a, b, c],
+                "the layer needs a parameter T of shape (in_features, out_features, kernel_dims)")
+    return info
+
+
+def _l4_mbd_shape(fn: Fn) -> None:
+    x = torch.randn(5, 6, generator=seeded(73))
+    out = expect_tensor(_mbd_layer(fn, 6, 3, 2, forward=[("", x)])["outputs"][0], (5, 9))
+    expect_close(out[:, :6], x, "the first in_features columns (they should be the input itself)")
+
+
+def _l4_mbd_identical(fn: Fn) -> None:
+    x = torch.randn(1, 4, generator=seeded(74)).expand(6, 4).clone()
+    out = _mbd_layer(fn, 4, 3, 5, forward=[("", x)])["outputs"][0]
+    expect_close(expect_tensor(out, (6, 7))[:, 4:], torch.full((6, 3), 5.0),
+                 "the features of a batch of identical rows (sum over the OTHER samples only)")
+
+
+@functools.cache
+def _torch_size(size: int, kernel: int, stride: int, padding: int, transposed: bool, output_padding: int) -> int:
+    if transposed:
+        layer: nn.Module = nn.ConvTranspose2d(1, 1, kernel, stride, padding, output_padding=output_padding)
+    else:
+        layer = nn.Conv2d(1, 1, kernel, stride, padding)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, size, size)).shape[-1])
+
+
+def _size_case(settings: list[tuple[int, int, int, int, bool, int]], what: str) -> Callable[[Fn], None]:
+    def run(fn: Fn) -> None:
+        for size, kernel, stride, padding, transposed, output_padding in settings:
+            got = fn(size, kernel, stride, padding, transposed=transposed, output_padding=output_padding)
+            expect_true(isinstance(got, int) and not isinstance(got, bool), "conv_output_size should return an int")
+            kind = "transposed convolution" if transposed else "convolution"
+            expect_true(got == _torch_size(size, kernel, stride, padding, transposed, output_padding),
+                        f"wrong size for a {kind} with kernel {kernel}, stride {stride}, padding {padding} on a "
+                        f"{size}x{size} input ({what})")
+    return run
+
+
+INIT_LAYERS = {"0": "Conv2d", "1": "BatchNorm2d", "2": "ConvTranspose2d", "3": "Linear", "4": "BatchNorm1d",
+               "5": "Embedding"}  # the layers of course_lib.grading.probes.init_model, by index
+
+
+def _state(fn: Fn) -> dict[str, Any]:
+    """The state dict of the probe model after ``model.apply(fn)``; every expected entry a tensor."""
+    state = probe(fn, "apply_init")
+    expect_true(isinstance(state, dict) and all(isinstance(state.get(key), torch.Tensor) for key in
+                ("0.weight", "0.bias", "1.weight", "1.bias", "2.weight", "3.weight", "3.bias", "4.weight",
+                 "4.bias", "5.weight")), "the initialiser should change weights in place, not replace the layers")
+    return state
+
+
+def _l5_init_conv(fn: Fn) -> None:
+    state = _state(fn)
+    for index in ("0", "2", "3"):
+        w = state[f"{index}.weight"]
+        expect_true(abs(float(w.mean())) < 0.002 and abs(float(w.std()) - 0.02) < 0.002,
+                    f"{INIT_LAYERS[index]} weights should be drawn from a normal with mean 0 and std 0.02")
+    expect_true(bool((state["0.bias"] == 0).all()) and bool((state["3.bias"] == 0).all()),
+                "convolution and linear biases (when present) should be set to 0")
+
+
+def _l5_init_bn(fn: Fn) -> None:
+    state = _state(fn)
+    for index in ("1", "4"):
+        w = state[f"{index}.weight"]
+        expect_true(abs(float(w.mean()) - 1) < 0.003 and abs(float(w.std()) - 0.02) < 0.003,
+                    f"{INIT_LAYERS[index]} weights should be drawn from a normal with mean 1 and std 0.02")
+        expect_true(bool((state[f"{index}.bias"] == 0).all()), "BatchNorm biases should be 0")
+
+
+def _block(fn: Fn, cin: int, cout: int, **options: Any) -> dict[str, Any]:
+    """Probe ``generator_block(cin, cout)``."""
+    return require_module(probe(fn, "module", (cin, cout), **options), "generator_block(in_channels, out_channels)")
+
+
+def _l5_block_shape(fn: Fn) -> None:
+    x = torch.randn(2, 8, 7, 7, generator=seeded(80))
+    out = expect_tensor(_block(fn, 8, 4, forward=[("", x)])["outputs"][0], (2, 4, 14, 14))
+    expect_true(bool((out >= 0).all()), "the block should end with a ReLU")
+
+
+def _l5_block_sizes(fn: Fn) -> None:
+    inputs = [torch.randn(2, 3, size, size, generator=seeded(81)) for size in (3, 14)]
+    outputs = _block(fn, 3, 5, forward=[("", x) for x in inputs])["outputs"]
+    for x, out in zip(inputs, outputs):
+        size = x.shape[-1]
+        expect_tensor(out, (2, 5, 2 * size, 2 * size))
+
+
+SWISS_RADIUS, SWISS_TURNS = 3.0, 2.0  # the geometry of lesson 6's swiss roll (course_lib.priors)
+
+
+def _swiss_position(z: torch.Tensor) -> torch.Tensor:
+    """sqrt(u) of each point, read off its radius."""
+    return z.double().norm(dim=1) / SWISS_RADIUS
+
+
+def _l6_swiss_on_curve(fn: Fn) -> None:
+    z = expect_tensor(fn(500), (500, 2))
+    root = _swiss_position(z)
+    expect_true(bool((root <= 1 + 1e-5).all()), "every point's radius should be at most 3")
+    angle = 2 * math.pi * SWISS_TURNS * root
+    on_curve = SWISS_RADIUS * root[:, None] * torch.stack([angle.cos(), angle.sin()], 1)
+    expect_close(z.double(), on_curve, "the points' positions on the spiral (angle 4 pi sqrt(u) at radius "
+                 "3 sqrt(u))", atol=1e-4)
+
+
+def _centres(k: int, radius: float) -> torch.Tensor:
+    angles = 2 * math.pi * torch.arange(k, dtype=torch.float64) / k
+    return radius * torch.stack([angles.cos(), angles.sin()], 1)
+
+
+def _mixture(fn: Fn, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    out = fn(*args, **kwargs)
+    expect_true(isinstance(out, tuple) and len(out) == 2, "return a tuple (points, components)")
+    points, comps = out
+    expect_true(isinstance(comps, torch.Tensor) and comps.dtype == torch.long, "components should be an int64 tensor")
+    return points, comps
+
+
+def _l6_mix_exact(fn: Fn) -> None:
+    points, comps = _mixture(fn, 200, 10, 4.0, 0.0)
+    expect_tensor(points, (200, 2), "points")
+    expect_true(tuple(comps.shape) == (200,) and bool(((comps >= 0) & (comps < 10)).all()),
+                "components should have shape (n,) with values in 0..n_components-1")
+    expect_close(points.double(), _centres(10, 4.0)[comps], "points with std = 0 (they should sit on their centres)",
+                 atol=1e-4)
+
+
+def _l6_occ_centres(fn: Fn) -> None:
+    out = expect_tensor(fn(_centres(10, 4.0).float(), 10, 4.0), (10,))
+    expect_close(out, torch.full((10,), 0.1), "the occupancy of one code on each centre")
+
+
+def _l6_occ_single(fn: Fn) -> None:
+    z = _centres(10, 4.0)[3].float() + 0.3 * torch.randn(50, 2, generator=seeded(92))
+    expected = torch.zeros(10)
+    expected[3] = 1.0
+    expect_close(expect_tensor(fn(z, 10, 4.0), (10,)), expected, "the occupancy when every code is near centre 3")
+
+
+def _l7_interp_ends(fn: Fn) -> None:
+    z0, z1 = torch.randn(5, generator=seeded(100)), torch.randn(5, generator=seeded(101))
+    for method in ("linear", "slerp"):
+        out = expect_tensor(fn(z0, z1, 7, method), (7, 5))
+        expect_close(out[0], z0, f"the first {method} point (it should be z0)", atol=1e-5)
+        expect_close(out[-1], z1, f"the last {method} point (it should be z1)", atol=1e-5)
+
+
+def _l7_interp_linear(fn: Fn) -> None:
+    z0, z1 = torch.zeros(3), torch.tensor([4.0, -2.0, 8.0])
+    out = expect_tensor(fn(z0, z1, 5, "linear"), (5, 3))
+    expect_close(out, torch.linspace(0, 1, 5)[:, None] * z1, "the evenly spaced linear points")
+
+
+def _l7_sharp_constant(fn: Fn) -> None:
+    out = expect_tensor(fn(torch.full((3, 1, 28, 28), 0.7)), (3,))
+    expect_close(out, torch.zeros(3), "the sharpness of constant images", atol=1e-6)
+
+
+def _l7_sharp_blur(fn: Fn) -> None:
+    x = torch.rand(4, 1, 28, 28, generator=seeded(102))
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    a, b = expect_tensor(fn(x), (4,)), expect_tensor(fn(blurred), (4,))
+    expect_true(bool((b < a).all()), "a blurred image should be less sharp than the original")
+
+
+def _l7_nn_zero(fn: Fn) -> None:
+    train = torch.rand(20, 1, 28, 28, generator=seeded(104))
+    out = expect_tensor(fn(train[[3, 7]], train), (2,))
+    expect_close(out, torch.zeros(2), "the distance of a copied training image", atol=1e-3)
+
+
+NEEDS = ("compress", "denoise", "likelihood", "sharp", "prior")
+
+
+MODELS = ("ae", "dae", "vae", "gan", "aae")
+
+
+def _l7_choose_valid(fn: Fn) -> None:
+    for need in NEEDS:
+        answer = fn(need)
+        expect_true(answer in MODELS, f"choose_model({need!r}) should return one of {', '.join(MODELS)}")
+
+
+def _l7_choose_unknown(fn: Fn) -> None:
+    try:
+        fn("teleport")
+    except ValueError:
+        return
+    raise CaseFailed("an unknown need should raise ValueError")
+
+
+# ------------------------------------------------------------------------------ the registry
+EXERCISES: tuple[Exercise, ...] = (
+    Exercise("pixel_loglik",
+             0,
+             "bernoulli_log_likelihood",
+             "log-likelihood under a per-pixel Bernoulli model",
+             (Case("every probability 0.5", _l0_loglik_half, "each pixel contributes log 0.5 whatever its value"),
+              Case("all-white images", _l0_loglik_ones, "a white pixel contributes log p"))),
+    Exercise("pixel_fit",
+             0,
+             "fit_pixel_probs",
+             "per-class pixel probabilities with Laplace smoothing",
+             (Case("probabilities in (0, 1)", _l0_fit_range, "(sum + alpha) / (count + 2 alpha)"),
+              Case("a class with no images", _l0_fit_empty_class, "with no data the estimate is the smoothing alone"))),
+    Exercise("bayes_classifier",
+             0,
+             "class_log_posterior",
+             "log p(y | x) by Bayes' rule",
+             (Case("posteriors sum to one", _l0_posterior_normalised, "normalise with torch.logsumexp, not exp/sum"),
+              Case("identical class models", _l0_posterior_equal_classes, "equal likelihoods leave the prior"))),
+    Exercise("sample_class",
+             0,
+             "sample_class",
+             "sampling images from p(x | y)",
+             (Case("binary samples", _l0_sample_binary, "torch.bernoulli draws 0/1 values"),
+              Case("probabilities 0 and 1", _l0_sample_deterministic, "index the probabilities with y"))),
+    Exercise("ae_loss",
+             1,
+             "reconstruction_loss",
+             "the autoencoder's reconstruction loss",
+             (Case("perfect reconstruction", _l1_loss_zero, "(x_hat - x) ** 2"),
+              Case("known value", _l1_loss_known, "sum over pixels, mean over images"))),
+    Exercise("ae_model",
+             1,
+             "make_autoencoder",
+             "a fully connected autoencoder",
+             (Case("shapes and range", _l1_model_shapes, "Flatten -> Linear ... -> Linear -> Tanh -> Unflatten"),)),
+    Exercise("ae_pca",
+             1,
+             "pca_reconstruct",
+             "the optimal linear autoencoder (PCA)",
+             (Case("k = dimension", _l1_pca_full, "with every direction kept nothing is lost"),)),
+    Exercise("dae_gaussian",
+             2,
+             "gaussian_corrupt",
+             "additive Gaussian noise corruption",
+             (Case("sigma = 0", _l2_gauss_zero, "x + sigma * noise"),
+              Case("stays in [-1, 1]", _l2_gauss_range, "clamp the result"))),
+    Exercise("dae_mask",
+             2,
+             "mask_corrupt",
+             "bug-hunt: the x2 dropout mask",
+             (Case("kept pixels keep their value", _l2_mask_no_rescale, "draw your own mask with torch.rand"),
+              Case("p = 0", _l2_mask_identity, "keep where rand >= p"))),
+    Exercise("dae_objective",
+             2,
+             "denoising_loss",
+             "the denoising objective",
+             (Case("perfect denoiser", _l2_loss_perfect, "the target is the clean image"),
+              Case("identity model", _l2_loss_target, "model(corrupt(x)) compared with x"))),
+    Exercise("vae_kl",
+             3,
+             "gaussian_kl",
+             "the closed-form KL divergence to N(0, I)",
+             (Case("standard normal", _l3_kl_zero, "-0.5 * sum(1 + logvar - mu^2 - exp(logvar))"),
+              Case("shifted mean", _l3_kl_shift, "the KL is never negative; sum over latent dimensions"))),
+    Exercise("vae_reparam",
+             3,
+             "reparameterize",
+             "bug-hunt: reparameterisation with torch.rand",
+             (Case("zero variance", _l3_rep_collapse, "std = exp(0.5 * logvar)"),
+              Case("noise distribution", _l3_rep_symmetric, "eps ~ N(0, 1): torch.randn"))),
+    Exercise("vae_loss",
+             3,
+             "vae_loss",
+             "bug-hunt: the beta-VAE objective (sum vs mean)",
+             (Case("zero logits", _l3_loss_known, "reduction='none', sum per image, then mean over the batch"),
+              Case("beta = 0", _l3_loss_beta, "beta multiplies the KL only"))),
+    Exercise("vae_elbo",
+             3,
+             "elbo",
+             "bug-hunt: the sign of the KL in the ELBO",
+             (Case("never positive", _l3_elbo_bound, "ELBO = log p(x|z) - KL"),
+              Case("moving away from the prior", _l3_elbo_monotone, "the KL is subtracted"))),
+    Exercise("vae_grey",
+             3,
+             "bce_excess",
+             "the BCE on grey pixels caveat",
+             (Case("perfect grey prediction", _l3_grey_perfect, "subtract the entropy of x"),
+              Case("non-negative", _l3_grey_nonnegative, "BCE(x, p) >= H(x)"))),
+    Exercise("gan_d_loss",
+             4,
+             "discriminator_loss",
+             "the discriminator's loss from logits",
+             (Case("zero logits", _l4_d_zero, "real labelled 1, fake labelled 0"),
+              Case("confident discriminators", _l4_d_perfect, "work with logits: log(sigmoid(l)) overflows, "
+                   "F.binary_cross_entropy_with_logits does not"))),
+    Exercise("gan_g_loss",
+             4,
+             "generator_loss",
+             "bug-hunt: the saturating generator loss",
+             (Case("zero logits", _l4_g_value, "-log sigmoid(l)"),
+              Case("gradient when D wins", _l4_g_gradient, "non-saturating: label the fakes as real"))),
+    Exercise("gan_mbd",
+             4,
+             "MinibatchDiscrimination",
+             "a minibatch-discrimination layer",
+             (Case("shape", _l4_mbd_shape, "torch.cat([x, o], dim=1)"),
+              Case("identical rows", _l4_mbd_identical, "exclude j = i from the sum"))),
+    Exercise("dcgan_shape",
+             5,
+             "conv_output_size",
+             "output sizes of convolutions and transposed convolutions",
+             (Case("the DCGAN layers", _size_case([(28, 4, 2, 1, False, 0), (7, 4, 2, 1, True, 0),
+                                                  (1, 7, 1, 0, True, 0)], "DCGAN layers"),
+                   "floor((n + 2p - k) / s) + 1 and (n - 1) s - 2p + k + output_padding"),)),
+    Exercise("dcgan_init",
+             5,
+             "dcgan_weights_init",
+             "the DCGAN N(0, 0.02) initialisation",
+             (Case("convolutions and linear layers", _l5_init_conv, "nn.init.normal_(m.weight, 0.0, 0.02)"),
+              Case("BatchNorm", _l5_init_bn, "nn.init.normal_(m.weight, 1.0, 0.02)"))),
+    Exercise("dcgan_block",
+             5,
+             "generator_block",
+             "a DCGAN generator block",
+             (Case("doubles the size", _l5_block_shape, "ConvTranspose2d(k=4, s=2, p=1)"),
+              Case("other sizes", _l5_block_sizes, "the same block works for any input size"))),
+    Exercise("aae_swiss",
+             6,
+             "sample_swiss_roll",
+             "a swiss-roll prior sampler",
+             (Case("on the spiral", _l6_swiss_on_curve, "r = 3 sqrt(u), angle = 4 pi sqrt(u)"),)),
+    Exercise("aae_mixture",
+             6,
+             "sample_gaussian_mixture",
+             "a mixture-of-Gaussians prior sampler",
+             (Case("std = 0", _l6_mix_exact, "centre k at angle 2 pi k / K"),)),
+    Exercise("aae_occupancy",
+             6,
+             "component_occupancy",
+             "how evenly codes use the mixture's components",
+             (Case("one code per centre", _l6_occ_centres, "nearest centre: torch.cdist(...).argmin(1)"),
+              Case("all near one centre", _l6_occ_single, "fractions, not counts"))),
+    Exercise("cmp_interp",
+             7,
+             "interpolate",
+             "linear and spherical interpolation",
+             (Case("endpoints", _l7_interp_ends, "include both ends"),
+              Case("linear points", _l7_interp_linear, "(1 - t) z0 + t z1"))),
+    Exercise("cmp_sharpness",
+             7,
+             "laplacian_sharpness",
+             "a sharpness statistic: variance of the Laplacian",
+             (Case("constant images", _l7_sharp_constant, "F.conv2d with the 3x3 Laplacian, no padding"),
+              Case("blur lowers it", _l7_sharp_blur, "variance over the pixels of each image"))),
+    Exercise("cmp_memorise",
+             7,
+             "nearest_train_distance",
+             "distance to the nearest training image",
+             (Case("a copied training image", _l7_nn_zero, "torch.cdist on flattened images"),)),
+    Exercise("cmp_choose",
+             7,
+             "choose_model",
+             "which model for which need",
+             (Case("valid answers", _l7_choose_valid, "return a model name"),
+              Case("unknown need", _l7_choose_unknown, "raise ValueError"))),
+)
+
+BY_NAME: dict[str, Exercise] = {exercise.name: exercise for exercise in EXERCISES}
