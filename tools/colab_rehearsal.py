@@ -7,7 +7,7 @@ Usage::
 Run by tests/test_colab_rehearsal.py (hence by ``.ci/run``; ``COURSE_SKIP_COLAB=1`` leaves it out).
 
 1. **Colab's image**: a Python 3.12 virtual environment with Colab's preinstalled stack
-   (:data:`COLAB_STACK`: torch, torchvision, NumPy, matplotlib, scikit-learn, ipywidgets), made once
+   (``tools/colab_stack.txt``: torch, torchvision, NumPy, matplotlib, scikit-learn, ipywidgets), made once
    and reused, outside the repository (``COURSE_COLAB_STACK``, default
    ``~/.cache/course_lib/colab-py312``; the first run downloads about 3 GB of CUDA torch).
    Python 3.12 comes from ``COURSE_COLAB_PYTHON``, else ``python3.12`` on PATH, else pyenv.
@@ -43,15 +43,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-COLAB_STACK = (
-    "torch==2.14.1",
-    "torchvision==0.29.1",
-    "numpy>=2.0",
-    "matplotlib>=3.9",
-    "scikit-learn>=1.5",
-    "ipywidgets>=8.1",
-)
-"""Colab's preinstalled packages that course_lib uses, at recent versions. Colab's image has more
+STACK_FILE = ROOT / "tools" / "colab_stack.txt"
+COLAB_STACK = tuple(line.strip() for line in STACK_FILE.read_text().splitlines() if line.strip()[:1].isalnum())
+"""Colab's preinstalled packages that course_lib uses (``tools/colab_stack.txt``). Colab's image has more
 (scikit-image, OpenCV, tqdm...); leaving them out makes the cell prove it installs what is missing."""
 DEFAULT_LESSON = "lessons/lesson3_variational_autoencoders.ipynb"
 DEAD_PROXY = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused at once
