@@ -69,7 +69,7 @@ def _budgets(scale: str) -> dict[str, Budget]:
     ``mlp_gan``, ``dcgan``, ``dcgan_upsample`` (lesson 5's upsample-then-convolve generator, about
     3 times slower per image on a CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per
     epoch), ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's discriminative
-    baseline). Recipes ending in ``_bench`` are the longer runs of ``python -m course_lib.bench``
+    baseline). Recipes ending in ``_bench`` are the longer runs of ``python -m benchmarks``
     (the benchmark may train longer than a lesson does, never shorter).
     """
     table = {

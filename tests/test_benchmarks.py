@@ -1,4 +1,4 @@
-"""The benchmark command's harness: IDX export read back by torchvision, table, JSON, errors."""
+"""The benchmark harness (``python -m benchmarks``): IDX export read back by torchvision, table, JSON, errors."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import pytest
 import torch
 import torchvision
 
-from course_lib import bench
+from benchmarks import harness as bench
+from benchmarks import loader, models
 from course_lib.data import load_mnist
 
 
 def test_idx_files_are_read_back_by_torchvision_exactly(tmp_path):
-    bench.write_mnist_idx_files(tmp_path)
+    loader.write_mnist_idx_files(tmp_path)
     dataset = torchvision.datasets.MNIST(str(tmp_path), train=False, download=False)
     images, labels = load_mnist("test")
     assert torch.equal(dataset.data, (images.squeeze(1) * 255).round().to(torch.uint8))
@@ -53,7 +54,8 @@ def test_table_marks_pass_miss_and_no_target():
 
 def test_targets_are_printed_but_not_judged_under_smoke():
     import course_lib
-    from course_lib.benchmarks import _Recorder
+
+    _Recorder = models._Recorder
 
     smoke = _Recorder(course_lib.setup(0, profile="smoke", device="cpu", quiet=True))
     smoke.add("x", 110.0, "nats", 1.0, "<= 104.5", False)
@@ -61,3 +63,16 @@ def test_targets_are_printed_but_not_judged_under_smoke():
     cpu.add("x", 110.0, "nats", 1.0, "<= 104.5", False)
     assert smoke.results[0].target == "<= 104.5" and smoke.results[0].passed is None
     assert cpu.results[0].passed is False
+
+
+def test_every_benchmark_registers_and_the_command_runs_as_a_module():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert {"loader_speed", "vae", "dae_inpainting", "gan_samples", "aae_prior", "mode_collapse"} <= set(
+        bench.BENCHMARKS)
+    root = Path(__file__).resolve().parents[1]
+    run = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], cwd=root, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode != 0 and "known: loader_speed" in run.stderr and "mode_collapse" in run.stderr

@@ -1,14 +1,14 @@
-"""The model benchmarks of ``python -m course_lib.bench``: train through the lessons' recipes, measure.
+"""The model benchmarks of ``python -m benchmarks``: train through the lessons' recipes, measure.
 
 Each function trains what it needs with the same recipes and run-profile budgets the lessons use
 (``fit_vae``, ``fit_autoencoder``, ``fit_gan``, ``fit_aae``), scores the result with the frozen
-evaluator and the metrics of :mod:`course_lib.metrics`, and returns :class:`~course_lib.bench.Result`
+evaluator and the metrics of :mod:`course_lib.metrics`, and returns :class:`~benchmarks.harness.Result`
 rows with their targets. Targets are those of the evaluation issue and apply to the ``cpu`` and
 ``gpu`` profiles; under ``smoke`` (one epoch on 600 images) every figure is printed with its target
 but not judged.
 
 Models shared between benchmarks (the MLP VAE, the MLP GAN) are trained once per run through the
-checkpoint cache, which ``bench.main`` points at a fresh folder unless asked to reuse the user's.
+checkpoint cache, which :func:`benchmarks.harness.main` points at a fresh folder unless asked to reuse the user's.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import torch
 
-from course_lib.bench import Result, device_label, register
+from benchmarks.harness import Result, device_label, register
 from course_lib.data import load_mnist, stratified_subset, to_signed, to_unit
 from course_lib.settings import Settings
 
