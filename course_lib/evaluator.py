@@ -7,11 +7,11 @@ and are loaded with ``torch.load(weights_only=True)``, so the file can never run
 
 Rebuild it (4 epochs, about 2 minutes on 2 idle CPU cores) with::
 
-    python -m course_lib.evaluator --train
+    python -m benchmarks.evaluator --train
 
 which trains with the shared loop, writes the file, and prints the test accuracy and the new
 SHA-256 to paste into :data:`EVALUATOR_SHA256`. Check the shipped file, and print what real data
-scores, with ``python -m course_lib.evaluator --report``.
+scores, with ``python -m benchmarks.evaluator --report``.
 
 Reference figures of the shipped weights (seed 0, torch 2.x, CPU): test accuracy 99.10 % on the
 10 000 test images; real test images: Inception Score 9.67, all 10 classes covered, KL to uniform
@@ -23,9 +23,7 @@ converted with :func:`course_lib.data.to_unit` first, or passed with ``signed=Tr
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import time
 from pathlib import Path
 
 import torch
@@ -167,7 +165,7 @@ def load_evaluator(
         raise DataError(
             f"the evaluator weights are missing: {file}. Restore them with "
             "`git checkout -- course_lib/assets/evaluator.pt`, "
-            "or rebuild them with `python -m course_lib.evaluator --train`."
+            "or rebuild them with `python -m benchmarks.evaluator --train`."
         )
     digest = file_sha256(file)
     if digest != expected:
@@ -235,60 +233,3 @@ def save_weights(model: MnistClassifier, path: Path | str) -> str:
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     torch.save(state, path)
     return file_sha256(path)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Command line: ``--train`` rebuilds the weights; without it, checks the shipped file's test accuracy.
-
-    ``--report`` adds the real-data reference figures (:func:`print_reference_figures`).
-    """
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--train", action="store_true", help="train and write the weight file")
-    parser.add_argument("--out", type=Path, default=EVALUATOR_PATH, help="where --train writes the weights")
-    parser.add_argument("--epochs", type=int, default=None, help="override the cpu profile's epochs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--report", action="store_true",
-                        help="also print the real-data Inception Score, coverage and Fréchet floors")
-    args = parser.parse_args(argv)
-    test_images, test_labels = load_mnist("test")
-    if args.train:
-        default = get_profile("cpu").budget("evaluator")
-        budget = Budget(args.epochs or default.epochs, default.n_train, default.batch_size)
-        started = time.perf_counter()
-        model, _ = train_evaluator(budget, seed=args.seed)
-        seconds = time.perf_counter() - started
-        digest = save_weights(model, args.out)
-        evaluator = Evaluator(model)
-        print(f"trained in {seconds:.0f} s; wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB)")
-        print(f"SHA-256 {digest}")
-        if digest != EVALUATOR_SHA256:
-            print("this differs from course_lib.evaluator.EVALUATOR_SHA256: paste the new value there")
-    else:
-        evaluator = load_evaluator()
-        print(f"loaded {EVALUATOR_PATH} (SHA-256 verified)")
-    accuracy = evaluator.accuracy(test_images, test_labels)
-    print(f"test accuracy {100 * accuracy:.2f} % on {len(test_labels)} test images")
-    if args.report:
-        print_reference_figures(evaluator, test_images)
-
-
-def print_reference_figures(evaluator: Evaluator, test_images: torch.Tensor) -> None:
-    """Print what real data scores (Inception Score, class coverage, Fréchet real-data floor), timed."""
-    from course_lib.metrics import coverage_report, inception_score, real_data_floor
-
-    def timed(label: str, compute) -> None:
-        started = time.perf_counter()
-        value = compute()
-        print(f"{label}: {value} ({time.perf_counter() - started:.1f} s)")
-
-    probs = evaluator.probs(test_images)
-    timed("Inception Score of the test images (1 split)", lambda: f"{inception_score(probs):.3f}")
-    timed("Inception Score of the test images (10 splits)", lambda: f"{inception_score(probs, 10):.3f}")
-    timed("coverage of the test images", lambda: str(coverage_report(test_images, evaluator)))
-    for n in (5_000, 10_000):
-        floor = f"Fréchet real-data floor, train vs test, n = {n}"
-        timed(floor, lambda n=n: f"{real_data_floor(evaluator, n):.3f}")
-
-
-if __name__ == "__main__":
-    main()
