@@ -7,8 +7,7 @@ matplotlib animation that
 * plays in the notebook **and in the built book** with no kernel: its HTML is matplotlib's
   JavaScript player (``Animation.to_jshtml``) with every frame embedded as a PNG; the player's
   Font Awesome icons (loaded from a CDN by matplotlib) are replaced by plain Unicode symbols so the
-  page needs no network;
-* saves as a GIF (``save_gif``, Pillow writer) for slides or a README.
+  page needs no network.
 
 Keep it small: at most ``max_frames`` evenly spaced epochs (first and last always included), at a
 modest resolution; ``ProgressAnimation.html_bytes`` says how large the embedded HTML is.
@@ -20,12 +19,11 @@ import base64
 import io
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.animation import FuncAnimation, PillowWriter
+from matplotlib.animation import FuncAnimation
 from PIL import Image
 
 from course_lib.errors import CourseInputError
@@ -118,13 +116,6 @@ class ProgressAnimation:
     def _repr_html_(self) -> str:
         return self.html
 
-    def save_gif(self, path: str | Path, fps: float = 2.0) -> Path:
-        """Write the animation as a looping GIF with Pillow and return its path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.animation.save(str(path), writer=PillowWriter(fps=fps))
-        return path
-
     def __repr__(self) -> str:
         return f"ProgressAnimation({len(self.frames)} frames, {self.html_bytes / 1024:.0f} KiB of HTML)"
 
@@ -158,7 +149,7 @@ def progress_animation(
         grey_levels: grey levels of the embedded frames (256 = exact; 32 looks the same and is smaller).
 
     Returns:
-        A :class:`ProgressAnimation`; Jupyter displays its HTML player, ``save_gif(path)`` writes a GIF.
+        A :class:`ProgressAnimation`; Jupyter displays its HTML player.
 
     Raises:
         CourseInputError: no snapshots, snapshots of different shapes, labels of the wrong length, or

@@ -129,36 +129,6 @@ class Autoencoder2D(_ImageAutoencoder):
         self.decoder = nn.Sequential(*mlp((2, *reversed(hidden_dims), 784)), nn.Tanh())
 
 
-class ConvAutoencoder(_ImageAutoencoder):
-    """A small convolutional autoencoder: ``28 -> 14 -> 7`` by strided convolutions, a linear code, and back.
-
-    Encoder: ``Conv(1, c1, 4, stride 2) -> ReLU -> Conv(c1, c2, 4, stride 2) -> ReLU -> Linear(c2*7*7, d)``;
-    decoder: ``Linear(d, c2*7*7) -> ReLU -> ConvTranspose(c2, c1) -> ReLU -> ConvTranspose(c1, 1) -> tanh``.
-
-    Args:
-        latent_dim: ``d``, the size of the code.
-        channels: ``(c1, c2)``.
-    """
-
-    def __init__(self, latent_dim: int = 32, channels: tuple[int, int] = (16, 32)) -> None:
-        super().__init__()
-        c1, c2 = (int(c) for c in channels)
-        if latent_dim < 1 or c1 < 1 or c2 < 1:
-            raise CourseInputError(f"latent_dim and channels must be positive, got {latent_dim} and {channels}")
-        self.latent_dim = latent_dim
-        self.config = {"latent_dim": latent_dim, "channels": [c1, c2]}
-        self.encoder = nn.Sequential(
-            nn.Conv2d(1, c1, 4, stride=2, padding=1), nn.ReLU(),  # 28 -> 14
-            nn.Conv2d(c1, c2, 4, stride=2, padding=1), nn.ReLU(),  # 14 -> 7
-            nn.Flatten(), nn.Linear(c2 * 7 * 7, latent_dim),
-        )
-        self.decoder = nn.Sequential(
-            nn.Linear(latent_dim, c2 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (c2, 7, 7)),
-            nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1), nn.ReLU(),  # 7 -> 14
-            nn.ConvTranspose2d(c1, 1, 4, stride=2, padding=1), nn.Tanh(),  # 14 -> 28
-        )
-
-
 # ----------------------------------------------------------------------------------------------
 # Recipe plumbing shared with course_lib.vae.fit_vae
 
@@ -218,7 +188,7 @@ def fit_autoencoder(
     every batch), the target is the clean ``x``.
 
     Args:
-        model: an :class:`Autoencoder`, :class:`Autoencoder2D` or :class:`ConvAutoencoder`.
+        model: an :class:`Autoencoder` or :class:`Autoencoder2D`.
         images: ``(N, 1, 28, 28)`` in ``[-1, 1]`` (``course_lib.data.to_signed`` of MNIST).
         budget: epochs, ``n_train`` and batch size, e.g. ``settings.profile.budget("ae")`` or ``"dae"``.
         device: where to train.

@@ -1,4 +1,4 @@
-"""Corruptions for denoising autoencoders: pixel dropout, Gaussian noise, salt and pepper, merged digits.
+"""Corruptions for denoising autoencoders: pixel dropout (masking noise) and merged digits.
 
 Every function works on images in either of the course's two scalings and needs to know which,
 because "black" differs: ``-1`` on ``[-1, 1]`` (tanh models) and ``0`` on ``[0, 1]``. Pass
@@ -84,63 +84,6 @@ def corrupt_dropout(
     return torch.where(mask.bool(), x, torch.full_like(x, low)), mask
 
 
-def corrupt_gaussian(
-    x: torch.Tensor,
-    sigma: float,
-    generator: torch.Generator | None = None,
-    *,
-    value_range: tuple[float, float] | None = None,
-    clip: bool = True,
-) -> torch.Tensor:
-    """Add ``N(0, sigma^2)`` noise to every pixel, then clip back into the value range.
-
-    Args:
-        x: images, any shape, in ``[-1, 1]`` or ``[0, 1]``.
-        sigma: noise standard deviation (``>= 0``) in the units of ``x`` (``[-1, 1]`` spans 2, so the
-            same ``sigma`` is half as strong there as on ``[0, 1]``).
-        generator: optional generator.
-        value_range: ``(-1, 1)`` / ``(0, 1)`` or ``None`` to infer it.
-        clip: clamp the result into the value range (keeps it a valid image for tanh / sigmoid models).
-
-    Returns:
-        The noisy images, shaped like ``x``.
-    """
-    low, high = infer_value_range(x, value_range)
-    if not sigma >= 0:
-        raise CourseInputError(f"sigma must be >= 0, got {sigma}")
-    device = generator.device if generator is not None else x.device
-    noise = torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
-    noisy = x + sigma * noise
-    return noisy.clamp(low, high) if clip else noisy
-
-
-def corrupt_salt_and_pepper(
-    x: torch.Tensor,
-    p: float,
-    generator: torch.Generator | None = None,
-    *,
-    value_range: tuple[float, float] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Replace a fraction ``p`` of the pixels by black or white (each with probability 1/2).
-
-    Args:
-        x: images, any shape, in ``[-1, 1]`` or ``[0, 1]``.
-        p: probability that a pixel is replaced, in ``[0, 1)``.
-        generator: optional generator.
-        value_range: ``(-1, 1)`` / ``(0, 1)`` or ``None`` to infer it.
-
-    Returns:
-        ``(x_corrupted, mask)`` shaped like ``x``; ``mask`` is ``1.0`` where the pixel was kept.
-    """
-    low, high = infer_value_range(x, value_range)
-    _check_probability(p)
-    u = _uniform_like(x, generator)
-    kept = u >= p
-    salt = u < p / 2  # among the replaced pixels, half become white
-    noise = torch.where(salt, torch.full_like(x, high), torch.full_like(x, low))
-    return torch.where(kept, x, noise), kept.to(x.dtype)
-
-
 def merge_digits(a: torch.Tensor, b: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
     """Alpha-composite two images: ``alpha * a + (1 - alpha) * b`` (an out-of-distribution input).
 
@@ -168,7 +111,7 @@ def merge_digits(a: torch.Tensor, b: torch.Tensor, alpha: float = 0.5) -> torch.
     return alpha * a + (1.0 - alpha) * b
 
 
-CORRUPTIONS = ("dropout", "gaussian", "salt_and_pepper")
+CORRUPTIONS = ("dropout",)
 
 
 @dataclass(frozen=True)
@@ -176,9 +119,8 @@ class Corruption:
     """A named corruption with its strength, for :func:`course_lib.autoencoders.fit_autoencoder`.
 
     Attributes:
-        kind: ``"dropout"`` (``amount`` = drop probability), ``"gaussian"`` (``amount`` = sigma) or
-            ``"salt_and_pepper"`` (``amount`` = replaced fraction).
-        amount: the strength, see ``kind``.
+        kind: ``"dropout"``, the masking noise of lesson 2 (the one kind the course trains with).
+        amount: the drop probability, in ``[0, 1)``.
     """
 
     kind: str
@@ -187,22 +129,14 @@ class Corruption:
     def __post_init__(self) -> None:
         if self.kind not in CORRUPTIONS:
             raise CourseInputError(f"unknown corruption {self.kind!r}; choose one of {', '.join(CORRUPTIONS)}")
-        if self.kind == "gaussian":
-            if not self.amount >= 0:
-                raise CourseInputError(f"sigma must be >= 0, got {self.amount}")
-        else:
-            _check_probability(self.amount, "amount")
+        _check_probability(self.amount, "amount")
 
     def __call__(
         self, x: torch.Tensor, generator: torch.Generator | None = None,
         value_range: tuple[float, float] | None = None,
     ) -> torch.Tensor:
         """Corrupt ``x`` (any shape, ``[-1, 1]`` or ``[0, 1]``); returns the corrupted images only."""
-        if self.kind == "dropout":
-            return corrupt_dropout(x, self.amount, generator, value_range=value_range)[0]
-        if self.kind == "gaussian":
-            return corrupt_gaussian(x, self.amount, generator, value_range=value_range)
-        return corrupt_salt_and_pepper(x, self.amount, generator, value_range=value_range)[0]
+        return corrupt_dropout(x, self.amount, generator, value_range=value_range)[0]
 
     def config(self) -> dict[str, float | str]:
         """A JSON-serialisable description (part of the cache key)."""

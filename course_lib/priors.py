@@ -112,24 +112,6 @@ def mixture_prior(
     return points, component
 
 
-def mixture_component(points: torch.Tensor, n_components: int = 10) -> torch.Tensor:
-    """The mixture component each point belongs to: the one whose direction is nearest in angle.
-
-    The components of :func:`mixture_prior` are petals pointing away from the origin, so the angle
-    of a point decides its component: component ``k`` owns the angles within ``pi / K`` of ``2 pi k / K``.
-
-    Args:
-        points: ``(n, 2)`` points, e.g. codes of an adversarial autoencoder.
-        n_components: ``K``.
-
-    Returns:
-        ``(n,)`` int64 indices in ``0..K-1``.
-    """
-    check_tensor(points, "points", shape=(None, 2))
-    angle = torch.atan2(points[:, 1], points[:, 0]).detach().cpu()
-    return torch.round(angle / (2 * math.pi / n_components)).long().remainder(n_components)
-
-
 def swiss_roll(position: torch.Tensor, *, radius: float = SWISS_ROLL_RADIUS,
                turns: float = SWISS_ROLL_TURNS) -> torch.Tensor:
     """The point of the swiss roll at ``position`` (0 = centre, 1 = outer end).

@@ -527,32 +527,6 @@ def _draw_kernels(ax: plt.Axes, kernels: np.ndarray, title: str | None) -> None:
         ax.set_title(title)
 
 
-def kernel_mosaic(weights: object, n: int = 64, *, title: str | None = None) -> Figure:
-    """The first ``n`` encoder kernels (rows of the first layer's weight) as 28x28 tiles.
-
-    Each kernel is scaled by its own largest absolute weight: mid-grey is 0, white the most positive,
-    black the most negative weight. Pixels that never vary in MNIST (the border) keep their random
-    initial weights and look like salt-and-pepper noise; a "dead" kernel looks uniformly grey or noisy.
-
-    Args:
-        weights: ``(d, 784)`` tensor, e.g. ``model.encoder[0].weight``.
-        n: how many kernels to show (the first ``min(n, d)``).
-        title: axes title.
-
-    Returns:
-        A figure with one axes showing a near-square mosaic.
-    """
-    kernels = _kernels(weights, "weights", n)
-    ncol = int(np.ceil(np.sqrt(len(kernels))))
-    side = min(BOOK_WIDTH * 0.6, 0.45 * ncol)
-    with style():
-        fig, ax = plt.subplots(
-            figsize=(side, side * (-(-len(kernels) // ncol)) / ncol + (0.3 if title else 0))
-        )
-        _draw_kernels(ax, kernels, title)
-    return finish(fig)
-
-
 def kernel_comparison(
     ae_weights: object,
     dae_weights: object,
@@ -560,7 +534,7 @@ def kernel_comparison(
     *,
     titles: tuple[str, str] = ("autoencoder", "denoising autoencoder"),
 ) -> Figure:
-    """Encoder kernels of two models side by side (e.g. the plain AE and the DAE), as :func:`kernel_mosaic`.
+    """Encoder kernels of two models side by side (e.g. the plain AE and the DAE).
 
     Args:
         ae_weights: ``(d, 784)`` first-layer weights of the first model.
@@ -867,35 +841,6 @@ def toy_gan_1d(
         twin.spines["right"].set_visible(True)
         handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
         ax.legend(handles=handles, loc="upper left")
-        if title:
-            ax.set_title(title)
-    return finish(fig)
-
-
-def ring_points(
-    real: object,
-    generated: object,
-    *,
-    title: str | None = None,
-) -> Figure:
-    """Real samples of the 2-D ring of Gaussians with the generator's samples on top.
-
-    Args:
-        real: ``(N, 2)`` samples of the target distribution.
-        generated: ``(M, 2)`` generator samples.
-        title: axes title.
-
-    Returns:
-        A figure with one axes, equal aspect ratio; mode collapse shows as generated points on few modes.
-    """
-    data = points_2d(real, "real")
-    fake = points_2d(generated, "generated")
-    with style():
-        fig, ax = plt.subplots(figsize=(5.4, 4.2))
-        ax.scatter(data[:, 0], data[:, 1], s=6, color="C0", alpha=0.35, linewidths=0, label="real")
-        ax.scatter(fake[:, 0], fake[:, 1], s=6, color="C3", alpha=0.6, linewidths=0, label="generated")
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), markerscale=2.5)  # outside: never hides a mode
         if title:
             ax.set_title(title)
     return finish(fig)

@@ -374,35 +374,6 @@ class InterpolationExplorer(Explorer):
         return self._box
 
 
-def pick_digits(
-    images: torch.Tensor, labels: torch.Tensor, digit_a: int, digit_b: int, *, index: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two images to interpolate between: the ``index``-th image of ``digit_a`` and of ``digit_b``.
-
-    Args:
-        images: ``(N, 1, 28, 28)`` images (any value range).
-        labels: ``(N,)`` digits.
-        digit_a, digit_b: the two digits (may be equal; then the ``index``-th and the next one).
-        index: which example of each digit (0 = the first in the data's order).
-
-    Returns:
-        ``(x_a, x_b)``, each ``(1, 28, 28)``.
-    """
-    digits = torch.as_tensor(labels)
-    if digits.shape != (len(images),):
-        raise CourseInputError(f"labels must have shape ({len(images)},), got {tuple(digits.shape)}")
-    chosen = []
-    for k, digit in enumerate((digit_a, digit_b)):
-        where = torch.nonzero(digits == digit).flatten()
-        position = index + (1 if k == 1 and digit_a == digit_b else 0)
-        if position >= len(where):
-            raise CourseInputError(
-                f"there are only {len(where)} images of digit {digit}; pick a smaller index"
-            )
-        chosen.append(images[int(where[position])])
-    return chosen[0], chosen[1]
-
-
 def interpolation_explorer(
     encode: Callable[[torch.Tensor], torch.Tensor] | None,
     decode: Callable[[torch.Tensor], torch.Tensor],
@@ -1017,6 +988,5 @@ __all__ = [
     "interpolate",
     "interpolation_explorer",
     "latent_walk",
-    "pick_digits",
     "tsne_explorer",
 ]

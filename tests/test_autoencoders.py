@@ -8,7 +8,6 @@ import torch
 from course_lib.autoencoders import (
     Autoencoder,
     Autoencoder2D,
-    ConvAutoencoder,
     fit_autoencoder,
     reconstruction_loss,
 )
@@ -26,7 +25,7 @@ def mnist() -> tuple[torch.Tensor, torch.Tensor]:
 
 
 MODELS = [lambda: Autoencoder(30), lambda: Autoencoder(500), lambda: Autoencoder(30, black_is_zero=True),
-          Autoencoder2D, ConvAutoencoder]
+          Autoencoder2D]
 
 
 @pytest.mark.parametrize("make", MODELS)
@@ -72,7 +71,7 @@ def test_code_of_the_2d_model_is_linear_and_unbounded() -> None:
     assert model.encode(to_signed(torch.rand(2, 1, 28, 28))).shape == (2, 2)
 
 
-@pytest.mark.parametrize("make", [lambda: Autoencoder(500), Autoencoder2D, ConvAutoencoder])
+@pytest.mark.parametrize("make", [lambda: Autoencoder(500), Autoencoder2D])
 def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:  # noqa: ANN001
     torch.manual_seed(0)
     model, history = fit_autoencoder(make(), mnist[0][:32], budget=Budget(200, None, 32), device="cpu",

@@ -28,15 +28,6 @@ def test_default_mlp_is_the_pytorch_examples_network() -> None:
     assert _parameters(MLPVAE()) == expected
 
 
-@pytest.mark.parametrize("d", [2, 5])
-def test_nyu_shape(d: int) -> None:
-    # encoder 784 -> d^2 -> 2d (our mu and logvar heads), decoder d -> d^2 -> 784
-    expected = (784 * d * d + d * d) + (d * d * 2 * d + 2 * d) + (d * d * d + d * d) + (d * d * 784 + 784)
-    model = MLPVAE.nyu(d)
-    assert _parameters(model) == expected
-    assert model.encode(torch.rand(3, 1, 28, 28))[0].shape == (3, d)
-
-
 @pytest.mark.parametrize("make", [MLPVAE, ConvVAE])
 def test_shapes_and_logits(make) -> None:  # noqa: ANN001
     torch.manual_seed(0)

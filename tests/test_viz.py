@@ -171,28 +171,13 @@ def test_gan_curves_rejects_logits_and_missing_series():
 # ---------------------------------------------------------------------------------------- kernels
 
 
-def test_kernel_mosaic_scales_each_kernel_symmetrically():
-    weights = torch.zeros(5, 784)
-    weights[0, 0] = 2.0  # top-left pixel of kernel 0 is its largest weight -> white
-    weights[0, 1] = -1.0  # half as large, negative -> 0.25
-    weights[1, :] = -3.0  # a constant negative kernel -> black everywhere
-    fig = viz.kernel_mosaic(weights, n=4, title="kernels")
-    _rendered(fig)
-    shown = _shown_array(fig.axes[0])
-    assert shown.shape == (2 * 30 + 2, 2 * 30 + 2)  # 4 kernels in a 2 x 2 mosaic
-    assert shown[2, 2] == pytest.approx(1.0) and shown[2, 3] == pytest.approx(0.25)
-    assert shown[2, 4] == pytest.approx(0.5)  # zero weight is mid-grey
-    assert np.allclose(shown[2:30, 32:60], 0.0)
-    assert fig.axes[0].get_title() == "kernels"
-
-
 def test_kernel_comparison_two_panels_and_transposed_weights_error():
     fig = viz.kernel_comparison(torch.randn(9, 784), torch.randn(16, 784), n=9)
     _rendered(fig)
     assert [ax.get_title() for ax in fig.axes] == ["autoencoder", "denoising autoencoder"]
     assert _shown_array(fig.axes[0]).shape == (3 * 30 + 2, 3 * 30 + 2)
     with pytest.raises(CourseInputError, match="transposed: pass weights.T"):
-        viz.kernel_mosaic(torch.randn(784, 30))
+        viz.kernel_comparison(torch.randn(784, 30), torch.randn(9, 784))
     with pytest.raises(CourseInputError, match="dae_weights must have shape"):
         viz.kernel_comparison(torch.randn(9, 784), torch.randn(9, 100))
 
@@ -307,10 +292,7 @@ def test_toy_gan_1d_densities_and_discriminator_on_twin_axis():
         viz.toy_gan_1d(x.flip(0), data, data, torch.sigmoid(x))
 
 
-def test_ring_points_and_class_histogram():
-    fig = viz.ring_points(torch.randn(40, 2), torch.randn(10, 2), title="ring")
-    _rendered(fig)
-    assert [c.get_offsets().shape[0] for c in fig.axes[0].collections] == [40, 10]
+def test_class_histogram():
     shares = torch.tensor([0.5, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.05, 0.05])
     fig = viz.class_histogram_plot(shares, title="MLP GAN")
     _rendered(fig)
@@ -320,8 +302,6 @@ def test_ring_points_and_class_histogram():
     assert len(dashed) == 1 and np.allclose(dashed[0].get_ydata(), 10.0)
     with pytest.raises(CourseInputError, match="counts: divide them by their total"):
         viz.class_histogram_plot(torch.tensor([30.0, 70.0]))
-    with pytest.raises(CourseInputError, match="ring|real must have shape"):
-        viz.ring_points(torch.randn(4, 3), torch.randn(4, 2))
 
 
 # ---------------------------------------------------------------------------------------- inpainting

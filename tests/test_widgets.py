@@ -181,17 +181,6 @@ def test_interpolation_explorer_rejects_a_tuple_encoder_and_mismatched_inputs():
         widgets.interpolation_explorer(_encode, _decode, _image(1), _image(2), steps=1)
 
 
-def test_pick_digits_takes_the_index_th_example_of_each_digit():
-    images = torch.arange(6.0).view(6, 1, 1, 1).expand(6, 1, 28, 28)
-    labels = torch.tensor([3, 1, 3, 7, 1, 3])
-    x_a, x_b = widgets.pick_digits(images, labels, 3, 1, index=1)
-    assert x_a.shape == (1, 28, 28) and x_a[0, 0, 0] == 2 and x_b[0, 0, 0] == 4
-    same_a, same_b = widgets.pick_digits(images, labels, 3, 3)
-    assert same_a[0, 0, 0] == 0 and same_b[0, 0, 0] == 2
-    with pytest.raises(CourseInputError, match="only 1 images of digit 7"):
-        widgets.pick_digits(images, labels, 7, 1, index=1)
-
-
 # ---------------------------------------------------------------------------------------- latent walk
 
 
