@@ -20,6 +20,7 @@ from typing import Any
 from course_grader.limits import Limits
 from course_grader.remote import FunctionMissing, RemoteFunction, Session
 from course_grader.sandbox import HOME, SUBMISSION_DIR, Stopped, open_sandbox
+from course_grader.worker.cells import SUPPORTED
 from course_lib.grading.core import CaseResult, Exercise, run_case
 
 STATUSES = ("graded", "timeout", "crashed", "invalid", "error")
@@ -183,6 +184,9 @@ def _grade_file(path: Path, name: str, exercises: Sequence[Exercise], config: Gr
         reason = f"file of {size / 1e6:.0f} MB is larger than {config.max_submission_mb} MB; clear the outputs"
         return Row(name, "invalid", {e.name: 0.0 for e in exercises}, reason, f"{name}: not graded: {reason}\n")
     suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        reason = f"unsupported file type {suffix or '(none)'!r}; submit .ipynb, .md or .py"
+        return Row(name, "invalid", {e.name: 0.0 for e in exercises}, reason, f"{name}: not graded: {reason}\n")
     attempt = _Attempt()
     outcomes: dict[str, _Outcome] = {}
     pending = list(exercises)

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import course_lib
-
 from course_grader.limits import Limits, TreeGroup, tree_group
 from course_grader.worker import wire
 

@@ -12,10 +12,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from course_grader.cases import BY_NAME, EXERCISES
+from course_grader.trusted import execute_cells, grade_namespace
+from course_grader.worker.cells import extract_cells
 from course_lib.errors import CourseInputError
 from course_lib.grading import check
-from course_lib.grading.cases import BY_NAME, EXERCISES
-from course_lib.grading.runner import execute_cells, extract_cells, grade_namespace
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted({e.lesson for e in EXERCISES})
@@ -50,7 +51,7 @@ def test_every_lesson_has_at_least_three_exercises_with_public_and_instructor_ca
 def test_solutions_run_cleanly_and_earn_full_marks(lesson: int) -> None:
     namespace, problems = _namespace("solutions", lesson)
     assert problems == ()
-    results = grade_namespace(namespace, [e for e in EXERCISES if e.lesson == lesson], case_timeout=30)
+    results = grade_namespace(namespace, [e for e in EXERCISES if e.lesson == lesson])
     assert [(r["name"], r["reason"]) for r in results if r["points"] != r["points_max"]] == []
 
 
@@ -58,7 +59,7 @@ def test_solutions_run_cleanly_and_earn_full_marks(lesson: int) -> None:
 def test_unmodified_exercises_earn_zero_and_report_not_implemented(lesson: int) -> None:
     namespace, problems = _namespace("exercises", lesson)
     assert all("NotImplementedError" in p for p in problems)
-    results = grade_namespace(namespace, [e for e in EXERCISES if e.lesson == lesson], case_timeout=30)
+    results = grade_namespace(namespace, [e for e in EXERCISES if e.lesson == lesson])
     assert all(r["points"] == 0 and r["reason"] == "not implemented" for r in results)
 
 
@@ -162,7 +163,7 @@ def test_the_exercise_swiss_roll_is_the_lessons_swiss_roll() -> None:
     """An independent implementation, lesson 6's prior sampler, passes every swiss-roll case."""
     priors = pytest.importorskip("course_lib.priors")
     results = grade_namespace({"sample_swiss_roll": lambda n, generator=None: priors.swiss_roll_prior(
-        n, generator=generator)[0]}, [BY_NAME["aae_swiss"]], case_timeout=30)
+        n, generator=generator)[0]}, [BY_NAME["aae_swiss"]])
     assert results[0]["points"] == 1.0, results[0]["reason"]
 
 
@@ -174,7 +175,7 @@ def test_grades_do_not_depend_on_the_random_state_left_by_the_notebook() -> None
     points = []
     for seed in range(6):
         torch.manual_seed(seed)  # whatever the submission's cells did to the global generator
-        points.append(grade_namespace({"gaussian_kl": coin_flip_kl}, [BY_NAME["vae_kl"]], case_timeout=30)[0]["points"])
+        points.append(grade_namespace({"gaussian_kl": coin_flip_kl}, [BY_NAME["vae_kl"]])[0]["points"])
     assert len(set(points)) == 1
 
 
@@ -188,5 +189,5 @@ def test_grades_do_not_depend_on_the_random_state_left_by_the_notebook() -> None
 def test_the_course_library_passes_the_exercise_it_teaches(exercise: str, module: str, attribute: str) -> None:
     """Independent implementations (the lessons' own) earn full marks: the cases test the spec, not my solution."""
     function = getattr(pytest.importorskip(module), attribute)
-    result = grade_namespace({BY_NAME[exercise].function: function}, [BY_NAME[exercise]], case_timeout=30)[0]
+    result = grade_namespace({BY_NAME[exercise].function: function}, [BY_NAME[exercise]])[0]
     assert result["points"] == 1.0, result["reason"]

@@ -180,6 +180,10 @@ class Worker:
         except (SubmissionError, OSError) as error:
             self.send({"event": "invalid", "reason": str(error)})
             return 0
+        import torch
+
+        torch.set_num_threads(1)
+        _seed(0)
         self.send({"event": "parsed", "cells": len(cells)})
         output = CappedStream(int(start.get("output_chars", 20_000)))
         os.chdir(start.get("cwd", "/tmp"))
@@ -236,10 +240,6 @@ def main() -> int:
     os.close(null)
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = CappedStream(0)
-    import torch
-
-    torch.set_num_threads(1)
-    _seed(0)
     return Worker(inbound, outbound).serve()
 
 
