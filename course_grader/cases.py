@@ -39,6 +39,8 @@ from course_lib.grading.public_cases import (
     _binary,
     _block,
     _centres,
+    _distributions,
+    _kl_rows,
     _mbd_layer,
     _mixture,
     _probs,
@@ -93,11 +95,26 @@ def _l0_sample_statistics(fn: Fn) -> None:
 def _l0_sample_generator(fn: Fn) -> None:
     probs = _probs((3, 1, 28, 28), 16)
     a, b = fn(probs, 0, 4, seeded(17)), fn(probs, 0, 4, seeded(17))
+    expect_true(abs(float(expect_tensor(a).mean()) - float(probs[0].mean())) < 0.05,
+                "the fraction of white pixels should match the probabilities of class y")
     expect_true(
         torch.equal(expect_tensor(a), expect_tensor(b)),
         "two calls with identically seeded generators "
         "should give identical samples: pass generator=generator to torch.bernoulli/torch.rand",
     )
+
+
+def _l0_kl_random(fn: Fn) -> None:
+    p, q = _distributions(8, 12, 36), _distributions(8, 12, 37)
+    p[::2, 3] = 0.0
+    p = p / p.sum(1, keepdim=True)
+    verify = unchanged_inputs(p, q)
+    expect_close(expect_tensor(fn(p, q), (8,)), _kl_rows(p, q), "the divergences of random distributions", atol=1e-5)
+    r = _distributions(8, 12, 38)
+    expect_close(expect_tensor(fn(q, r), (8,)), _kl_rows(q, r), "the divergences of another pair", atol=1e-5)
+    expect_close(expect_tensor(fn(r, q), (8,)), _kl_rows(r, q), "the divergences with p and q swapped (the KL is "
+                 "not symmetric)", atol=1e-5)
+    verify()
 
 
 def _l1_loss_random(fn: Fn) -> None:
@@ -526,13 +543,18 @@ def _choice_case(need: str) -> Case:
 # ------------------------------------------------------------------------------ the registry
 INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "pixel_loglik": (
-        Case("random images and probabilities", _l0_loglik_random, "x log p + (1 - x) log(1 - p), summed"),
+        Case("random images and probabilities", _l0_loglik_random, "every pixel's term, summed over the image"),
     ),
-    "pixel_fit": (Case("random data, alpha 0 and 2", _l0_fit_random, "select the class with images[labels == k]"),),
-    "bayes_classifier": (Case("random images", _l0_posterior_random, "log p(x|y) + log p(y) - logsumexp over y"),),
+    "pixel_fit": (
+        Case("random data, alpha 0 and 2", _l0_fit_random, "one class at a time; alpha = 0 is plain counting"),
+    ),
+    "pixel_kl": (Case("random distributions, both orders", _l0_kl_random, "p log p - p log q, summed"),),
+    "bayes_classifier": (
+        Case("random images", _l0_posterior_random, "the joint log p(x|y) + log p(y), normalised over y in log space"),
+    ),
     "sample_class": (
-        Case("sample statistics", _l0_sample_statistics, "expand probs[y] to n copies, then draw"),
-        Case("reproducible with a generator", _l0_sample_generator, "torch.bernoulli(p, generator=generator)"),
+        Case("sample statistics", _l0_sample_statistics, "one coin per pixel per image"),
+        Case("reproducible with a generator", _l0_sample_generator, "pass the generator on to the random draw"),
     ),
     "ae_loss": (
         Case("random images", _l1_loss_random, "keep it a tensor"),

@@ -39,15 +39,34 @@ SOLVED = notebook(
 
 def test_region_becomes_a_stub_with_the_hint_at_the_same_indentation() -> None:
     cells = code_cells(generate(SOLVED, "s.md"))
-    assert cells[1][1] == "def double(x):\n    \"\"\"Twice x.\"\"\"\n    raise NotImplementedError('multiply by two')"
-    assert cells[2][1] == f"def plain(x):\n    raise NotImplementedError({markers.DEFAULT_HINT!r})"
+    assert cells[1][1] == ("def double(x):\n    \"\"\"Twice x.\"\"\"\n    # Hint: multiply by two\n"
+                           "    raise NotImplementedError('not attempted yet')")
+    assert cells[2][1] == "def plain(x):\n    raise NotImplementedError('not attempted yet')"
 
 
-def test_stub_raises_not_implemented_with_the_hint() -> None:
+def test_stub_raises_not_implemented_as_not_attempted_yet() -> None:
     namespace: dict = {}
     exec(code_cells(generate(SOLVED))[1][1], namespace)
-    with pytest.raises(NotImplementedError, match="multiply by two"):
+    with pytest.raises(NotImplementedError, match="not attempted yet"):
         namespace["double"](1)
+
+
+def test_a_long_hint_wraps_into_comment_lines_within_88_columns() -> None:
+    hint = "think about what happens to the variance when you halve the log-variance " * 3
+    source = notebook(f"def f(x):\n    # BEGIN SOLUTION\n    # HINT: {hint}\n    return x\n    # END SOLUTION")
+    body = code_cells(generate(source))[0][1].split("\n")
+    assert all(len(line) <= 88 for line in body)
+    assert sum(line.lstrip().startswith("#") for line in body) >= 3
+    assert body[-1] == "    raise NotImplementedError('not attempted yet')"
+
+
+def test_rubrics_are_dropped_from_the_student_version() -> None:
+    source = notebook("x = 1").replace("\n```{code-cell}", "\nAnswer here.\n\n<!-- BEGIN RUBRIC -->\n"
+                                         "Full marks: names the variance.\n<!-- END RUBRIC -->\n\n```{code-cell}", 1)
+    out = generate(source, "s.md")
+    assert "Answer here." in out and "Full marks" not in out and "RUBRIC" not in out
+    with pytest.raises(markers.MarkerError, match="not closed"):
+        generate(source.replace("<!-- END RUBRIC -->", ""), "s.md")
 
 
 def test_cells_that_call_a_stub_are_tagged_and_others_are_not() -> None:
@@ -55,6 +74,18 @@ def test_cells_that_call_a_stub_are_tagged_and_others_are_not() -> None:
     tagged = [markers.RAISES_TAG in opts for opts in options]
     # import, def, def, check(...) (check reports stubs itself), call, uses the call's result, independent
     assert tagged == [False, False, False, False, True, True, False]
+
+
+def test_a_demonstration_guarded_by_check_is_not_tagged() -> None:
+    guarded = "if check('double', double, verbose=False):\n    print(double(2))\nelse:\n    print('later')"
+    unguarded = "if True:\n    print(double(2))"
+    options = [opts for opts, _ in code_cells(generate(notebook(*notebook_cells(), guarded, unguarded)))]
+    assert [markers.RAISES_TAG in opts for opts in options[-2:]] == [False, True]
+
+
+def notebook_cells() -> list[str]:
+    """The code cells of SOLVED, as written in the solution."""
+    return [body for _, body in code_cells(SOLVED)]
 
 
 def test_existing_tags_are_kept_and_extended() -> None:

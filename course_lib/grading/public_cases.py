@@ -46,6 +46,16 @@ def _probs(shape: tuple[int, ...], seed: int) -> torch.Tensor:
     return torch.rand(shape, generator=seeded(seed)) * 0.9 + 0.05
 
 
+def expect_no_nan(out: object, why: str) -> None:
+    """Fail with ``why`` (the reason a NaN appears) when ``out`` is a tensor holding NaN."""
+    if isinstance(out, torch.Tensor) and out.is_floating_point() and bool(out.isnan().any()):
+        raise CaseFailed(why)
+
+
+XLOGY_NAN = ("the result holds NaN: 0 * log 0 is NaN in floating point, so a term x log p with x = 0 and p = 0 "
+             "must be computed by a function that defines it as 0")
+
+
 def _l0_loglik_half(fn: Fn) -> None:
     x = _binary((3, 1, 28, 28), 0)
     out = expect_tensor(fn(x, torch.full((1, 28, 28), 0.5)), (3,))
@@ -56,6 +66,19 @@ def _l0_loglik_ones(fn: Fn) -> None:
     out = expect_tensor(fn(torch.ones(2, 1, 28, 28), torch.full((1, 28, 28), 0.9)), (2,))
     expect_true(bool((out < 0).all()), "a log-likelihood of binary pixels must be negative")
     expect_close(out, torch.full((2,), 784 * math.log(0.9)), "the log-likelihoods of all-white images")
+
+
+def _l0_loglik_certain(fn: Fn) -> None:
+    x = _binary((2, 1, 28, 28), 1)
+    probs = x[0].clone()
+    probs[:, :14] = 0.5  # the top half uncertain, the bottom half certain of image 0's pixels
+    out = fn(x, probs)
+    expect_no_nan(out, XLOGY_NAN)
+    expect_tensor(out[:1], (1,), "the log-likelihood of the image that agrees with every certain pixel")
+    expect_close(out[:1], torch.tensor([-14 * 28 * LN2]), "the log-likelihood of an image that agrees with every "
+                 "pixel of probability 0 or 1 (those pixels contribute log 1 = 0)", atol=1e-3)
+    expect_true(float(out[1]) == -math.inf, "an image with a pixel of probability 0 (its value is impossible) must get "
+                "log p(x) = -inf; clamping the probabilities hides that")
 
 
 def _l0_fit_range(fn: Fn) -> None:
@@ -70,9 +93,15 @@ def _l0_fit_empty_class(fn: Fn) -> None:
     expect_close(out[5:], torch.full((5, 1, 28, 28), 0.5), "the probabilities of a class with no images")
 
 
+UNDERFLOW_NAN = ("the posteriors hold NaN: exp of a log-likelihood several hundred nats below zero is 0.0 in "
+                 "floating point, and 0 / 0 is NaN; normalise without leaving log space")
+
+
 def _l0_posterior_normalised(fn: Fn) -> None:
     x, probs = _binary((4, 1, 28, 28), 7), _probs((10, 1, 28, 28), 8)
-    out = expect_tensor(fn(x, probs, torch.full((10,), -math.log(10))), (4, 10))
+    out = fn(x, probs, torch.full((10,), -math.log(10)))
+    expect_no_nan(out, UNDERFLOW_NAN)
+    out = expect_tensor(out, (4, 10))
     expect_close(out.exp().sum(1), torch.ones(4), "the posterior probabilities of each image (summed over classes)",
                  rtol=1e-4, atol=1e-4)
 
@@ -81,13 +110,20 @@ def _l0_posterior_equal_classes(fn: Fn) -> None:
     x = _binary((3, 1, 28, 28), 9)
     probs = _probs((1, 28, 28), 10).expand(4, 1, 28, 28).clone()
     prior = torch.tensor([0.1, 0.2, 0.3, 0.4]).log()
-    out = expect_tensor(fn(x, probs, prior), (3, 4))
-    expect_close(out, prior.expand(3, 4), "the posterior when every class has the same pixel model", atol=1e-4)
+    out = fn(x, probs, prior)
+    expect_no_nan(out, UNDERFLOW_NAN)
+    expect_close(expect_tensor(out, (3, 4)), prior.expand(3, 4), "the posterior when every class has the same "
+                 "pixel model", atol=1e-4)
 
 
-def _l0_sample_binary(fn: Fn) -> None:
-    out = expect_tensor(fn(_probs((10, 1, 28, 28), 13), 3, 5), (5, 1, 28, 28))
+def _l0_sample_statistics_public(fn: Fn) -> None:
+    probs = _probs((3, 1, 28, 28), 13)
+    out = expect_tensor(fn(probs, 1, 2000, seeded(14)), (2000, 1, 28, 28))
     expect_true(bool(((out == 0) | (out == 1)).all()), "samples of a Bernoulli pixel model must be exactly 0 or 1")
+    expect_true(not bool((out == out[0]).all()), "the n samples are copies of one image: every image needs its own "
+                "draw of every pixel")
+    expect_true(float((out.mean(0) - probs[1]).abs().max()) < 0.08, "the average of many samples should approach "
+                "the pixel probabilities of class y")
 
 
 def _l0_sample_deterministic(fn: Fn) -> None:
@@ -95,6 +131,53 @@ def _l0_sample_deterministic(fn: Fn) -> None:
     probs[1, :, :14] = 1.0
     out = expect_tensor(fn(probs, 1, 3), (3, 1, 28, 28))
     expect_close(out, probs[1].expand(3, 1, 28, 28), "samples of class y=1 whose probabilities are all 0 or 1")
+
+
+def _kl_rows(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Oracle: KL(p || q) per row by an explicit loop over outcomes, in float64."""
+    out = []
+    for row_p, row_q in zip(p.double().tolist(), q.double().tolist()):
+        total = 0.0
+        for a, b in zip(row_p, row_q):
+            if a > 0:
+                total += math.inf if b == 0 else a * math.log(a / b)
+        out.append(total)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def _distributions(n: int, k: int, seed: int) -> torch.Tensor:
+    return (torch.randn(n, k, generator=seeded(seed)) * 1.5).softmax(1)
+
+
+def _l0_kl_values(fn: Fn) -> None:
+    p, q = _distributions(4, 6, 30), _distributions(4, 6, 31)
+    same = expect_tensor(fn(p, p.clone()), (4,), "the KL of a distribution from itself")
+    expect_close(same, torch.zeros(4), "the divergences of distributions from themselves", atol=1e-5)
+    out = expect_tensor(fn(p, q), (4,))
+    expect_true(bool((out > 0).all()), "the KL divergence of two different distributions is positive: check the "
+                "sign and the order of p and q")
+    expect_close(out, _kl_rows(p, q), "the divergences of random distributions", atol=1e-5)
+
+
+def _l0_kl_zero_p(fn: Fn) -> None:
+    p, q = _distributions(3, 5, 32), _distributions(3, 5, 33)
+    p[:, :2] = 0.0
+    p = p / p.sum(1, keepdim=True)
+    out = fn(p, q)
+    expect_no_nan(out, "the result holds NaN: an outcome with p_k = 0 must contribute 0 (the limit of p log p), "
+                  "but 0 * log 0 is NaN in floating point")
+    expect_close(expect_tensor(out, (3,)), _kl_rows(p, q), "the divergences when p has zero entries", atol=1e-5)
+
+
+def _l0_kl_zero_q(fn: Fn) -> None:
+    p, q = _distributions(2, 5, 34), _distributions(2, 5, 35)
+    q[0, 1] = 0.0
+    q = q / q.sum(1, keepdim=True)
+    out = fn(p, q)
+    expect_true(isinstance(out, torch.Tensor) and tuple(out.shape) == (2,), "return an (N,) tensor")
+    expect_true(float(out[0]) == math.inf, "when q gives probability 0 to an outcome that p makes possible, "
+                "KL(p || q) is +inf: the model pays an infinite price (check that nothing clamps q)")
+    expect_close(out[1:], _kl_rows(p, q)[1:], "the divergence of the row without zeros", atol=1e-5)
 
 
 def _l1_loss_zero(fn: Fn) -> None:
@@ -480,28 +563,37 @@ def _l7_choose_unknown(fn: Fn) -> None:
 EXERCISES: tuple[Exercise, ...] = (
     Exercise("pixel_loglik",
              0,
-             "bernoulli_log_likelihood",
-             "log-likelihood under a per-pixel Bernoulli model",
+             "pixel_log_likelihood",
+             "log-likelihood under independent Bernoulli pixels",
              (Case("every probability 0.5", _l0_loglik_half, "each pixel contributes log 0.5 whatever its value"),
-              Case("all-white images", _l0_loglik_ones, "a white pixel contributes log p"))),
+              Case("all-white images", _l0_loglik_ones, "a white pixel contributes log p"),
+              Case("probabilities of exactly 0 and 1", _l0_loglik_certain,
+                   "a pixel certain of its value contributes log 1 = 0, and an impossible one -inf"))),
     Exercise("pixel_fit",
              0,
              "fit_pixel_probs",
              "per-class pixel probabilities with Laplace smoothing",
-             (Case("probabilities in (0, 1)", _l0_fit_range, "(sum + alpha) / (count + 2 alpha)"),
+             (Case("probabilities in (0, 1)", _l0_fit_range, "alpha pseudo-counts of white and of black pixels"),
               Case("a class with no images", _l0_fit_empty_class, "with no data the estimate is the smoothing alone"))),
     Exercise("bayes_classifier",
              0,
              "class_log_posterior",
              "log p(y | x) by Bayes' rule",
-             (Case("posteriors sum to one", _l0_posterior_normalised, "normalise with torch.logsumexp, not exp/sum"),
+             (Case("posteriors sum to one", _l0_posterior_normalised, "stay in log space to normalise"),
               Case("identical class models", _l0_posterior_equal_classes, "equal likelihoods leave the prior"))),
     Exercise("sample_class",
              0,
              "sample_class",
-             "sampling images from p(x | y)",
-             (Case("binary samples", _l0_sample_binary, "torch.bernoulli draws 0/1 values"),
-              Case("probabilities 0 and 1", _l0_sample_deterministic, "index the probabilities with y"))),
+             "bug hunt: sampling n images from p(x | y)",
+             (Case("many samples", _l0_sample_statistics_public, "one independent coin per pixel per image"),
+              Case("probabilities 0 and 1", _l0_sample_deterministic, "use the probabilities of class y"))),
+    Exercise("pixel_kl",
+             0,
+             "discrete_kl",
+             "derivation: KL(p || q) of discrete distributions",
+             (Case("identical and different distributions", _l0_kl_values, "sum over outcomes of p log(p / q)"),
+              Case("p with zero entries", _l0_kl_zero_p, "an outcome the data never shows contributes nothing"),
+              Case("q with a zero entry", _l0_kl_zero_q, "an outcome the model calls impossible"))),
     Exercise("ae_loss",
              1,
              "reconstruction_loss",

@@ -26,7 +26,7 @@ def find_exercise(name: str) -> Exercise:
     raise CourseInputError(f"no exercise called {name!r}{suggestion} Known: {', '.join(sorted(BY_NAME))}")
 
 
-def check(name: str, fn: Callable[..., Any], *, verbose: bool = True) -> bool:
+def check(name: str, fn: Callable[..., Any], *, verbose: bool = True) -> bool | None:
     """Run the public cases of exercise ``name`` on ``fn`` and print what passed and what did not.
 
     Args:
@@ -35,8 +35,10 @@ def check(name: str, fn: Callable[..., Any], *, verbose: bool = True) -> bool:
         verbose: print the report (``False``: only return the result).
 
     Returns:
-        ``True`` when every public case passes, else ``False`` (an unimplemented stub gives
-        ``False`` and a friendly message, never an exception).
+        With ``verbose=False``: ``True`` when every public case passes, else ``False`` (an
+        unimplemented stub gives ``False``, never an exception). With the default printed report:
+        ``None``, so that a notebook cell ending in ``check(...)`` shows the report and no raw
+        ``True``/``False``.
 
     Raises:
         CourseInputError: for an unknown exercise name, or when ``fn`` is not callable.
@@ -50,9 +52,9 @@ def check(name: str, fn: Callable[..., Any], *, verbose: bool = True) -> bool:
     if not verbose:
         return passed == len(results)
     if any(r.not_implemented for r in results):
-        print(f"{name}: {exercise.function} is not implemented yet: replace the `raise NotImplementedError(...)` "
-              "line with your code, run the cell, then run this check again.")
-        return False
+        print(f"{name}: {exercise.function} is not attempted yet. Replace its `raise NotImplementedError(...)` "
+              "line with your code, run that cell, then run this check again.")
+        return None
     for k, result in enumerate(results, 1):
         if result.passed:
             print(f"  ok    case {k}/{len(results)}: {result.description}")
@@ -64,4 +66,4 @@ def check(name: str, fn: Callable[..., Any], *, verbose: bool = True) -> bool:
         print(f"{name}: all {len(results)} public checks passed. (The grader runs more cases.)")
     else:
         print(f"{name}: {passed}/{len(results)} public checks passed.")
-    return passed == len(results)
+    return None

@@ -1,0 +1,195 @@
+"""The self-checks catch the classic mistakes, say why, and never reveal an answer.
+
+Each mistake of :data:`MISTAKES` is the reference solution with one classic error planted in it
+(``std = exp(logvar)``, ``log(sigmoid(x))``, ``log`` where ``xlogy`` is needed, ...): the public
+``check`` must fail it with a message that names the problem. The reference solutions pass every
+case, public and instructor; trivial answers (zeros of the right shape) pass none; and no stub of a
+generated exercise shows a line of its solution.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from exercise_support import ROOT, outcomes, solution, solution_functions
+
+from course_grader import markers
+from course_grader.cases import EXERCISES
+from course_lib.grading import check
+
+NAMES = [exercise.name for exercise in EXERCISES]
+LESSONS = sorted({exercise.lesson for exercise in EXERCISES})
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread() -> Any:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------------------ the mistakes
+def _log_pixel_log_likelihood(x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    return (x * probs.log() + (1 - x) * (1 - probs).log()).flatten(1).sum(dim=1)
+
+
+def _clamped_pixel_log_likelihood(x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    p = probs.clamp(1e-6, 1 - 1e-6)
+    return (x * p.log() + (1 - x) * (1 - p).log()).flatten(1).sum(dim=1)
+
+
+def _exp_sum_posterior(x: torch.Tensor, probs: torch.Tensor, log_prior: torch.Tensor) -> torch.Tensor:
+    flat_x, flat_p = x.flatten(1), probs.flatten(1)
+    joint = (flat_x @ flat_p.log().T + (1 - flat_x) @ (1 - flat_p).log().T + log_prior).exp()
+    return (joint / joint.sum(dim=1, keepdim=True)).log()
+
+
+def _one_draw_sampler(probs: torch.Tensor, y: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    one = torch.bernoulli(probs[y], generator=generator)
+    return one.expand(n, *one.shape)
+
+
+def _threshold_sampler(probs: torch.Tensor, y: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    return (probs[y] > 0.5).float().expand(n, *probs.shape[1:])
+
+
+def _log_discrete_kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    return (p * (p.log() - q.log())).sum(dim=1)
+
+
+def _clamped_discrete_kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    return (torch.xlogy(p, p) - torch.xlogy(p, q.clamp_min(1e-12))).sum(dim=1)
+
+
+# (exercise, the mistaken function, a phrase the failure message must contain)
+MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
+    ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),
+    ("pixel_loglik", _clamped_pixel_log_likelihood, "-inf"),
+    ("bayes_classifier", _exp_sum_posterior, "0 / 0 is NaN"),
+    ("sample_class", _one_draw_sampler, "copies of one image"),
+    ("sample_class", _threshold_sampler, "copies of one image"),
+    ("pixel_kl", _log_discrete_kl, "0 * log 0 is NaN"),
+    ("pixel_kl", _clamped_discrete_kl, "+inf"),
+]
+
+
+@pytest.mark.parametrize(("name", "mistake", "phrase"), MISTAKES,
+                         ids=[f"{n}-{m.__name__.strip('_')}" for n, m, _ in MISTAKES])
+def test_the_public_check_catches_each_classic_mistake_and_says_why(
+        name: str, mistake: Callable[..., Any], phrase: str, capsys: pytest.CaptureFixture) -> None:
+    assert check(name, mistake, verbose=False) is False
+    check(name, mistake)
+    out = capsys.readouterr().out
+    assert "FAIL" in out and phrase in out, out
+
+
+def test_every_lesson_has_a_planted_mistake() -> None:
+    covered = {next(e.lesson for e in EXERCISES if e.name == name) for name, _, _ in MISTAKES}
+    assert covered == set(LESSONS)
+
+
+# ------------------------------------------------------------------------------ right and trivial answers
+@pytest.mark.parametrize("name", NAMES)
+def test_the_reference_solution_passes_every_case(name: str) -> None:
+    failed = [(r.description, r.message) for r in outcomes(name, solution(name)) if not r.passed]
+    assert failed == []
+
+
+def _trivial(reference: Callable[..., Any], kind: str) -> Callable[..., Any]:
+    """A function returning zeros (or ones) shaped like the reference's answer: right shape, no work."""
+    def fill(value: Any) -> Any:
+        if isinstance(value, torch.Tensor):
+            return torch.zeros_like(value) if kind == "zeros" else torch.ones_like(value)
+        if isinstance(value, tuple):
+            return tuple(fill(v) for v in value)
+        if isinstance(value, float):
+            return 0.0 if kind == "zeros" else 1.0
+        return value
+
+    def trivial(*args: Any, **kwargs: Any) -> Any:
+        return fill(reference(*args, **kwargs))
+
+    return trivial
+
+
+TENSOR_EXERCISES = [e.name for e in EXERCISES if not isinstance(solution(e.name), type)
+                    and e.name not in ("dcgan_init",)]
+
+
+@pytest.mark.parametrize("kind", ["zeros", "ones"])
+@pytest.mark.parametrize("name", TENSOR_EXERCISES)
+def test_trivial_answers_of_the_right_shape_earn_nothing(name: str, kind: str) -> None:
+    passed = [r.description for r in outcomes(name, _trivial(solution(name), kind)) if r.passed]
+    assert passed == []
+
+
+# ------------------------------------------------------------------------------ hints never give the answer
+def _stub_comments(text: str) -> list[str]:
+    """The ``# Hint:`` comment lines (and their continuations) of every stub of a generated notebook."""
+    lines = text.split("\n")
+    out = []
+    for i, line in enumerate(lines):
+        if line.strip().startswith("raise NotImplementedError("):
+            j = i - 1
+            while j >= 0 and lines[j].strip().startswith("#"):
+                out.append(lines[j].strip().lstrip("#").strip())
+                j -= 1
+    return out
+
+
+def _code_lines(lesson: int) -> set[str]:
+    """Every line of code inside the solution regions of a lesson (stripped, comments excluded)."""
+    text = (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8")
+    regions = re.findall(rf"{markers.BEGIN}\n(.*?){markers.END}", text, re.S)
+    return {line.strip() for region in regions for line in region.split("\n")
+            if line.strip() and not line.strip().startswith("#")}
+
+
+def _normal(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_no_stub_hint_or_check_message_contains_a_line_of_the_solution(lesson: int) -> None:
+    generated = markers.generate((ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8"))
+    hints = _stub_comments(generated)
+    assert hints, "every lesson's stubs carry hints"
+    messages = hints + [case.hint for e in EXERCISES if e.lesson == lesson for case in e.all_cases()]
+    for line in _code_lines(lesson):
+        if len(_normal(line)) < 12 or line.startswith(("return torch.stack", "probs = []")):
+            continue  # too short to be an answer ("return x", "probs = []")
+        for message in messages:
+            assert _normal(line) not in _normal(message), (line, message)
+
+
+def test_a_failure_message_never_prints_the_expected_numbers(capsys: pytest.CaptureFixture) -> None:
+    wrong = lambda x, probs: _log_pixel_log_likelihood(x, probs) * 1.01  # noqa: E731
+    check("pixel_loglik", wrong)
+    out = capsys.readouterr().out
+    for value in (-784 * math.log(2), 784 * math.log(0.9), -14 * 28 * math.log(2)):
+        for text in (f"{value:.1f}", f"{value:.2f}", f"{value:g}"):
+            assert text not in out
+
+
+def test_an_unattempted_stub_reads_as_not_attempted_yet_and_shows_no_raw_false(
+        capsys: pytest.CaptureFixture) -> None:
+    namespace: dict[str, Any] = {}
+    stub = markers.generate((ROOT / "solutions" / "lesson0_exercises.md").read_text(encoding="utf-8"))
+    source = re.search(r"(def pixel_log_likelihood.*?raise NotImplementedError\('not attempted yet'\))", stub, re.S)
+    assert source is not None
+    exec("import torch\n" + source.group(1), namespace)  # noqa: S102
+    assert check("pixel_loglik", namespace["pixel_log_likelihood"]) is None  # a notebook shows nothing after it
+    out = capsys.readouterr().out
+    assert "not attempted yet" in out and "Traceback" not in out and "FAIL" not in out
+    assert check("pixel_loglik", namespace["pixel_log_likelihood"], verbose=False) is False
+
+
+def test_solution_functions_are_found_for_every_exercise() -> None:
+    for exercise in EXERCISES:
+        assert exercise.function in solution_functions(exercise.lesson), exercise.name
