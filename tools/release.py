@@ -11,15 +11,15 @@ Usage (from a clean clone, in the course's environment)::
 The published location is one place, ``pyproject.toml`` (``[project] version``, ``[project.urls]
 Repository``). To make a new version: edit ``version`` there and ``__version__`` in
 ``course_lib/__init__.py``, run ``python tools/sync_notebooks.py`` (regenerates every notebook's
-first cell, the launch buttons and the README's install block) and
-``python -m course_lib.grading.markers``, commit, then run this.
+first cell, the launch buttons and the README's install block) and the exercises' generator
+(``tools/check_generated.sh`` names it), commit, then run this.
 
 Checks, each failing with one line that names the fix:
 
 1. the working tree is clean (the wheel and the tag are exactly HEAD);
 2. the versions agree: pyproject.toml, ``course_lib.__version__``, and the generated files
-   (``tools/sync_notebooks.py --check``: every notebook installs ``v<version>``, ``_config.yml``'s
-   launch buttons point at the tag, the README names it; exercises generated from solutions);
+   (``tools/check_generated.sh``: every notebook installs ``v<version>``, ``_config.yml``'s launch
+   buttons point at the tag, the README names it; exercises generated from solutions);
 3. the tag ``v<version>`` is new, or already marks HEAD (a re-run);
 4. the wheel, built from ``git archive HEAD`` (never from stray files), has the right name and
    metadata (version, Repository URL) and carries what pages read at run time: the embedded MNIST,
@@ -90,15 +90,14 @@ def check_versions(release: Release, root: Path = ROOT) -> None:
             f"course_lib/__init__.py says __version__ = {written!r} but pyproject.toml says {release.version!r}; "
             "make them equal"
         )
-    for command, fix in (
-        ([sys.executable, "tools/sync_notebooks.py", "--check"], "python tools/sync_notebooks.py"),
-        ([sys.executable, "-m", "course_lib.grading.markers", "--check"], "python -m course_lib.grading.markers"),
-    ):
-        result = subprocess.run(command, cwd=root, capture_output=True, text=True)
-        if result.returncode != 0:
-            stale = (result.stdout + result.stderr).strip().splitlines()
-            raise ReleaseError(f"generated files do not match {release.tag} ({stale[-1] if stale else '?'}); "
-                               f"run `{fix}` and commit")
+    # The test command's own check of the generated files (notebooks' first cells, launch buttons,
+    # README block, paired notebooks, exercises from solutions); its last line names the fix.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # this environment's python first
+    result = subprocess.run(["bash", "tools/check_generated.sh"], cwd=root, capture_output=True, text=True,
+                            env={**os.environ, "PATH": path})
+    if result.returncode != 0:
+        stale = (result.stdout + result.stderr).strip().splitlines()
+        raise ReleaseError(f"generated files do not match {release.tag}: {stale[-1] if stale else '?'}")
 
 
 def check_tag(release: Release, root: Path = ROOT) -> bool:
