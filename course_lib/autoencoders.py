@@ -42,8 +42,8 @@ from course_lib.training import History, train
 class _ImageAutoencoder(nn.Module):
     """Shared ``encode`` / ``decode`` / ``forward`` with input checks; subclasses set the two networks."""
 
-    encoder: nn.Module
-    decoder: nn.Module
+    encoder: nn.Sequential
+    decoder: nn.Sequential
     latent_dim: int
     config: dict[str, Any]
 
@@ -105,7 +105,9 @@ class Autoencoder(_ImageAutoencoder):
     @property
     def encoder_weight(self) -> torch.Tensor:
         """The encoder's weights ``(d, 784)`` on the CPU, detached: row ``i`` reshaped to 28x28 is kernel ``i``."""
-        return self.encoder[-2].weight.detach().cpu()
+        layer = self.encoder[-2]
+        assert isinstance(layer, nn.Linear)
+        return layer.weight.detach().cpu()
 
 
 class Autoencoder2D(_ImageAutoencoder):
@@ -214,7 +216,7 @@ def fit_autoencoder(
     name = name or type(model).__name__.lower() + ("-denoising" if corruption is not None else "")
     model.to(device)
 
-    def run(m: nn.Module) -> History:
+    def run(m: _ImageAutoencoder) -> History:
         torch.manual_seed(seed)
         m.train()
         optimiser = torch.optim.Adam(m.parameters(), lr=lr)
