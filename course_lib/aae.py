@@ -86,7 +86,7 @@ class AdversarialAutoencoder(nn.Module):
         """Logits ``(N,)`` that codes ``(N, latent_dim)`` are prior samples (labels ``(N,)`` if supervised)."""
         check_tensor(z, "z", shape=(None, self.latent_dim))
         labels = check_labels(labels, z.shape[0], self.n_classes, "the code discriminator")
-        if labels is not None:
+        if labels is not None and self.n_classes is not None:
             z = torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
         return self.discriminator(z).squeeze(1)
 

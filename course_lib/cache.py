@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -24,6 +24,8 @@ from torch import nn
 from course_lib.training import History, progress_mode, summary_line
 
 CACHE_FORMAT = 1
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def cache_dir() -> Path:
@@ -65,12 +67,12 @@ def cache_path(name: str, config: Mapping[str, Any]) -> Path:
 def cached_training(
     name: str,
     config: Mapping[str, Any],
-    model: nn.Module,
-    train: Callable[[nn.Module], History],
+    model: M,
+    train: Callable[[M], History],
     *,
     enabled: bool = True,
     verbose: bool = True,
-) -> tuple[nn.Module, History, bool]:
+) -> tuple[M, History, bool]:
     """Load ``model``'s weights and history from the cache, or train it and store them.
 
     Args:

@@ -151,13 +151,14 @@ class _Generator(nn.Module):
 
     latent_dim: int
     n_classes: int | None
-    image_shape: tuple[int, int, int]
+    image_shape: tuple[int, ...]
+    _config: dict[str, Any]
 
     def _input(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """``(N, latent_dim [+ n_classes])``: the noise, with the one-hot label appended if conditional."""
         z = check_latent(z, self.latent_dim)
         labels = check_labels(labels, z.shape[0], self.n_classes, "generator")
-        if labels is None:
+        if labels is None or self.n_classes is None:
             return z
         return torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
 
@@ -175,7 +176,9 @@ class _Discriminator(nn.Module):
     """
 
     n_classes: int | None
-    image_shape: tuple[int, int, int]
+    image_shape: tuple[int, ...]
+    _config: dict[str, Any]
+    minibatch: MinibatchDiscrimination | None
 
     def _head(self, n_features: int, minibatch_features: int) -> None:
         self.minibatch = MinibatchDiscrimination(n_features, minibatch_features) if minibatch_features else None
@@ -263,7 +266,7 @@ class MLPDiscriminator(_Discriminator):
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         h = x.flatten(1)
-        if labels is not None:
+        if labels is not None and self.n_classes is not None:
             h = torch.cat([h, F.one_hot(labels, self.n_classes).to(h.dtype)], dim=1)
         return self.body(h)
 
@@ -500,7 +503,7 @@ def sample_labels(n: int, n_classes: int) -> torch.Tensor:
 
 @torch.no_grad()
 def sample_images(
-    generator: nn.Module,
+    generator: _Generator,
     n: int,
     *,
     labels: torch.Tensor | None = None,
@@ -684,7 +687,8 @@ def fit_gan(
     if snapshot_noise is None:
         snapshot_noise = torch.randn(64, generator.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
     check_latent(snapshot_noise, generator.latent_dim)
-    snapshot_labels = sample_labels(snapshot_noise.shape[0], generator.n_classes) if conditional else None
+    snapshot_labels = (sample_labels(snapshot_noise.shape[0], generator.n_classes)
+                       if generator.n_classes is not None else None)
 
     config = recipe_config(
         fit_gan, {"generator": generator, "discriminator": discriminator}, budget, images, seed,

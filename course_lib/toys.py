@@ -214,8 +214,8 @@ def curves_1d(generator: ToyGenerator, discriminator: ToyDiscriminator, grid: to
 class _FreshBatches:
     """``steps`` batches of ``batch_size`` fresh target samples per pass (for :func:`train`)."""
 
-    def __init__(self, sample: Callable[[int, torch.Generator], torch.Tensor], steps: int, batch_size: int,
-                 seed: int, device: torch.device) -> None:
+    def __init__(self, sample: Callable[[int, torch.Generator], torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
+                 steps: int, batch_size: int, seed: int, device: torch.device) -> None:
         self.sample, self.steps, self.batch_size, self.device = sample, steps, batch_size, device
         self.generator = torch.Generator().manual_seed(seed)
 

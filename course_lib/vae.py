@@ -39,7 +39,7 @@ class _VAE(nn.Module):
     body: nn.Module
     to_mu: nn.Module
     to_logvar: nn.Module
-    decoder: nn.Module
+    decoder: nn.Sequential
     latent_dim: int
     config: dict[str, Any]
     default_lr: float = 1e-3  # the Adam learning rate fit_vae uses for this model unless told otherwise
@@ -73,6 +73,16 @@ class _VAE(nn.Module):
         """``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(logits (N, 1, 28, 28), mu (N, d), logvar (N, d))``."""
         mu, logvar = self.encode(x)
         return self.decode(self.reparameterise(mu, logvar)), mu, logvar
+
+    def init_output_bias(self, mean_image: torch.Tensor) -> None:
+        """Start the decoder from the mean training image ``(1, 28, 28)`` in ``[0, 1]`` (per subclass)."""
+        raise NotImplementedError
+
+    def _output_bias(self) -> torch.Tensor:
+        """The bias of the decoder's last layer (a linear or transposed-convolution layer)."""
+        last = self.decoder[-1]
+        assert isinstance(last, (nn.Linear, nn.ConvTranspose2d)) and last.bias is not None
+        return last.bias
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` draws of the prior ``z ~ N(0, I)``: images ``(n, 1, 28, 28)`` in ``[0, 1]``.
@@ -146,8 +156,9 @@ class MLPVAE(_VAE):
         check_tensor(mean_image, "mean_image", value_range=(0.0, 1.0))
         if mean_image.numel() != 784:
             raise CourseInputError(f"mean_image must have 784 values (1, 28, 28), got shape {tuple(mean_image.shape)}")
+        bias = self._output_bias()
         with torch.no_grad():
-            self.decoder[-1].bias.copy_(_logit(mean_image.reshape(784).to(self.decoder[-1].bias)))
+            bias.copy_(_logit(mean_image.reshape(784).to(bias)))
 
 
 class ConvVAE(_VAE):
@@ -199,7 +210,7 @@ class ConvVAE(_VAE):
         """
         check_tensor(mean_image, "mean_image", value_range=(0.0, 1.0))
         with torch.no_grad():
-            self.decoder[-1].bias.fill_(float(_logit(mean_image.mean())))
+            self._output_bias().fill_(float(_logit(mean_image.mean())))
 
 
 LR_SCHEDULES = ("cosine", "constant")

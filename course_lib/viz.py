@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -64,7 +64,7 @@ STYLE: dict[str, Any] = {
 @contextlib.contextmanager
 def style() -> Iterator[None]:
     """The course's matplotlib style (:data:`STYLE`), as a context: ``with viz.style(): ...``."""
-    with plt.rc_context(STYLE):
+    with plt.rc_context(cast(Any, STYLE)):  # matplotlib types its keys as literals
         yield
 
 
@@ -583,12 +583,12 @@ def error_vs_latent_size(
     with style():
         fig, ax = plt.subplots(figsize=(4.8, 3.2))
         for i, (label, values) in enumerate(curves.items()):
-            values = as_array(values, f"errors[{label!r}]" if label else "errors")
-            if values.shape != size_array.shape:
+            curve = as_array(values, f"errors[{label!r}]" if label else "errors")
+            if curve.shape != size_array.shape:
                 raise CourseInputError(
-                    f"errors must have one value per size ({len(size_array)}), got shape {values.shape}"
+                    f"errors must have one value per size ({len(size_array)}), got shape {curve.shape}"
                 )
-            ax.plot(size_array, values, marker="o", color=f"C{i}", label=label or None)
+            ax.plot(size_array, curve, marker="o", color=f"C{i}", label=label or None)
             if len(curves) == 1:  # with several curves the labels would collide
                 for s, e in zip(size_array, values):
                     ax.annotate(f"{e:.3g}", (s, e), textcoords="offset points", xytext=(4, 5), fontsize=8)
