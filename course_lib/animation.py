@@ -1,82 +1,29 @@
-"""The training-progress animation: fixed-noise sample grids over the epochs.
+"""Animations that play in the notebook and in the built book, with no kernel and no network.
 
-A GAN (or VAE) recipe stores one ``(n, C, H, W)`` grid per epoch in ``history.snapshots`` (see
-:class:`course_lib.training.ImageSnapshot`). :func:`progress_animation` turns them into a
-matplotlib animation that
+* :func:`progress_animation`: the fixed-noise sample grids a recipe stores in ``history.snapshots``
+  (one ``(n, C, H, W)`` grid per epoch, see :class:`course_lib.training.ImageSnapshot`), tiled
+  into frames;
+* :func:`figure_player`: any matplotlib figure redrawn frame by frame (e.g. the 1-D toy GAN's
+  densities over training), each frame saved as a PNG.
 
-* plays in the notebook **and in the built book** with no kernel: its HTML is matplotlib's
-  JavaScript player (``Animation.to_jshtml``) with every frame embedded as a PNG; the player's
-  Font Awesome icons (loaded from a CDN by matplotlib) are replaced by plain Unicode symbols so the
-  page needs no network.
-
-Keep it small: at most ``max_frames`` evenly spaced epochs (first and last always included), at a
-modest resolution; ``ProgressAnimation.html_bytes`` says how large the embedded HTML is.
+Both return a :class:`FramePlayer`: every frame is embedded as a PNG ``<img>``, and the frame slider
+of :func:`course_lib.static_widgets.slider_html` (with a play button) shows one at a time. The
+player is the course's own HTML, so nothing is edited after the fact: no regular expressions over
+another library's output, no CDN icons. Keep it small: at most ``max_frames`` evenly spaced
+frames (first and last always included); :attr:`FramePlayer.html_bytes` says how large it is.
 """
 
 from __future__ import annotations
 
-import base64
 import io
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.animation import FuncAnimation
-from PIL import Image
 
+from course_lib import static_widgets as sw
 from course_lib.errors import CourseInputError
 from course_lib.viz import display_images, tile
-
-# matplotlib's player asks a CDN for Font Awesome; these Unicode symbols need no download.
-PLAYER_ICONS = {  # only triangles and bars: symbols that every font has (no tofu boxes)
-    "fa-minus": "&#8722;",
-    "fa-fast-backward": "&#9664;&#9664;",
-    "fa-step-backward": "&#9664;&#9646;",
-    "fa-play fa-flip-horizontal": "&#9664;",
-    "fa-pause": "&#9646;&#9646;",
-    "fa-play": "&#9654;",
-    "fa-step-forward": "&#9646;&#9654;",
-    "fa-fast-forward": "&#9654;&#9654;",
-    "fa-plus": "+",
-}
-
-
-def offline_jshtml(jshtml: str) -> str:
-    """matplotlib's ``to_jshtml()`` output without its one external URL (the Font Awesome stylesheet).
-
-    The ``<link>`` to the CDN is removed and each ``<i class="fa fa-...">`` icon becomes a Unicode symbol.
-    """
-    text = re.sub(r"<link[^>]*font-awesome[^>]*>", "", jshtml, flags=re.S)
-    for icon, symbol in PLAYER_ICONS.items():
-        text = text.replace(f'<i class="fa {icon}"></i>', f'<span aria-hidden="true">{symbol}</span>')
-    return text
-
-
-FRAME_PATTERN = re.compile(r'(frames\[\d+\] = "data:image/png;base64,)([A-Za-z0-9+/=\\\n]+)(")')
-
-
-def grey_frames(jshtml: str, levels: int = 256) -> str:
-    """Re-encode the player's embedded RGBA PNG frames as grey PNGs with ``levels`` grey levels.
-
-    Grey instead of RGBA keeps the picture and saves about a third; 32 levels instead of 256 look the
-    same on digit grids and save another third (measured on 10 frames of 64 decoded digits:
-    529 KiB -> 328 KiB of base64).
-    """
-    if not 2 <= levels <= 256:
-        raise CourseInputError(f"levels must be between 2 and 256, got {levels}")
-
-    def shrink(match: re.Match[str]) -> str:
-        raw = base64.b64decode(match.group(2).replace("\\\n", "").replace("\n", ""))
-        grey = np.asarray(Image.open(io.BytesIO(raw)).convert("L"), dtype=np.float64)
-        if levels < 256:
-            grey = np.round(grey / 255 * (levels - 1)) * 255 / (levels - 1)
-        buffer = io.BytesIO()
-        Image.fromarray(np.round(grey).astype(np.uint8)).save(buffer, format="PNG", optimize=True)
-        return match.group(1) + base64.b64encode(buffer.getvalue()).decode("ascii") + match.group(3)
-
-    return FRAME_PATTERN.sub(shrink, jshtml)
 
 
 def pick_frames(count: int, max_frames: int) -> list[int]:
@@ -90,23 +37,22 @@ def pick_frames(count: int, max_frames: int) -> list[int]:
     return sorted({int(round(i)) for i in np.linspace(0, count - 1, max_frames)})
 
 
-class ProgressAnimation:
-    """An animation of sample grids; displays itself as offline HTML in Jupyter and in the book.
+class FramePlayer:
+    """Frames with a slider and a play button; displays itself as self-contained HTML.
 
     Attributes:
-        animation: the matplotlib ``FuncAnimation`` (its figure is closed, so nothing is shown twice).
-        frames: the tiled grids, one ``(H', W')`` array in ``[0, 1]`` per frame.
-        labels: frame titles, e.g. ``"epoch 5"``.
-        html: self-contained HTML player (no external URL).
+        pngs: the embedded frames, PNG bytes.
+        labels: one label per frame, e.g. ``"epoch 5"``.
+        frames: the frames as ``(H, W)`` arrays in ``[0, 1]`` (grids of :func:`progress_animation`),
+            or ``None`` for figure frames.
+        html: the player, a ``<div>`` with no ``<script>`` and no external URL.
     """
 
-    def __init__(
-        self, animation: FuncAnimation, frames: list[np.ndarray], labels: list[str], html: str
-    ) -> None:
-        self.animation = animation
-        self.frames = frames
-        self.labels = labels
-        self.html = html
+    def __init__(self, pngs: list[bytes], labels: list[str], *, title: str | None, width: int,
+                 interval_ms: int, frames: list[np.ndarray] | None = None) -> None:
+        self.pngs, self.labels, self.frames = pngs, labels, frames
+        panel = sw.image_panel(title or "", [sw.data_uri(png) for png in pngs], width=width)
+        self.html = sw.slider_html(panel, labels, slider_name="frame", play_ms=interval_ms)
 
     @property
     def html_bytes(self) -> int:
@@ -117,7 +63,17 @@ class ProgressAnimation:
         return self.html
 
     def __repr__(self) -> str:
-        return f"ProgressAnimation({len(self.frames)} frames, {self.html_bytes / 1024:.0f} KiB of HTML)"
+        return f"FramePlayer({len(self.pngs)} frames, {self.html_bytes / 1024:.0f} KiB of HTML)"
+
+
+ProgressAnimation = FramePlayer
+"""The player of :func:`progress_animation` (the same class)."""
+
+
+def _quantise(image: np.ndarray, levels: int) -> np.ndarray:
+    if not 2 <= levels <= 256:
+        raise CourseInputError(f"levels must be between 2 and 256, got {levels}")
+    return np.round(image * (levels - 1)) / (levels - 1)
 
 
 def progress_animation(
@@ -127,12 +83,11 @@ def progress_animation(
     value_range: tuple[float, float] | None = None,
     labels: Sequence[str] | None = None,
     max_frames: int = 10,
-    dpi: int = 72,
     scale: int = 2,
     interval_ms: int = 600,
     title: str | None = None,
     grey_levels: int = 32,
-) -> ProgressAnimation:
+) -> FramePlayer:
     """Animate sample grids over the epochs (e.g. ``history.snapshots`` of a GAN trained on fixed noise).
 
     Args:
@@ -140,20 +95,20 @@ def progress_animation(
             ``[0, 1]``.
         nrow: images per row of each grid (default: about the square root of ``n``).
         value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect from all the snapshots together.
-        labels: one title per snapshot (default ``"epoch 1"``, ``"epoch 2"``, ...).
+        labels: one label per snapshot (default ``"epoch 1"``, ``"epoch 2"``, ...).
         max_frames: keep at most this many evenly spaced snapshots (first and last included).
-        dpi: dots per inch of the embedded frames (only changes the text size relative to the grid).
-        scale: pixels per image pixel in each frame (an integer keeps the pixels crisp).
+        scale: screen pixels per image pixel (the grid is enlarged without smoothing).
         interval_ms: time between frames when playing.
-        title: text above the grid, before the frame's label.
-        grey_levels: grey levels of the embedded frames (256 = exact; 32 looks the same and is smaller).
+        title: caption above the grid.
+        grey_levels: grey levels of the embedded frames (256 = exact; 32 looks the same on digit grids
+            and is smaller).
 
     Returns:
-        A :class:`ProgressAnimation`; Jupyter displays its HTML player.
+        A :class:`FramePlayer` whose :attr:`~FramePlayer.frames` are the tiled grids.
 
     Raises:
-        CourseInputError: no snapshots, snapshots of different shapes, labels of the wrong length, or
-            values outside the range.
+        CourseInputError: no snapshots, snapshots of different shapes, labels of the wrong length,
+            values outside the range, or ``grey_levels`` outside ``2..256``.
     """
     if len(snapshots) == 0:
         raise CourseInputError(
@@ -173,24 +128,55 @@ def progress_animation(
     shown = shown.reshape((len(chosen), n) + shown.shape[1:])
     ncol = nrow or int(np.ceil(np.sqrt(n)))
     frames = [tile(grid, ncol) for grid in shown]
+    pngs = [sw.png_bytes(_quantise(frame, grey_levels)) for frame in frames]
     frame_labels = [labels[i] if labels is not None else f"epoch {i + 1}" for i in chosen]
+    return FramePlayer(pngs, frame_labels, title=title, width=frames[0].shape[1] * scale,
+                       interval_ms=interval_ms, frames=frames)
 
-    height, width = frames[0].shape[:2]
-    header = 22  # pixels for the frame label
-    with plt.rc_context({"figure.constrained_layout.use": False}):
-        fig = plt.figure(figsize=(width * scale / dpi, (height * scale + header) / dpi), dpi=dpi)
-        ax = fig.add_axes((0, 0, 1, height * scale / (height * scale + header)))
-        ax.set_axis_off()
-        image = ax.imshow(frames[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        caption = fig.text(0.5, 1 - 3 / (height * scale + header), "", ha="center", va="top", fontsize=11)
 
-        def draw(k: int):
-            image.set_data(frames[k])
-            caption.set_text(f"{title}: {frame_labels[k]}" if title else frame_labels[k])
-            return image, caption
+def figure_player(
+    figure: object,
+    draw: Callable[[int], object],
+    n_frames: int,
+    *,
+    labels: Sequence[str] | None = None,
+    interval_ms: int = 600,
+    dpi: int = 80,
+    title: str | None = None,
+) -> FramePlayer:
+    """Play a matplotlib figure that ``draw(k)`` updates to frame ``k`` (``k = 0 .. n_frames - 1``).
 
-        draw(0)
-        animation = FuncAnimation(fig, draw, frames=len(frames), interval=interval_ms, blit=False)
-        html = grey_frames(offline_jshtml(animation.to_jshtml(default_mode="loop")), grey_levels)
-    plt.close(fig)
-    return ProgressAnimation(animation, frames, frame_labels, html)
+    Each frame is saved as a PNG after ``draw(k)``; the figure is closed afterwards, so a cell
+    ending in the player shows the player only.
+
+    Args:
+        figure: a ``matplotlib.figure.Figure``.
+        draw: updates the figure's artists for frame ``k`` (its return value is ignored).
+        n_frames: number of frames, at least 1.
+        labels: one label per frame (default ``"frame 1"``, ...).
+        interval_ms: time between frames when playing.
+        dpi: resolution of the saved frames.
+        title: caption above the frames.
+
+    Returns:
+        A :class:`FramePlayer`.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    if not isinstance(figure, Figure):
+        raise CourseInputError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
+    if n_frames < 1:
+        raise CourseInputError(f"n_frames must be at least 1, got {n_frames}")
+    if labels is not None and len(labels) != n_frames:
+        raise CourseInputError(f"labels must have one entry per frame ({n_frames}), got {len(labels)}")
+    pngs = []
+    for k in range(n_frames):
+        draw(k)
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=dpi)
+        pngs.append(buffer.getvalue())
+    width = int(round(figure.get_figwidth() * dpi))
+    plt.close(figure)
+    frame_labels = list(labels) if labels is not None else [f"frame {k + 1}" for k in range(n_frames)]
+    return FramePlayer(pngs, frame_labels, title=title, width=width, interval_ms=interval_ms)

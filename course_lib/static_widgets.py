@@ -99,6 +99,16 @@ c.querySelectorAll('[data-k]').forEach(function (e) {
 """
 
 
+PLAY_JS = """
+var c = this.closest('.cw-widget'), r = c.querySelector('input[type=range]'), b = this;
+if (c.cwTimer) { clearInterval(c.cwTimer); c.cwTimer = null; b.textContent = '\u25B6 play'; return; }
+b.textContent = '\u275A\u275A pause';
+c.cwTimer = setInterval(function () {
+  r.value = (+r.value + 1) % (+r.max + 1); r.dispatchEvent(new Event('input'));
+}, MS);
+"""
+
+
 def frame_attrs(k: int, initial: int, style: str = "") -> str:
     """``data-k`` and ``style`` attributes of an element that belongs to frame ``k`` (hidden unless ``initial``)."""
     shown = style if k == initial else style + "display:none"
@@ -138,6 +148,7 @@ def slider_html(
     initial: int = 0,
     slider_name: str = "t",
     note: str | None = None,
+    play_ms: int | None = None,
 ) -> str:
     """A frame slider around ``body``, whose elements with ``data-k="k"`` belong to frame ``k``.
 
@@ -148,6 +159,8 @@ def slider_html(
         initial: frame shown first.
         slider_name: accessible name of the slider.
         note: small grey text under the widget.
+        play_ms: add a play/pause button that advances one frame every ``play_ms`` milliseconds
+            (looping); ``None``: no button.
 
     Returns:
         A ``<div class="cw-widget">`` with ``body``, an ``<input type="range">`` from 0 to
@@ -162,10 +175,16 @@ def slider_html(
         f"<span{frame_attrs(k, initial)}>{html.escape(text)}</span>" for k, text in enumerate(labels)
     )
     head, foot = _head_foot(title, note)
+    play = ""
+    if play_ms is not None:
+        if play_ms < 1:
+            raise CourseInputError(f"play_ms must be a positive number of milliseconds, got {play_ms}")
+        play = (f'<button type="button" onclick="{_attr(PLAY_JS.replace("MS", str(int(play_ms))))}">'
+                "&#9654; play</button>")
     return (
         f'<div class="cw-widget cw-slider" id="{widget_id}" style="{FONT}margin:8px 0">{head}'
         f'<div style="display:flex;flex-wrap:wrap;align-items:flex-end">{body}</div>'
-        f'<div style="margin-top:6px;display:flex;align-items:center;gap:10px">'
+        f'<div style="margin-top:6px;display:flex;align-items:center;gap:10px">{play}'
         f'<input type="range" min="0" max="{len(labels) - 1}" step="1" value="{initial}" '
         f'aria-label="{html.escape(slider_name)}" style="width:260px" oninput="{_attr(SLIDER_JS)}">'
         f'<span style="font-variant-numeric:tabular-nums">{label_spans}</span></div>{foot}</div>'

@@ -1,4 +1,4 @@
-"""The progress animation: frames, offline HTML player, GIF, and clear errors."""
+"""The frame player: progress grids and figure frames as offline HTML, and clear errors."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from course_lib.animation import offline_jshtml, pick_frames, progress_animation  # noqa: E402
+from course_lib.animation import figure_player, pick_frames, progress_animation  # noqa: E402
 from course_lib.errors import CourseInputError  # noqa: E402
 
 
@@ -34,32 +34,50 @@ def test_pick_frames_keeps_first_and_last_and_at_most_max():
         pick_frames(3, 0)
 
 
+def _png(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
 def test_frames_labels_and_offline_player():
     anim = progress_animation(_snapshots(12), max_frames=4, title="samples")
     assert anim.labels == ["epoch 1", "epoch 5", "epoch 8", "epoch 12"]
-    assert len(anim.frames) == 4
+    assert len(anim.frames) == 4 and len(anim.pngs) == 4
     # 4 images of 28 px, 2 per row, with a 2-pixel frame; epoch 1 is black, epoch 12 white
     assert anim.frames[0].shape == (2 * 30 + 2, 2 * 30 + 2)
     assert np.all(anim.frames[0][2:30, 2:30] == 0.0) and np.all(anim.frames[-1][2:30, 2:30] == 1.0)
     html = anim._repr_html_()
-    assert len(re.findall(r"frames\[\d+\] = \"data:image/png;base64,", html)) == 4
-    assert "http://" not in html and "https://" not in html  # no CDN: works offline
-    assert 'class="fa' not in html and "<link" not in html
+    embedded = re.findall(r'<img src="data:image/png;base64,([^"]+)"[^>]*data-k="(\d+)"', html)
+    assert [int(k) for _, k in embedded] == [0, 1, 2, 3]
+    assert [base64.b64decode(data) for data, _ in embedded] == anim.pngs  # the frames are the player's images
+    assert "http://" not in html and "https://" not in html and "<script" not in html  # offline, inline handlers
+    assert 'type="range"' in html and 'max="3"' in html and "play</button>" in html
     assert anim.html_bytes == len(html.encode())
-    # the embedded frames are grey PNGs of the figure, the last one brighter than the first
-    frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', html)
-    first, last = (np.asarray(Image.open(io.BytesIO(base64.b64decode(f)))) for f in (frames[0], frames[-1]))
-    assert first.ndim == 2 and last.mean() > first.mean() + 100
+    first, last = _png(anim.pngs[0]), _png(anim.pngs[-1])
+    assert first.ndim == 2 and first.shape == anim.frames[0].shape and last.mean() > first.mean() + 100
+    for label in anim.labels:
+        assert f">{label}</span>" in html
 
 
-def test_offline_jshtml_replaces_every_icon():
-    html = (
-        '<link rel="stylesheet"\nhref="https://maxcdn.bootstrapcdn.com/font-awesome/4.4.0/css/font-awesome.min.css">'
-        '<button><i class="fa fa-play"></i></button><button><i class="fa fa-pause"></i></button>'
-    )
-    cleaned = offline_jshtml(html)
-    assert "https" not in cleaned and "fa-" not in cleaned
-    assert "&#9654;" in cleaned and "&#9646;&#9646;" in cleaned
+def test_figure_player_saves_one_png_per_drawn_frame_and_closes_the_figure():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    (line,) = ax.plot([0, 1], [0, 0], color="k", linewidth=8)
+    ax.set_ylim(-1, 1)
+    ax.set_axis_off()
+    heights = [-0.8, 0.0, 0.8]
+    player = figure_player(fig, lambda k: line.set_ydata([heights[k]] * 2), 3, labels=["low", "mid", "high"],
+                           dpi=50)
+    assert not plt.fignum_exists(fig.number) and player.frames is None
+    frames = [_png(png)[..., :3].mean(axis=2) for png in player.pngs]
+    assert all(f.shape == (75, 100) for f in frames)
+    dark_rows = [np.flatnonzero(f.mean(axis=1) < 200).mean() for f in frames]  # where the black line is
+    assert dark_rows[0] > dark_rows[1] > dark_rows[2]  # image rows count down: a higher line, a smaller row
+    assert ">high</span>" in player.html and player.html.count("<img") == 3
+    with pytest.raises(CourseInputError, match="one entry per frame"):
+        figure_player(plt.figure(), lambda k: None, 2, labels=["a"])
+    with pytest.raises(CourseInputError, match="matplotlib Figure"):
+        figure_player("not a figure", lambda k: None, 2)
 
 
 def test_bad_snapshots_are_clear_errors():
@@ -75,11 +93,8 @@ def test_bad_snapshots_are_clear_errors():
 
 def test_grey_levels_quantise_the_embedded_frames():
     snapshots = [torch.linspace(-1, 1, 4 * 784).view(4, 1, 28, 28) * s for s in (0.5, 1.0)]
-    html = progress_animation(snapshots, grey_levels=4).html
-    frames = re.findall(r'frames\[\d+\] = "data:image/png;base64,([^"]+)"', html)
-    values = np.unique(
-        np.concatenate([np.asarray(Image.open(io.BytesIO(base64.b64decode(f)))).ravel() for f in frames])
-    )
-    assert set(values.tolist()) <= {0, 85, 170, 255}
+    anim = progress_animation(snapshots, grey_levels=4)
+    values = np.unique(np.concatenate([_png(png).ravel() for png in anim.pngs]))
+    assert set(values.tolist()) <= {0, 85, 170, 255} and len(values) == 4
     with pytest.raises(CourseInputError, match="levels"):
         progress_animation(snapshots, grey_levels=1)
