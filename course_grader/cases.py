@@ -134,6 +134,7 @@ def _l1_loss_random(fn: Fn) -> None:
 def _l1_loss_batch(fn: Fn) -> None:
     a, b = torch.randn(3, 1, 28, 28, generator=seeded(23)), torch.randn(3, 1, 28, 28, generator=seeded(24))
     one, two = expect_scalar(fn(a, b)), expect_scalar(fn(torch.cat([a, a]), torch.cat([b, b])))
+    expect_true(one > 100, "the loss of two batches of random images should be large")
     expect_true(
         abs(one - two) < 1e-4 * abs(one),
         "repeating the batch twice should not change the loss: average over the batch, do not sum",
@@ -186,6 +187,17 @@ def _l1_pca_rank(fn: Fn) -> None:
         "after subtracting the data mean, the reconstructions should span at most k directions",
     )
     expect_close(out.mean(0), x.double().mean(0), "the mean of the reconstructions", atol=1e-4)
+
+
+def _l1_gap_random(fn: Fn) -> None:
+    codes, queries = torch.randn(200, 2, generator=seeded(34)) * 3, torch.randn(40, 2, generator=seeded(35))
+    verify = unchanged_inputs(codes, queries)
+    expected = torch.cdist(queries.double(), codes.double()).min(1).values
+    expect_close(expect_tensor(fn(queries, codes), (40,)), expected, "the distances of 40 queries to 200 codes",
+                 atol=1e-4)
+    one = expect_tensor(fn(queries, codes[:1]), (40,))
+    expect_close(one, (queries - codes[0]).norm(dim=1), "the distances to a single reference code", atol=1e-4)
+    verify()
 
 
 def _l2_gauss_statistics(fn: Fn) -> None:
@@ -564,6 +576,7 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
         Case("forward = decoder(encoder(x))", _l1_model_composition, "store encoder and decoder as attributes"),
         Case("size and gradients", _l1_model_gradients, "keep the layers small"),
     ),
+    "ae_code_gap": (Case("random codes", _l1_gap_random, "one distance per query, the smallest over the codes"),),
     "ae_pca": (
         Case(
             "optimal error",

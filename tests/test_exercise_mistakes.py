@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 from exercise_support import ROOT, outcomes, solution, solution_functions
 
 from course_grader import markers
@@ -67,6 +68,29 @@ def _clamped_discrete_kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (torch.xlogy(p, p) - torch.xlogy(p, q.clamp_min(1e-12))).sum(dim=1)
 
 
+def _mse_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(x_hat, x)
+
+
+def _batch_sum_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    return (x_hat - x).pow(2).sum()
+
+
+def _sigmoid_autoencoder(latent_dim: int) -> torch.nn.Module:
+    model = solution("ae_model")(latent_dim)
+    model.decoder[3] = torch.nn.Sigmoid()  # the buggy notebook's last activation
+    return model
+
+
+def _uncentred_pca(x: torch.Tensor, k: int) -> torch.Tensor:
+    _, _, vh = torch.linalg.svd(x, full_matrices=False)
+    return x @ vh[:k].T @ vh[:k]
+
+
+def _squared_code_distance(queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+    return torch.cdist(queries, codes).pow(2).min(dim=1).values
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),
@@ -76,6 +100,11 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("sample_class", _threshold_sampler, "copies of one image"),
     ("pixel_kl", _log_discrete_kl, "0 * log 0 is NaN"),
     ("pixel_kl", _clamped_discrete_kl, "+inf"),
+    ("ae_loss", _mse_loss, "784 times too small"),
+    ("ae_loss", _batch_sum_loss, "sums over the images"),
+    ("ae_model", _sigmoid_autoencoder, "background of the images is -1"),
+    ("ae_pca", _uncentred_pca, "add the mean back"),
+    ("ae_code_gap", _squared_code_distance, "squared distances"),
 ]
 
 
@@ -108,8 +137,8 @@ def _trivial(reference: Callable[..., Any], kind: str) -> Callable[..., Any]:
             return torch.zeros_like(value) if kind == "zeros" else torch.ones_like(value)
         if isinstance(value, tuple):
             return tuple(fill(v) for v in value)
-        if isinstance(value, float):
-            return 0.0 if kind == "zeros" else 1.0
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return type(value)(0 if kind == "zeros" else 1)
         return value
 
     def trivial(*args: Any, **kwargs: Any) -> Any:
@@ -118,8 +147,8 @@ def _trivial(reference: Callable[..., Any], kind: str) -> Callable[..., Any]:
     return trivial
 
 
-TENSOR_EXERCISES = [e.name for e in EXERCISES if not isinstance(solution(e.name), type)
-                    and e.name not in ("dcgan_init",)]
+MODULE_EXERCISES = ("ae_model", "gan_mbd", "dcgan_init", "dcgan_block")  # they build or change modules
+TENSOR_EXERCISES = [e.name for e in EXERCISES if e.name not in MODULE_EXERCISES]
 
 
 @pytest.mark.parametrize("kind", ["zeros", "ones"])

@@ -180,15 +180,25 @@ def _l0_kl_zero_q(fn: Fn) -> None:
     expect_close(out[1:], _kl_rows(p, q)[1:], "the divergence of the row without zeros", atol=1e-5)
 
 
-def _l1_loss_zero(fn: Fn) -> None:
+def _l1_loss_known(fn: Fn) -> None:
     x = torch.rand(4, 1, 28, 28, generator=seeded(20)) * 2 - 1
     expect_true(abs(expect_scalar(fn(x, x.clone()))) < 1e-6, "a perfect reconstruction must have zero loss")
+    value = expect_scalar(fn(torch.full((4, 1, 28, 28), 0.5), torch.zeros(4, 1, 28, 28)))
+    expect_true(abs(value * 784 - 196.0) > 1e-2, "the loss is 784 times too small: it averages over the pixels of an "
+                "image (as F.mse_loss does) instead of summing them")
+    expect_true(abs(value / 4 - 196.0) > 1e-2, "the loss is 4 times too large for a batch of 4: it sums over the "
+                "images instead of averaging them")
+    expect_true(abs(value - 196.0) < 1e-3, "the loss should be the squared error summed over the pixels of an image "
+                "and averaged over the images of the batch")
 
 
-def _l1_loss_known(fn: Fn) -> None:
-    value = expect_scalar(fn(torch.ones(4, 1, 28, 28), torch.zeros(4, 1, 28, 28)))
-    expect_true(abs(value - 784.0) < 1e-3, "the loss should be the squared error summed over the pixels of "
-                "an image and averaged over the images of the batch")
+def _l1_loss_batch_size(fn: Fn) -> None:
+    x_hat, x = _signed((3, 1, 28, 28), 21), _signed((3, 1, 28, 28), 22)
+    one = expect_scalar(fn(x_hat, x))
+    twice = expect_scalar(fn(torch.cat([x_hat, x_hat]), torch.cat([x, x])))
+    expect_true(one > 1.0, "the loss of random reconstructions should be large, not (almost) zero")
+    expect_true(abs(twice - one) < 1e-4 * one, "the same images twice should give the same loss: average over the "
+                "batch")
 
 
 def _autoencoder(fn: Fn, latent: int, **options: Any) -> dict[str, Any]:
@@ -203,12 +213,54 @@ def _l1_model_shapes(fn: Fn) -> None:
         expect_true(encoded is not None, "the model needs an attribute encoder (a module mapping x to z)")
         expect_tensor(encoded, (5, latent), "model.encoder(x)")
         out = expect_tensor(out, (5, 1, 28, 28), "model(x)")
-        expect_true(bool((out.abs() <= 1).all()), "the reconstruction must lie in [-1, 1]: end with tanh")
+        expect_true(bool((out.abs() <= 1).all()), "the reconstruction must lie in [-1, 1], the range of the images")
+
+
+def _l1_model_background(fn: Fn) -> None:
+    x = torch.rand(16, 1, 28, 28, generator=seeded(26)) * 2 - 1
+    torch.manual_seed(26)
+    out = expect_tensor(_autoencoder(fn, 8, forward=[("", x)])["outputs"][0], (16, 1, 28, 28), "model(x)")
+    expect_true(bool((out < 0).any()), "the reconstruction is never negative, but the background of the images is "
+                "-1: the last activation cannot reach it, so the loss stalls (a sigmoid covers (0, 1) only)")
+
+
+def _pca_optimum(x: torch.Tensor, k: int) -> float:
+    """Oracle: the smallest total squared error of a rank-k reconstruction of the centred rows (eigenvalues)."""
+    centred = x.double() - x.double().mean(0)
+    eigenvalues = torch.linalg.eigvalsh(centred.T @ centred)  # ascending
+    return float(eigenvalues[: x.shape[1] - k].clamp_min(0).sum())
 
 
 def _l1_pca_full(fn: Fn) -> None:
     x = torch.randn(20, 6, generator=seeded(28))
     expect_close(expect_tensor(fn(x, 6), (20, 6)), x, "the reconstruction with k equal to the dimension", atol=1e-4)
+
+
+def _l1_pca_offset(fn: Fn) -> None:
+    x = torch.randn(40, 5, generator=seeded(29)) * torch.tensor([3.0, 2.0, 1.0, 0.5, 0.2]) + 10.0
+    out = expect_tensor(fn(x, 2), (40, 5))
+    expect_close(out.mean(0), x.mean(0), "the mean of the reconstructions (it should be the data's mean: add the "
+                 "mean back)", atol=1e-3)
+    error = float((out.double() - x.double()).pow(2).sum())
+    expect_true(error <= _pca_optimum(x, 2) * (1 + 1e-3) + 1e-4, "the reconstruction error is larger than the best "
+                "rank-k error: centre the data before finding the directions, and keep the largest ones")
+
+
+def _l1_gap_copies(fn: Fn) -> None:
+    codes = torch.randn(30, 3, generator=seeded(31))
+    out = expect_tensor(fn(codes[[4, 9, 17]], codes), (3,))
+    expect_close(out, torch.zeros(3), "the distances of queries that are reference codes", atol=1e-3)
+    far = expect_tensor(fn(codes[:2] + torch.tensor([0.0, 0.0, 100.0]), codes), (2,))
+    expect_true(bool((far > 90).all()), "a query far from every code should have a large distance")
+
+
+def _l1_gap_values(fn: Fn) -> None:
+    codes, queries = torch.randn(25, 4, generator=seeded(32)), torch.randn(6, 4, generator=seeded(33))
+    expected = torch.stack([min((q - c).norm() for c in codes) for q in queries])
+    out = expect_tensor(fn(queries, codes), (6,))
+    expect_true(not bool(torch.allclose(out, expected.pow(2), atol=1e-3)), "these are squared distances: take the "
+                "Euclidean distance itself")
+    expect_close(out, expected, "the distances to the nearest code", atol=1e-4)
 
 
 def _signed(shape: tuple[int, ...], seed: int) -> torch.Tensor:
@@ -596,20 +648,28 @@ EXERCISES: tuple[Exercise, ...] = (
               Case("q with a zero entry", _l0_kl_zero_q, "an outcome the model calls impossible"))),
     Exercise("ae_loss",
              1,
-             "reconstruction_loss",
-             "the autoencoder's reconstruction loss",
-             (Case("perfect reconstruction", _l1_loss_zero, "(x_hat - x) ** 2"),
-              Case("known value", _l1_loss_known, "sum over pixels, mean over images"))),
+             "sum_squared_error",
+             "the autoencoder's reconstruction error of a batch",
+             (Case("perfect and known reconstructions", _l1_loss_known, "sum over the pixels, average over the images"),
+              Case("the batch size", _l1_loss_batch_size, "the loss of a batch should not grow with its size"))),
     Exercise("ae_model",
              1,
              "make_autoencoder",
-             "a fully connected autoencoder",
-             (Case("shapes and range", _l1_model_shapes, "Flatten -> Linear ... -> Linear -> Tanh -> Unflatten"),)),
+             "bug hunt: a fully connected autoencoder that can draw the background",
+             (Case("shapes and range", _l1_model_shapes, "encoder to latent_dim numbers, decoder back to 28x28"),
+              Case("the background", _l1_model_background, "which values can the last activation produce?"))),
     Exercise("ae_pca",
              1,
              "pca_reconstruct",
-             "the optimal linear autoencoder (PCA)",
-             (Case("k = dimension", _l1_pca_full, "with every direction kept nothing is lost"),)),
+             "derivation: the optimal linear autoencoder (PCA)",
+             (Case("k = dimension", _l1_pca_full, "with every direction kept nothing is lost"),
+              Case("data far from the origin", _l1_pca_offset, "PCA describes the data around its mean"))),
+    Exercise("ae_code_gap",
+             1,
+             "nearest_code_distance",
+             "how far random codes are from real ones",
+             (Case("queries that are codes", _l1_gap_copies, "a code is at distance 0 from itself"),
+              Case("random queries", _l1_gap_values, "the smallest Euclidean distance over the reference codes"))),
     Exercise("dae_gaussian",
              2,
              "gaussian_corrupt",
