@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import json
 import os
 import time
@@ -39,7 +38,7 @@ import torch
 
 from course_lib import static_widgets as sw
 from course_lib.errors import CourseInputError, check_tensor
-from course_lib.viz import decode_batch, digit_labels, display_images, points_2d, style
+from course_lib.viz import decode_batch, digit_labels, display_images, points_2d
 
 STATIC_ENV = "COURSE_STATIC_WIDGETS"
 DISPLAY_WIDTH = 112
@@ -236,15 +235,17 @@ class InterpolationExplorer(Explorer):
         self.latent_frames = self._decode_path(self.ts, mode)
         self.pixel_frames = self.pixel_blend(self.ts)
         self.images: dict[str, Any] = {}
+        self._captions: dict[str, Any] = {}
         self._status: Any = None
+        self._box: Any = None
 
-    def _decode_path(self, ts: Sequence[float], mode: str) -> np.ndarray:
+    def _decode_path(self, ts: Sequence[float] | np.ndarray, mode: str) -> np.ndarray:
         codes = interpolate(self.z_a, self.z_b, ts, mode)
         if self.device is not None:
             codes = codes.to(self.device)
         return display_images(decode_batch(self.decode, codes), "decode(z)", self.value_range)
 
-    def pixel_blend(self, ts: Sequence[float]) -> np.ndarray:
+    def pixel_blend(self, ts: Sequence[float] | np.ndarray) -> np.ndarray:
         """``(1 - t) A + t B`` in pixel space for each ``t``: ``(T, H, W)`` in ``[0, 1]``."""
         t = np.asarray(ts, dtype=np.float64).reshape((-1,) + (1,) * self.endpoint_a.ndim)
         return (1 - t) * self.endpoint_a + t * self.endpoint_b
@@ -269,30 +270,33 @@ class InterpolationExplorer(Explorer):
             title=f"{self.mode} interpolation, t from 0 to 1",
         )
 
+    # One rendering core: the panels and the label of any set of t values. The static page draws
+    # them for every precomputed t, the live widget for the slider's t; only the drawing differs.
+
+    def panels(self, latent: np.ndarray, pixel: np.ndarray) -> list[tuple[str, str, np.ndarray]]:
+        """``(key, caption, frames)`` of the four panels, frames ``(T, H, W)`` in ``[0, 1]``: the fixed
+        endpoints (one frame each), the decoded path ``latent`` and the pixel blend ``pixel``."""
+        return [
+            ("a", self.captions[0], self.endpoint_a[None]),
+            ("latent", f"decoded {self.mode} path", latent),
+            ("pixel", "pixel blend", pixel),
+            ("b", self.captions[1], self.endpoint_b[None]),
+        ]
+
+    def label(self, t: float) -> str:
+        """``"t = 0.50, |z_t| = 3.21"``: the slider's value and the length of the code there."""
+        code = interpolate(self.z_a, self.z_b, [t], self.mode)[0]
+        return f"t = {t:.2f}, |z_t| = {float(code.norm()):.2f}"
+
     def static_html(self) -> str:
-        labels = [f"t = {t:.2f}" for t in self.ts]
         initial = int(np.argmin(np.abs(self.ts - 0.5)))
         body = "".join(
-            [
-                sw.image_panel(self.captions[0], [_image_uri(self.endpoint_a)], width=DISPLAY_WIDTH),
-                sw.image_panel(
-                    f"decoded {self.mode} path",
-                    [_image_uri(f) for f in self.latent_frames],
-                    width=DISPLAY_WIDTH,
-                    initial=initial,
-                ),
-                sw.image_panel(
-                    "pixel blend",
-                    [_image_uri(f) for f in self.pixel_frames],
-                    width=DISPLAY_WIDTH,
-                    initial=initial,
-                ),
-                sw.image_panel(self.captions[1], [_image_uri(self.endpoint_b)], width=DISPLAY_WIDTH),
-            ]
+            sw.image_panel(caption, [_image_uri(f) for f in frames], width=DISPLAY_WIDTH, initial=initial)
+            for _, caption, frames in self.panels(self.latent_frames, self.pixel_frames)
         )
         return sw.slider_html(
             body,
-            labels,
+            [self.label(t) for t in self.ts],
             title=f"Interpolation ({self.mode}) between two codes",
             initial=initial,
             slider_name="t",
@@ -315,63 +319,36 @@ class InterpolationExplorer(Explorer):
         if not self.images:
             self.widget()
         latent, pixel = self.frame(self.t)
-        self.images["latent"].value = _png(latent)
-        self.images["pixel"].value = _png(pixel)
-        code = interpolate(self.z_a, self.z_b, [self.t], self.mode)[0]
-        self._status.value = f"t = {self.t:.2f}, |z_t| = {float(code.norm()):.2f}"
+        for key, caption, frames in self.panels(latent[None], pixel[None]):
+            self.images[key].value = _png(frames[0])
+            self._captions[key].value = _caption_html(caption)
+        self._status.value = self.label(self.t)
 
     def widget(self) -> Any:
         import ipywidgets as w
 
         if self.images:
             return self._box
-
-        def image(array: np.ndarray) -> Any:
-            return w.Image(
-                value=_png(array),
-                format="png",
-                width=DISPLAY_WIDTH,
-                height=DISPLAY_WIDTH,
-                layout=w.Layout(object_fit="contain"),
-            )
-
-        def column(caption: str, element: Any) -> Any:
-            return w.VBox(
-                [w.HTML(f"<small>{html.escape(caption)}</small>"), element],
-                layout=w.Layout(align_items="center", margin="0 8px 0 0"),
-            )
-
-        latent, pixel = self.frame(self.t)
-        self.images = {
-            "a": image(self.endpoint_a),
-            "latent": image(latent),
-            "pixel": image(pixel),
-            "b": image(self.endpoint_b),
-        }
-        slider = w.FloatSlider(
-            value=self.t,
-            min=0.0,
-            max=1.0,
-            step=0.01,
-            description="t",
-            continuous_update=True,
-            readout_format=".2f",
-        )
+        columns = []
+        for key, caption, frames in self.panels(self.latent_frames[:1], self.pixel_frames[:1]):
+            self.images[key] = w.Image(value=_png(frames[0]), format="png", width=DISPLAY_WIDTH,
+                                       height=DISPLAY_WIDTH, layout=w.Layout(object_fit="contain"))
+            self._captions[key] = w.HTML(_caption_html(caption))
+            columns.append(w.VBox([self._captions[key], self.images[key]],
+                                  layout=w.Layout(align_items="center", margin="0 8px 0 0")))
+        slider = w.FloatSlider(value=self.t, min=0.0, max=1.0, step=0.01, description="t",
+                               continuous_update=True, readout_format=".2f")
         modes = w.ToggleButtons(options=list(INTERPOLATION_MODES), value=self.mode, description="path")
         self._status = w.Label()
         slider.observe(lambda change: self.update(t=change["new"]), names="value")
         modes.observe(lambda change: self.update(mode=change["new"]), names="value")
-        row = w.HBox(
-            [
-                column(self.captions[0], self.images["a"]),
-                column("decoded path", self.images["latent"]),
-                column("pixel blend", self.images["pixel"]),
-                column(self.captions[1], self.images["b"]),
-            ]
-        )
-        self._box = w.VBox([row, w.HBox([slider, modes]), self._status])
+        self._box = w.VBox([w.HBox(columns), w.HBox([slider, modes]), self._status])
         self.update()
         return self._box
+
+
+def _caption_html(caption: str) -> str:
+    return f"<small>{html.escape(caption)}</small>"
 
 
 def interpolation_explorer(
@@ -465,8 +442,15 @@ class LatentWalk(Explorer):
         self.caption = title
         self.index = 0
         self.images: dict[str, Any] = {}
+        self._box: Any = None
 
-    def _svg(self, size: int = 220) -> str:
+    # One rendering core: the path drawing (an SVG, with the marker at one step or, for the static
+    # page, one marker per step) and the label of a step; the static page and the live widget draw
+    # the same pictures, the live one for the slider's step only.
+
+    def path_svg(self, step: int | None = None, size: int = 220) -> str:
+        """The path over the prior samples as inline SVG, with a marker at ``step`` (``None``: one
+        marker per step, each tagged ``data-k`` for the frame slider)."""
         pts = self.path if self.background is None else np.concatenate([self.path, self.background])
         low, high = pts.min(axis=0), pts.max(axis=0)
         span = float(max((high - low).max(), 1e-9))
@@ -482,10 +466,11 @@ class LatentWalk(Explorer):
             )
             dots = f'<g fill="#9a9a9a" fill-opacity="0.5">{dots}</g>'
         line = " ".join("{:.1f},{:.1f}".format(*xy(p)) for p in self.path)
+        steps = range(len(self.path)) if step is None else [step]
         markers = "".join(
-            f'<circle cx="{xy(p)[0]:.1f}" cy="{xy(p)[1]:.1f}" r="5" fill="#d62728" stroke="#000"'
-            f"{sw.frame_attrs(k, 0)}/>"
-            for k, p in enumerate(self.path)
+            f'<circle cx="{xy(self.path[k])[0]:.1f}" cy="{xy(self.path[k])[1]:.1f}" r="5" fill="#d62728" '
+            f'stroke="#000"{sw.frame_attrs(k, 0) if step is None else ""}/>'
+            for k in steps
         )
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
@@ -493,18 +478,20 @@ class LatentWalk(Explorer):
             f'<polyline points="{line}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>{markers}</svg>'
         )
 
+    def label(self, step: int) -> str:
+        """``"step 3/30: z = (0.12, -1.40)"``."""
+        p = self.path[step]
+        return f"step {step + 1}/{len(self.path)}: z = ({p[0]:.2f}, {p[1]:.2f})"
+
     def static_html(self) -> str:
-        labels = [
-            f"step {k + 1}/{len(self.path)}: z = ({p[0]:.2f}, {p[1]:.2f})" for k, p in enumerate(self.path)
-        ]
         body = (
             '<figure style="margin:0 10px 0 0;text-align:center"><figcaption style="font-size:12px;color:#333">'
-            f"path in the latent space</figcaption>{self._svg()}</figure>"
+            f"path in the latent space</figcaption>{self.path_svg()}</figure>"
             + sw.image_panel("decoded", [_image_uri(f) for f in self.frames], width=2 * DISPLAY_WIDTH)
         )
         return sw.slider_html(
             body,
-            labels,
+            [self.label(k) for k in range(len(self.path))],
             title=self.caption,
             slider_name="step",
             note="Precomputed frames: move the slider (works without a kernel).",
@@ -518,26 +505,8 @@ class LatentWalk(Explorer):
         if not self.images:
             self.widget()
         self.images["decoded"].value = _png(self.frames[self.index])
-        self.images["path"].value = self._path_png()
-
-    def _path_png(self) -> bytes:
-        import matplotlib.pyplot as plt
-
-        with style():
-            fig, ax = plt.subplots(figsize=(2.6, 2.6), dpi=80)
-            if self.background is not None:
-                ax.scatter(
-                    self.background[:, 0], self.background[:, 1], s=2, color="0.6", alpha=0.5, linewidths=0
-                )
-            ax.plot(self.path[:, 0], self.path[:, 1], color="C0", linewidth=1.2)
-            ax.scatter(*self.path[self.index], s=40, color="C3", edgecolors="k", zorder=3)
-            ax.set_aspect("equal", adjustable="datalim")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        plt.close(fig)
-        return buffer.getvalue()
+        self.images["path"].value = self.path_svg(self.index)
+        self.images["label"].value = self.label(self.index)
 
     def widget(self) -> Any:
         import ipywidgets as w
@@ -545,13 +514,14 @@ class LatentWalk(Explorer):
         if self.images:
             return self._box
         self.images = {
-            "path": w.Image(value=self._path_png(), format="png", width=210),
+            "path": w.HTML(self.path_svg(self.index)),
             "decoded": w.Image(
                 value=_png(self.frames[self.index]),
                 format="png",
                 width=2 * DISPLAY_WIDTH,
                 height=2 * DISPLAY_WIDTH,
             ),
+            "label": w.Label(self.label(self.index)),
         }
         slider = w.IntSlider(value=self.index, min=0, max=len(self.path) - 1, description="step")
         slider.observe(lambda change: self.update(change["new"]), names="value")
@@ -559,7 +529,7 @@ class LatentWalk(Explorer):
             [
                 w.HTML(f"<b>{html.escape(self.caption)}</b>"),
                 w.HBox([self.images["path"], self.images["decoded"]]),
-                slider,
+                w.HBox([slider, self.images["label"]]),
             ]
         )
         return self._box
@@ -754,6 +724,7 @@ class TsneExplorer(Explorer):
         self.seconds: dict[tuple[str, int, float], float] = {}
         self._recon_cache: dict[tuple[str, int], np.ndarray] = {}
         self.elements: dict[str, Any] = {}
+        self._box: Any = None
 
     @property
     def indices(self) -> np.ndarray:
@@ -787,23 +758,30 @@ class TsneExplorer(Explorer):
             self._recon_cache[key] = display_images(out, f"reconstruct[{name!r}]", None)
         return self._recon_cache[key]
 
+    # One rendering core: the scatter page of some models (their embeddings, the digits, the images
+    # and reconstructions of the embedded points). The static page shows every model with a
+    # selector; the live widget shows the current one and recomputes it when a control changes.
+
+    def scatter_html(self, names: Sequence[str], *, title: str | None = None, note: str | None = None) -> str:
+        """The kernel-free scatter explorer of ``names`` (:func:`course_lib.static_widgets.scatter_explorer_html`)."""
+        recons = {name: r for name in names if (r := self.reconstructions(name)) is not None}
+        return sw.scatter_explorer_html(
+            {name: self.embedding(name) for name in names},
+            self.labels[self.indices],
+            self.images[self.indices],
+            recons or None,
+            title=title,
+            note=note,
+        )
+
     def static_html(self) -> str:
-        panels = {name: self.embedding(name) for name in self.names}
-        recons = {name: r for name in self.names if (r := self.reconstructions(name)) is not None}
         method = "t-SNE" if self.codes[self.names[0]].shape[1] > 2 else "2-D codes"
         note = (
             f"{method} of {self.n_points} test images"
             + (f", perplexity {self.perplexity:g}" if method == "t-SNE" else "")
             + ". Precomputed: hover over or click a point (works without a kernel)."
         )
-        return sw.scatter_explorer_html(
-            panels,
-            self.labels[self.indices],
-            self.images[self.indices],
-            recons or None,
-            title="Latent space explorer",
-            note=note,
-        )
+        return self.scatter_html(self.names, title="Latent space explorer", note=note)
 
     def update(
         self, name: str | None = None, n_points: int | None = None, perplexity: float | None = None
@@ -820,14 +798,7 @@ class TsneExplorer(Explorer):
         self.selected = min(self.selected, self.n_points - 1)
         if not self.elements:
             self.widget()
-        recon = self.reconstructions()
-        html_panel = sw.scatter_explorer_html(
-            {self.name: self.embedding()},
-            self.labels[self.indices],
-            self.images[self.indices],
-            {self.name: recon} if recon is not None else None,
-        )
-        self.elements["scatter"].value = html_panel
+        self.elements["scatter"].value = self.scatter_html([self.name])
         self.elements["point"].max = self.n_points - 1
         self.select(self.selected)
 

@@ -344,3 +344,34 @@ def test_tsne_explorer_rejects_bad_input(tmp_path):
         widgets.tsne_explorer({"a": codes}, images, labels, n_points=50)
     with pytest.raises(CourseInputError, match="not in codes_by_name"):
         widgets.tsne_explorer({"a": codes}, images, labels, {"b": images}, n_points=10, perplexity=3)
+
+
+# ---------------------------------------------------------------------------------------- one core
+
+
+def test_live_and_static_interpolation_draw_the_same_panels_and_labels():
+    pytest.importorskip("ipywidgets")
+    explorer = widgets.interpolation_explorer(_encode, _decode, _image(1), _image(2), steps=5, mode="slerp")
+    html = explorer.static_html()
+    static_latent, static_pixel = _frames(html, "decoded slerp path"), _frames(html, "pixel blend")
+    for k, t in enumerate(explorer.ts):
+        explorer.update(t=float(t))
+        assert explorer._status.value in html  # the live status is one of the static slider's labels
+        np.testing.assert_allclose(_png_array(explorer.images["latent"].value), static_latent[k], atol=1e-12)
+        np.testing.assert_allclose(_png_array(explorer.images["pixel"].value), static_pixel[k], atol=1e-12)
+    assert explorer._captions["latent"].value == "<small>decoded slerp path</small>"
+    explorer.update(mode="linear")
+    assert explorer._captions["latent"].value == "<small>decoded linear path</small>"
+
+
+def test_live_and_static_latent_walk_draw_the_same_path_picture():
+    pytest.importorskip("ipywidgets")
+    path = torch.stack([torch.linspace(-1, 1, 4), torch.linspace(0, 2, 4)], dim=1)
+    walk = widgets.latent_walk(_decode_2d, path)
+    static_markers = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5"[^>]*data-k="(\d)"', walk.static_html())
+    assert len(static_markers) == 4
+    for cx, cy, k in static_markers:
+        walk.update(int(k))
+        live = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5"', walk.images["path"].value)
+        assert live == [(cx, cy)]  # the live picture is the static one with only this step's marker
+        assert walk.images["label"].value == walk.label(int(k)) and f"step {int(k) + 1}/4" in walk.label(int(k))
