@@ -29,7 +29,7 @@ MODELS = [lambda: Autoencoder(30), lambda: Autoencoder(500), lambda: Autoencoder
 
 
 @pytest.mark.parametrize("make", MODELS)
-def test_shapes_and_ranges(make, mnist) -> None:  # noqa: ANN001
+def test_shapes_and_ranges(make, mnist) -> None:
     torch.manual_seed(0)
     model = make()
     x = mnist[0][:8]
@@ -42,7 +42,7 @@ def test_shapes_and_ranges(make, mnist) -> None:  # noqa: ANN001
     assert isinstance(model.config, dict)
 
 
-def test_encoder_weight_gives_the_kernels(mnist) -> None:  # noqa: ANN001
+def test_encoder_weight_gives_the_kernels(mnist) -> None:
     torch.manual_seed(0)
     model = Autoencoder(30)
     weight = model.encoder_weight
@@ -52,7 +52,7 @@ def test_encoder_weight_gives_the_kernels(mnist) -> None:  # noqa: ANN001
     torch.testing.assert_close(model.encode(x), torch.tanh(x.reshape(4, 784) @ weight.T + bias))
 
 
-def test_black_is_zero_feeds_the_first_layer_zeros_for_black(mnist) -> None:  # noqa: ANN001
+def test_black_is_zero_feeds_the_first_layer_zeros_for_black(mnist) -> None:
     torch.manual_seed(0)
     model = Autoencoder(30, black_is_zero=True)
     x = mnist[0][:4]
@@ -72,7 +72,7 @@ def test_code_of_the_2d_model_is_linear_and_unbounded() -> None:
 
 
 @pytest.mark.parametrize("make", [lambda: Autoencoder(500), Autoencoder2D])
-def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:  # noqa: ANN001
+def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:
     torch.manual_seed(0)
     model, history = fit_autoencoder(make(), mnist[0][:32], budget=Budget(200, None, 32), device="cpu",
                                      cache=False)
@@ -81,7 +81,7 @@ def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:  # noqa: ANN001
     assert loss[-1] < loss[0] / 8
 
 
-def test_denoising_recipe_trains_on_corrupted_inputs(mnist) -> None:  # noqa: ANN001
+def test_denoising_recipe_trains_on_corrupted_inputs(mnist) -> None:
     torch.manual_seed(0)
     _, plain = fit_autoencoder(Autoencoder(30), mnist[0][:64], budget=Budget(20, None, 32), device="cpu",
                                cache=False)
@@ -93,14 +93,14 @@ def test_denoising_recipe_trains_on_corrupted_inputs(mnist) -> None:  # noqa: AN
 
 
 @pytest.mark.parametrize("make", MODELS)
-def test_pre_tanh_is_the_output_before_tanh(make, mnist) -> None:  # noqa: ANN001
+def test_pre_tanh_is_the_output_before_tanh(make, mnist) -> None:
     torch.manual_seed(0)
     model = make()
     x = mnist[0][:4]
     torch.testing.assert_close(torch.tanh(model.pre_tanh(x)), model(x))
 
 
-def test_reconstruction_losses_match_their_formulas(mnist) -> None:  # noqa: ANN001
+def test_reconstruction_losses_match_their_formulas(mnist) -> None:
     torch.manual_seed(0)
     model = Autoencoder(30)
     x_in, x = mnist[0][:8] * 0.5, mnist[0][:8]
@@ -129,7 +129,7 @@ def test_cross_entropy_keeps_pushing_where_tanh_saturates() -> None:
     assert grads["bce"] > 20 * grads["mse"]
 
 
-def test_stratified_subset_and_determinism(mnist) -> None:  # noqa: ANN001
+def test_stratified_subset_and_determinism(mnist) -> None:
     images, labels = mnist
     budget = Budget(1, 100, 50)
     runs = []
@@ -141,7 +141,7 @@ def test_stratified_subset_and_determinism(mnist) -> None:  # noqa: ANN001
     assert not torch.equal(runs[0].encoder_weight, runs[2].encoder_weight)
 
 
-def test_cache_stores_and_loads(mnist, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_cache_stores_and_loads(mnist, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     images = mnist[0][:64]
     torch.manual_seed(0)
@@ -154,7 +154,7 @@ def test_cache_stores_and_loads(mnist, tmp_path, monkeypatch) -> None:  # noqa: 
     assert len(list(tmp_path.glob("autoencoder-*.pt"))) == 2
 
 
-def test_clear_errors(mnist) -> None:  # noqa: ANN001
+def test_clear_errors(mnist) -> None:
     images, labels = mnist
     model = Autoencoder(30)
     with pytest.raises(CourseInputError, match="to_signed"):
