@@ -43,7 +43,9 @@ from course_lib.grading.public_cases import (
     _kl_rows,
     _mbd_layer,
     _mixture,
+    _paste_inputs,
     _probs,
+    _psnr_oracle,
     _signed,
     _size_case,
     _state,
@@ -206,15 +208,18 @@ def _l2_gauss_statistics(fn: Fn) -> None:
     noise = expect_tensor(fn(x, 0.1, seeded(42)), (50, 1, 28, 28))
     expect_true(
         abs(float(noise.std()) - 0.1) < 0.01 and abs(float(noise.mean())) < 0.01,
-        "the added noise should have mean 0 and standard deviation sigma (use torch.randn)",
+        "the added noise should have mean 0 and standard deviation sigma",
     )
     verify()
 
 
 def _l2_gauss_generator(fn: Fn) -> None:
-    x = _signed((2, 1, 28, 28), 43)
+    x = _signed((2, 1, 28, 28), 43) * 0.2
+    first = expect_tensor(fn(x, 0.3, seeded(1)), (2, 1, 28, 28))
+    expect_true(0.17 < float((first - x).abs().mean()) < 0.31, "sigma = 0.3 should move a pixel by about 0.24 on "
+                "average")
     expect_true(
-        torch.equal(expect_tensor(fn(x, 0.3, seeded(1))), expect_tensor(fn(x, 0.3, seeded(1)))),
+        torch.equal(first, expect_tensor(fn(x, 0.3, seeded(1)))),
         "identically seeded generators should give identical noise (pass generator=generator)",
     )
 
@@ -230,8 +235,10 @@ def _l2_mask_fraction(fn: Fn) -> None:
 
 def _l2_mask_generator(fn: Fn) -> None:
     x = _signed((2, 1, 28, 28), 46)
+    first = expect_tensor(fn(x, 0.5, seeded(2)), (2, 1, 28, 28))
+    expect_true(0.3 < float((first == -1).float().mean()) < 0.7, "p = 0.5 should drop about half of the pixels")
     expect_true(
-        torch.equal(expect_tensor(fn(x, 0.5, seeded(2))), expect_tensor(fn(x, 0.5, seeded(2)))),
+        torch.equal(first, expect_tensor(fn(x, 0.5, seeded(2)))),
         "identically seeded generators should give identical masks (pass generator=generator)",
     )
 
@@ -239,7 +246,7 @@ def _l2_mask_generator(fn: Fn) -> None:
 def _l2_loss_calls(fn: Fn) -> None:
     x = _signed((2, 1, 28, 28), 48)
     seen = probe(fn, "denoise", x, "negate")
-    expect_scalar(seen["out"])
+    expect_true(expect_scalar(seen["out"]) > 1.0, "an identity model facing negated images should have a large loss")
     expect_true(
         seen["corrupt_calls"] == 1 and seen["model_calls"] == 1,
         "corrupt and the model should each be called once per batch",
@@ -248,6 +255,23 @@ def _l2_loss_calls(fn: Fn) -> None:
         isinstance(seen["seen"], torch.Tensor) and torch.equal(seen["seen"], -x),
         "the model should see the corrupted images",
     )
+
+
+def _l2_psnr_random(fn: Fn) -> None:
+    a = torch.rand(6, 1, 28, 28, generator=seeded(56))
+    b = (a + 0.05 * torch.randn(6, 1, 28, 28, generator=seeded(57)) * torch.arange(1, 7).view(6, 1, 1, 1)).clamp(0, 1)
+    verify = unchanged_inputs(a, b)
+    expect_close(expect_tensor(fn(a, b), (6,)), _psnr_oracle(a, b), "the PSNRs of six images", atol=1e-3)
+    expect_close(expect_tensor(fn(b, a), (6,)), _psnr_oracle(a, b), "the PSNRs with the arguments swapped", atol=1e-3)
+    verify()
+
+
+def _l2_paste_random(fn: Fn) -> None:
+    output, corrupted, mask = _paste_inputs(58)
+    verify = unchanged_inputs(output, corrupted, mask)
+    expect_close(expect_tensor(fn(output, corrupted, mask), (4, 1, 28, 28)), mask * corrupted + (1 - mask) * output,
+                 "the pasted-back images")
+    verify()
 
 
 def _kl_oracle(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -586,13 +610,15 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
         Case("rank and mean", _l1_pca_rank, "project onto k directions"),
     ),
     "dae_gaussian": (
-        Case("noise statistics", _l2_gauss_statistics, "torch.randn(x.shape, generator=generator)"),
+        Case("noise statistics", _l2_gauss_statistics, "standard normal noise times sigma"),
         Case("reproducible", _l2_gauss_generator, "pass the generator"),
     ),
     "dae_mask": (
-        Case("dropped fraction", _l2_mask_fraction, "torch.where(mask, x, -1)"),
-        Case("reproducible", _l2_mask_generator, "pass the generator to torch.rand"),
+        Case("dropped fraction", _l2_mask_fraction, "each pixel kept exactly or set to -1"),
+        Case("reproducible", _l2_mask_generator, "pass the generator on to the random draw"),
     ),
+    "dae_psnr": (Case("six images", _l2_psnr_random, "per image, symmetric in its arguments"),),
+    "dae_paste": (Case("random masks", _l2_paste_random, "kept from the input, dropped from the output"),),
     "dae_objective": (Case("calls", _l2_loss_calls, "corrupt once, then the model once"),),
     "vae_kl": (
         Case("random inputs", _l3_kl_random, "sum over dim=1"),

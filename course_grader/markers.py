@@ -227,10 +227,18 @@ def _cells_to_tag(sources: list[str], stubbed: list[bool]) -> set[int]:
     return tagged
 
 
+def _is_check_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
+
+
 def _is_check_guard(node: ast.AST) -> bool:
-    """``if check(...):``: the body runs only once the student's function passes its self-check."""
-    return (isinstance(node, ast.If) and isinstance(node.test, ast.Call) and isinstance(node.test.func, ast.Name)
-            and node.test.func.id == "check")
+    """``if check(...):`` (or ``check(...) and check(...)``): the body runs once the functions pass their checks."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return all(_is_check_call(value) for value in test.values)
+    return _is_check_call(test)
 
 
 def _unguarded_nodes(statement: ast.stmt) -> list[ast.AST]:

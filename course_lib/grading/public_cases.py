@@ -275,15 +275,29 @@ def _l2_gauss_zero(fn: Fn) -> None:
 def _l2_gauss_range(fn: Fn) -> None:
     out = expect_tensor(fn(_signed((8, 1, 28, 28), 41), 0.8), (8, 1, 28, 28))
     expect_true(bool((out.abs() <= 1).all()), "noisy images must be clamped back to [-1, 1]")
+    expect_true(bool((out == -1).any()) and bool((out == 1).any()), "with sigma = 0.8 some pixels should be pushed "
+                "past -1 and past 1 and clamped there")
+
+
+def _l2_gauss_distribution(fn: Fn) -> None:
+    out = expect_tensor(fn(torch.zeros(8, 1, 28, 28), 0.3, seeded(42)), (8, 1, 28, 28))
+    expect_true(abs(float(out.mean())) < 0.03, "the noise is not centred on the image: uniform numbers in [0, 1) "
+                "have mean 1/2; the task asks for standard normal noise")
+    expect_true(abs(float(out.std()) - 0.3) < 0.02, "the noise's standard deviation should be sigma")
+    tail = float((out.abs() > 0.6).float().mean())
+    expect_true(abs(tail - 0.0455) < 0.012, "the noise's tails do not look Gaussian: about 4.6 % of standard normal "
+                "draws lie beyond two standard deviations")
 
 
 def _l2_mask_no_rescale(fn: Fn) -> None:
     x = torch.full((4, 1, 28, 28), 0.5)
-    out = expect_tensor(fn(x, 0.5), (4, 1, 28, 28))
-    kept = out[out != -1]
-    expect_true(bool((kept == 0.5).all()), "kept pixels must keep their value exactly: F.dropout scales the "
-                "survivors by 1/(1-p), which is the bug")
-    expect_true(not bool((out == 0).any()), "dropped pixels must become the background -1, not 0 (grey)")
+    out = expect_tensor(fn(x, 0.5, seeded(43)), (4, 1, 28, 28))
+    expect_true(bool(((out == 0.5) | (out == -1) | (out == 0)).all()), "kept pixels changed value (dropout rescales "
+                "the survivors by 1 / (1 - p)): they must keep their value exactly")
+    expect_true(not bool((out == 0).any()), "dropped pixels became 0, which is mid-grey in images scaled to [-1, 1]; "
+                "the background they must become is -1")
+    dropped = float((out == -1).float().mean())
+    expect_true(abs(dropped - 0.5) < 0.05, "with p = 0.5 about half of the pixels should be dropped")
 
 
 def _l2_mask_identity(fn: Fn) -> None:
@@ -295,6 +309,9 @@ def _l2_loss_perfect(fn: Fn) -> None:
     x = _signed((4, 1, 28, 28), 47)
     value = expect_scalar(probe(fn, "denoise", x, "brighten", output=x.clone())["out"])
     expect_true(abs(value) < 1e-6, "a model that outputs the clean images must have zero loss")
+    value = expect_scalar(probe(fn, "denoise", x, "brighten", output=x + 0.5)["out"])
+    expect_true(abs(value - 196.0) < 1e-2, "a model whose output is off by 0.5 on every pixel should have the loss "
+                "of lesson 1: squared error summed over the pixels, averaged over the images")
 
 
 def _l2_loss_target(fn: Fn) -> None:
@@ -303,6 +320,57 @@ def _l2_loss_target(fn: Fn) -> None:
     expect_true(value > 1e-3, "compare the model's output with the CLEAN images, not the corrupted input")
     expect_true(abs(value - 784 * 0.01) < 1e-3, "the loss should be the squared error summed over pixels and "
                 "averaged over the batch")
+
+
+def _unit_pair(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    a = torch.rand(3, 1, 28, 28, generator=seeded(seed)) * 0.5 + 0.25
+    b = a + torch.tensor([0.1, 0.01, 0.2]).view(3, 1, 1, 1) * torch.randn(3, 1, 28, 28, generator=seeded(seed + 1))
+    return a, b.clamp(0, 1)
+
+
+def _psnr_oracle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.stack([10 * torch.log10(1 / ((x - y).double() ** 2).mean()) for x, y in zip(a, b)])
+
+
+def _l2_psnr_values(fn: Fn) -> None:
+    a, b = _unit_pair(50)
+    out = fn(a, b)
+    expect_true(not (isinstance(out, torch.Tensor) and out.dim() == 0), "one number for the whole batch: the PSNR "
+                "must be computed per image (the PSNR of the batch's mean error is not the mean per-image PSNR)")
+    expect_close(expect_tensor(out, (3,)), _psnr_oracle(a, b), "the PSNRs of three images with different errors",
+                 atol=1e-3)
+
+
+def _l2_psnr_identical(fn: Fn) -> None:
+    a, b = _unit_pair(52)
+    b[1] = a[1]
+    out = fn(a, b)
+    expect_true(isinstance(out, torch.Tensor) and tuple(out.shape) == (3,), "return an (N,) tensor")
+    expect_true(float(out[1]) == math.inf, "two identical images have zero error, so an infinite PSNR")
+    expect_close(out[[0, 2]], _psnr_oracle(a, b)[[0, 2]], "the PSNRs of the other images", atol=1e-3)
+
+
+def _paste_inputs(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = seeded(seed)
+    output, corrupted = torch.rand(4, 1, 28, 28, generator=g), torch.rand(4, 1, 28, 28, generator=g)
+    return output, corrupted, (torch.rand(4, 1, 28, 28, generator=g) > 0.4).float()
+
+
+def _l2_paste_values(fn: Fn) -> None:
+    output, corrupted, mask = _paste_inputs(54)
+    out = expect_tensor(fn(output, corrupted, mask), (4, 1, 28, 28))
+    kept = mask.bool()
+    expect_true(torch.equal(out[kept], corrupted[kept]), "kept pixels (mask 1) must come from the corrupted input, "
+                "exactly")
+    expect_true(torch.equal(out[~kept], output[~kept]), "dropped pixels (mask 0) must come from the model's output")
+
+
+def _l2_paste_extremes(fn: Fn) -> None:
+    output, corrupted, _ = _paste_inputs(55)
+    expect_close(expect_tensor(fn(output, corrupted, torch.ones_like(output)), (4, 1, 28, 28)), corrupted,
+                 "the result when every pixel is known")
+    expect_close(expect_tensor(fn(output, corrupted, torch.zeros_like(output)), (4, 1, 28, 28)), output,
+                 "the result when every pixel was dropped")
 
 
 def _l3_kl_zero(fn: Fn) -> None:
@@ -674,20 +742,33 @@ EXERCISES: tuple[Exercise, ...] = (
              2,
              "gaussian_corrupt",
              "additive Gaussian noise corruption",
-             (Case("sigma = 0", _l2_gauss_zero, "x + sigma * noise"),
-              Case("stays in [-1, 1]", _l2_gauss_range, "clamp the result"))),
+             (Case("sigma = 0", _l2_gauss_zero, "no noise, no change"),
+              Case("stays in [-1, 1]", _l2_gauss_range, "a noisy image must still be a valid image"),
+              Case("the noise's distribution", _l2_gauss_distribution, "standard normal noise, times sigma"))),
     Exercise("dae_mask",
              2,
              "mask_corrupt",
-             "bug-hunt: the x2 dropout mask",
-             (Case("kept pixels keep their value", _l2_mask_no_rescale, "draw your own mask with torch.rand"),
-              Case("p = 0", _l2_mask_identity, "keep where rand >= p"))),
+             "the dropout-mask corruption",
+             (Case("kept and dropped pixels", _l2_mask_no_rescale, "a {0, 1} mask: keep exactly or set to background"),
+              Case("p = 0", _l2_mask_identity, "with p = 0 nothing is dropped"))),
     Exercise("dae_objective",
              2,
              "denoising_loss",
              "the denoising objective",
-             (Case("perfect denoiser", _l2_loss_perfect, "the target is the clean image"),
-              Case("identity model", _l2_loss_target, "model(corrupt(x)) compared with x"))),
+             (Case("perfect and imperfect denoisers", _l2_loss_perfect, "the target is the clean image"),
+              Case("identity model", _l2_loss_target, "the corrupted images go in, the clean ones are the target"))),
+    Exercise("dae_psnr",
+             2,
+             "psnr",
+             "bug hunt: the PSNR of each image",
+             (Case("three images, three errors", _l2_psnr_values, "one mean squared error per image"),
+              Case("identical images", _l2_psnr_identical, "what is log10(1 / 0)?"))),
+    Exercise("dae_paste",
+             2,
+             "paste_back",
+             "pasting the known pixels back",
+             (Case("known and dropped pixels", _l2_paste_values, "the mask says which source each pixel comes from"),
+              Case("all known, all dropped", _l2_paste_extremes, "mask 1 means kept"))),
     Exercise("vae_kl",
              3,
              "gaussian_kl",
