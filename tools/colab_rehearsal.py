@@ -133,7 +133,7 @@ def colab_stack(location: Path, python312: str) -> Path:
         print(f"rehearsal: installing Colab's stack into {location} (first time: downloads about 3 GB)", flush=True)
         if not (location / "bin" / "python").is_file():
             run([python312, "-m", "venv", str(location)])
-        run([str(location / "bin" / "python"), "-m", "pip", "install", "--quiet", *COLAB_STACK])
+        run([str(location / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-cache-dir", *COLAB_STACK])
         stamp.write_text(wanted + "\n")
     return site_packages(location)
 
