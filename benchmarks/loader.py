@@ -61,7 +61,7 @@ def loader_speed(settings: Settings) -> list[Result]:
 
     device = settings.device
 
-    def one_epoch(batches) -> float:  # noqa: ANN001
+    def one_epoch(batches) -> float:
         torch.manual_seed(settings.seed)
         model = MLPVAE().to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -108,7 +108,7 @@ def loader_speed(settings: Settings) -> list[Result]:
     ]
 
 
-def loading_only(batches, device: torch.device) -> float:  # noqa: ANN001 - any iterable of (x, y) batches
+def loading_only(batches, device: torch.device) -> float:  # any iterable of (x, y) batches
     """Seconds to draw one epoch of batches and move them to ``device``, with no model: the loader's own cost."""
     started = time.perf_counter()
     for x, y in batches:

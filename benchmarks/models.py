@@ -52,7 +52,7 @@ def _test_set(settings: Settings) -> tuple[torch.Tensor, torch.Tensor]:
     return stratified_subset(images, labels, settings.profile.n_test, seed=0)
 
 
-def _train_mlp_vae(settings: Settings):  # noqa: ANN202
+def _train_mlp_vae(settings: Settings):
     from course_lib.vae import MLPVAE, fit_vae
 
     images, labels = load_mnist("train")
@@ -125,7 +125,7 @@ def dae_inpainting(settings: Settings) -> list[Result]:
     return record.results
 
 
-def _sample_scores(record: _Recorder, name: str, samples: torch.Tensor, evaluator, floor: float,  # noqa: ANN001
+def _sample_scores(record: _Recorder, name: str, samples: torch.Tensor, evaluator, floor: float,
                    reference: torch.Tensor, seconds: float, targets: bool) -> float:
     """Coverage, Inception Score and Fréchet distance of ``samples`` in [0, 1]; returns the distance."""
     from course_lib.metrics import coverage_report, frechet_distance_images, inception_score

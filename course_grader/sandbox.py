@@ -195,7 +195,7 @@ class Sandbox:
 
 @contextlib.contextmanager
 def open_sandbox(submission: Path, suffix: str, limits: Limits, log: Path, *, sandboxed: bool = True,
-                 extra_ro: tuple[Path, ...] = ()):  # noqa: ANN201 - a context manager of Sandbox
+                 extra_ro: tuple[Path, ...] = ()):  # a context manager of Sandbox
     """Start the worker on ``submission`` in its own sandbox and cgroups; kill it all on exit."""
     command = sandbox_command(submission, suffix, limits, sandboxed=sandboxed, extra_ro=extra_ro)
     with tree_group(limits) as group, open(log, "wb") as errors:

@@ -666,7 +666,7 @@ def _extent(extent: float | Sequence[float]) -> tuple[float, float, float, float
     values = tuple(float(v) for v in extent)
     if len(values) != 4 or values[0] >= values[1] or values[2] >= values[3]:
         raise CourseInputError(f"extent must be a number r or (z1_min, z1_max, z2_min, z2_max), got {extent}")
-    return values  # type: ignore[return-value]
+    return values[0], values[1], values[2], values[3]
 
 
 def manifold_codes(extent: float | Sequence[float] = 3.0, n: int = 15) -> torch.Tensor:

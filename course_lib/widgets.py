@@ -113,7 +113,7 @@ INTERPOLATION_MODES = ("linear", "slerp")
 
 
 def interpolate(
-    z_a: torch.Tensor, z_b: torch.Tensor, ts: Sequence[float] | torch.Tensor, mode: str = "linear"
+    z_a: torch.Tensor, z_b: torch.Tensor, ts: Sequence[float] | np.ndarray | torch.Tensor, mode: str = "linear"
 ) -> torch.Tensor:
     """Points between two codes: ``(1 - t) z_a + t z_b`` (linear) or along the great circle (slerp).
 

@@ -10,13 +10,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import numpy as np
+import pytest
+import torch
+from PIL import Image
 
-from course_lib.animation import figure_player, pick_frames, progress_animation  # noqa: E402
-from course_lib.errors import CourseInputError  # noqa: E402
+from course_lib.animation import figure_player, pick_frames, progress_animation
+from course_lib.errors import CourseInputError
 
 
 def _snapshots(count: int, n: int = 4) -> list[torch.Tensor]:

@@ -29,6 +29,6 @@ def test_a_tensor_that_needs_gradients_is_checked_without_a_warning() -> None:
     (torch.full((2,), 1.5), {"value_range": (-1.0, 1.0)}, r"values in \[-1, 1\].*to_signed"),
     (torch.full((2,), -0.5), {"value_range": (0.0, 1.0)}, r"values in \[0, 1\].*to_unit"),
 ])
-def test_each_problem_gets_its_message(x, kwargs, message) -> None:  # noqa: ANN001
+def test_each_problem_gets_its_message(x, kwargs, message) -> None:
     with pytest.raises(CourseInputError, match=message):
         check_tensor(x, "x", **kwargs)

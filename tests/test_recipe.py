@@ -183,7 +183,7 @@ class _Reads:
         for method in ("__float__", "item", "tolist", "__bool__", "numpy"):
             original = getattr(torch.Tensor, method)
 
-            def counted(tensor, *args, _original=original, **kwargs):  # noqa: ANN001, ANN202
+            def counted(tensor, *args, _original=original, **kwargs):
                 self.count += 1
                 return _original(tensor, *args, **kwargs)
 

@@ -20,13 +20,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
-from course_lib import static_widgets as sw  # noqa: E402
-from course_lib import widgets  # noqa: E402
-from course_lib.animation import progress_animation  # noqa: E402
-from course_lib.data import load_mnist, to_signed  # noqa: E402
+from course_lib import static_widgets as sw
+from course_lib import widgets
+from course_lib.animation import progress_animation
+from course_lib.data import load_mnist, to_signed
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))

@@ -29,7 +29,7 @@ def test_default_mlp_is_the_pytorch_examples_network() -> None:
 
 
 @pytest.mark.parametrize("make", [MLPVAE, ConvVAE])
-def test_shapes_and_logits(make) -> None:  # noqa: ANN001
+def test_shapes_and_logits(make) -> None:
     torch.manual_seed(0)
     model = make()
     x = torch.rand(5, 1, 28, 28)
@@ -67,7 +67,7 @@ def test_sample_decodes_standard_normal_draws() -> None:
 
 
 @pytest.mark.parametrize("make", [MLPVAE, lambda: ConvVAE(channels=(16, 32), hidden_dim=128)])
-def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:  # noqa: ANN001
+def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:
     torch.manual_seed(0)
     _, history = fit_vae(make(), mnist[0][:32], budget=Budget(200, None, 32), device="cpu", lr=2e-3,
                          lr_schedule="constant", cache=False)
@@ -80,7 +80,7 @@ def test_each_model_overfits_a_tiny_batch(make, mnist) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "laplace"])
-def test_other_likelihoods_and_beta_train(likelihood: str, mnist) -> None:  # noqa: ANN001
+def test_other_likelihoods_and_beta_train(likelihood: str, mnist) -> None:
     torch.manual_seed(0)
     _, history = fit_vae(MLPVAE(latent_dim=4, hidden_dims=(64,)), mnist[0][:64], budget=Budget(3, None, 32),
                          device="cpu", likelihood=likelihood, beta=4.0, cache=False)
@@ -88,7 +88,7 @@ def test_other_likelihoods_and_beta_train(likelihood: str, mnist) -> None:  # no
         assert a == pytest.approx(b + 4.0 * c, rel=1e-5)
 
 
-def test_recipe_logs_the_test_loss_and_is_deterministic(mnist) -> None:  # noqa: ANN001
+def test_recipe_logs_the_test_loss_and_is_deterministic(mnist) -> None:
     images, labels = mnist
     runs = []
     for seed in (0, 0, 1):
@@ -104,7 +104,7 @@ def test_recipe_logs_the_test_loss_and_is_deterministic(mnist) -> None:  # noqa:
     assert not a.training  # returned in eval mode
 
 
-def test_init_output_bias_starts_the_decoder_at_the_mean_image(mnist) -> None:  # noqa: ANN001
+def test_init_output_bias_starts_the_decoder_at_the_mean_image(mnist) -> None:
     images = mnist[0]
     mean = images.mean(0)
     model = MLPVAE()
@@ -120,7 +120,7 @@ def test_init_output_bias_starts_the_decoder_at_the_mean_image(mnist) -> None:  
         model.init_output_bias(mean[:, :10])
 
 
-def test_default_learning_rate_and_cache(mnist, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_default_learning_rate_and_cache(mnist, tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
     images = mnist[0][:64]
     torch.manual_seed(0)
@@ -135,7 +135,7 @@ def test_default_learning_rate_and_cache(mnist, tmp_path, monkeypatch) -> None: 
     assert torch.equal(loaded.to_mu.weight, trained.to_mu.weight) and again["loss"] == history["loss"]
 
 
-def test_clear_errors(mnist) -> None:  # noqa: ANN001
+def test_clear_errors(mnist) -> None:
     images, labels = mnist
     model = MLPVAE()
     with pytest.raises(CourseInputError, match="to_unit"):

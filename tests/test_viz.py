@@ -6,14 +6,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
 
-from course_lib import viz  # noqa: E402
-from course_lib.errors import CourseInputError  # noqa: E402
-from course_lib.training import History  # noqa: E402
+from course_lib import viz
+from course_lib.errors import CourseInputError
+from course_lib.training import History
 
 
 @pytest.fixture(autouse=True)

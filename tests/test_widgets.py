@@ -12,14 +12,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from PIL import Image
 
-from course_lib import widgets  # noqa: E402
-from course_lib.errors import CourseInputError  # noqa: E402
+from course_lib import widgets
+from course_lib.errors import CourseInputError
 
 SVG_NS = "http://www.w3.org/2000/svg"
 

@@ -126,7 +126,7 @@ def run_lesson(part: Part, path: Path, profile: str, cache: str, timeout: int) -
     try:
         part.seconds = round(time_lesson(path, profile, timeout, cache), 1)
         part.status = "passed"
-    except Exception as error:  # noqa: BLE001 - any failing cell: record it, go on with the next lesson
+    except Exception as error:  # any failing cell: record it, go on with the next lesson
         part.seconds = round(time.perf_counter() - started, 1)
         part.status = "failed"
         part.detail = f"{type(error).__name__}: {str(error).strip().splitlines()[-1] if str(error).strip() else ''}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command: unit tests, lint, generated-file checks, and every notebook executed with nbval
-# under the `smoke` profile. Usage: bash tools/run_tests.sh [extra pytest arguments]
+# The test command: lint (ruff), types (mypy over course_lib), generated-file checks, unit tests, and
+# every notebook executed with nbval under the `smoke` profile. Usage: bash tools/run_tests.sh [extra pytest arguments]
 source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 
 export COURSE_PROFILE="${COURSE_PROFILE:-smoke}"
@@ -15,6 +15,9 @@ trap 'rm -rf "$COURSE_CACHE"' EXIT
 
 echo "== ruff"
 ruff check .
+
+echo "== mypy (course_lib; settings in pyproject.toml)"
+mypy
 
 for check in tools/check_generated.sh; do
   if [ -f "$check" ]; then echo "== $check"; bash "$check"; fi

@@ -16,9 +16,9 @@ import torch
 
 os.environ.setdefault("COURSE_PROGRESS", "off")
 
-from course_lib.batches import TensorBatches  # noqa: E402
-from course_lib.gan import DCDiscriminator, DCGenerator, adversarial_step  # noqa: E402
-from course_lib.training import train  # noqa: E402
+from course_lib.batches import TensorBatches
+from course_lib.gan import DCDiscriminator, DCGenerator, adversarial_step
+from course_lib.training import train
 
 
 def step_times(steps: int, repeats: int, batch_size: int = 64) -> list[float]:

@@ -99,8 +99,8 @@ def module(fn: Fn, ctor_args: Sequence[Any], *, set_params: dict[str, torch.Tens
     with torch.no_grad() if no_grad else torch.enable_grad():
         for path, x in forward:
             target = built if not path else getattr(built, path, None)
-            value = outputs[x] if isinstance(x, int) and 0 <= x < len(outputs) else x
-            outputs.append(target(value) if callable(target) and isinstance(value, torch.Tensor) else None)
+            arg = outputs[x] if isinstance(x, int) and 0 <= x < len(outputs) else x
+            outputs.append(target(arg) if callable(target) and isinstance(arg, torch.Tensor) else None)
     grads: dict[str, torch.Tensor | None] = {}
     if backward and outputs and isinstance(outputs[-1], torch.Tensor) and outputs[-1].requires_grad:
         last = outputs[-1]
@@ -124,8 +124,10 @@ def init_model() -> nn.Module:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(64, 64, 4), nn.BatchNorm2d(2000), nn.ConvTranspose2d(64, 64, 4, bias=False),
                           nn.Linear(300, 300), nn.BatchNorm1d(2000), nn.Embedding(100, 50))
+    embedding = model[5]
+    assert isinstance(embedding, nn.Embedding)
     with torch.no_grad():
-        model[5].weight.copy_(embedding_weights())
+        embedding.weight.copy_(embedding_weights())
     return model
 
 
@@ -146,7 +148,8 @@ class _Recorder(nn.Module):
 
     def __init__(self, output: torch.Tensor | None = None) -> None:
         super().__init__()
-        self.output, self.calls, self.seen = output, 0, None
+        self.output, self.calls = output, 0
+        self.seen: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.calls += 1

@@ -101,7 +101,7 @@ def show_source(
             f"methods= selects methods of a class, but {_name(obj)} is not a class; "
             f"pass the class (e.g. show_source(MLPVAE, methods=['encode'])) or drop methods="
         )
-    target = inspect.unwrap(obj) if callable(obj) else obj  # type: ignore[arg-type]
+    target = inspect.unwrap(obj) if callable(obj) else obj
     if isinstance(target, (classmethod, staticmethod)):
         target = target.__func__
     if isinstance(target, property):

@@ -56,7 +56,7 @@ def _short_name(lesson: str) -> str:
     return f"lesson {number}" if number.isdigit() else lesson
 
 
-def show_timings(lesson: str):  # noqa: ANN201 - returns an IPython display object
+def show_timings(lesson: str):  # returns an IPython display object
     """Display :func:`timing_markdown` as rendered markdown in a notebook."""
     from IPython.display import Markdown
 
