@@ -8,6 +8,7 @@ The honest batch is N copies of the lesson-3 solution (each must earn 5/5). In t
 every student's notebook defines the functions and then hangs in a cell whose loop swallows
 every interruption (``except:``), and every function hangs the same way, so each submission
 costs a killed cell, a restart, and a killed call and a restart per exercise: the worst case.
+(The loops sleep rather than spin, to spare a shared machine; the grader's cost is the same.)
 Prints one line per batch (wall seconds, seconds per submission, the statuses) and the load.
 """
 
@@ -25,10 +26,13 @@ from course_grader.grade import GradeConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 HANG = """
+import time
+
+
 def _hang(*args, **kwargs):
     while True:
         try:
-            sum(range(10**6))
+            time.sleep(0.05)
         except:  # noqa: E722 - the point: swallow the time limit
             pass
 

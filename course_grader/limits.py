@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,7 +128,8 @@ def tree_group(limits: Limits) -> Iterator[TreeGroup]:
             directory.mkdir()
             directories.append(directory)
             (directory / "memory.max").write_text(memory)
-            (directory / "memory.swap.max").write_text("0") if (directory / "memory.swap.max").exists() else None
+            if (directory / "memory.swap.max").exists():
+                (directory / "memory.swap.max").write_text("0")
             (directory / "pids.max").write_text(str(limits.processes))
         elif bases is not None:
             memory_dir, pids_dir = bases[0] / name, bases[1] / name
@@ -135,8 +137,9 @@ def tree_group(limits: Limits) -> Iterator[TreeGroup]:
             directories.append(memory_dir)
             (memory_dir / "memory.limit_in_bytes").write_text(memory)
             swap = memory_dir / "memory.memsw.limit_in_bytes"
-            with contextlib.suppress(OSError):
-                swap.write_text(memory) if swap.exists() else None
+            if swap.exists():
+                with contextlib.suppress(OSError):
+                    swap.write_text(memory)
             pids_dir.mkdir()
             directories.append(pids_dir)
             (pids_dir / "pids.max").write_text(str(limits.processes))
@@ -160,6 +163,4 @@ def _remove(directories: list[Path]) -> None:
             except FileNotFoundError:
                 break
             except OSError:
-                import time
-
                 time.sleep(0.02)

@@ -27,6 +27,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ from course_grader.worker import wire
 WORKER = Path(__file__).resolve().parent / "worker"
 HOME = "/home/student"
 SUBMISSION_DIR = "/submission"
+SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONHASHSEED": "0", "COURSE_PROFILE": "smoke", "COURSE_PROGRESS": "off"}
 _BOOT = ("import sys; sys.path.insert(0, '/opt/course-grader'); from worker.main import main; "
          "sys.exit(main())")
 
@@ -111,10 +115,7 @@ def sandbox_command(submission: Path, suffix: str, limits: Limits, *, sandboxed:
             "--ro-bind", str(submission), f"{SUBMISSION_DIR}/submission{suffix}"]
     for path in extra_ro:
         args += ["--ro-bind", str(path), str(path)]
-    env = {"HOME": HOME, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONHASHSEED": "0", "COURSE_PROFILE": "smoke", "COURSE_PROGRESS": "off"}
-    for key, value in env.items():
+    for key, value in {**SANDBOX_ENV, "HOME": HOME}.items():
         args += ["--setenv", key, value]
     return [*limits.prlimit(), *args, "--chdir", HOME, "--", *boot]
 
@@ -195,12 +196,19 @@ class Sandbox:
 
 @contextlib.contextmanager
 def open_sandbox(submission: Path, suffix: str, limits: Limits, log: Path, *, sandboxed: bool = True,
-                 extra_ro: tuple[Path, ...] = ()):  # a context manager of Sandbox
-    """Start the worker on ``submission`` in its own sandbox and cgroups; kill it all on exit."""
+                 extra_ro: tuple[Path, ...] = ()) -> Iterator[Sandbox]:
+    """Start the worker on ``submission`` in its own sandbox and cgroups; kill it all on exit.
+
+    ``log`` receives the sandbox's own stderr (bubblewrap's errors; the worker silences its fds).
+    Without the sandbox (``sandboxed=False``) the worker gets the same environment, with ``HOME``
+    the folder of ``log``.
+    """
     command = sandbox_command(submission, suffix, limits, sandboxed=sandboxed, extra_ro=extra_ro)
     with tree_group(limits) as group, open(log, "wb") as errors:
         join = 'for f in $COURSE_GRADER_CGROUPS; do echo $$ > "$f" || exit 125; done; exec "$@"'
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COURSE_GRADER_CGROUPS": " ".join(group.procs_files)}
+        if not sandboxed:
+            env.update({**SANDBOX_ENV, "PATH": env["PATH"], "HOME": str(log.parent)})
         process = subprocess.Popen(["/bin/sh", "-c", join, "sh", *command], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=errors, env=env, start_new_session=True)
         sandbox = Sandbox(process, group)
