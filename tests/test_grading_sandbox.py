@@ -265,3 +265,23 @@ def test_the_sandbox_walls(tmp_path: Path) -> None:
     if tree_limits() == "none":
         pytest.skip("no cgroups here: the memory limit holds per process only (3 x 600 MB fit under 2000 MB each)")
     assert facts["filled"] <= 2  # the worker (about 0.7 GB with torch) and 3 x 600 MB do not fit in 2000 MB
+
+
+def test_no_book_page_includes_or_links_the_solutions_or_the_hidden_cases() -> None:
+    """The book is built from the pages of _toc.yml; none may pull in solutions/ or course_grader/."""
+    import re
+
+    import yaml
+
+    def files(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return ([node["file"]] if "file" in node else []) + [f for v in node.values() for f in files(v)]
+        return [f for v in node for f in files(v)] if isinstance(node, list) else []
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [ROOT / f"{name}.md" for name in [toc.get("root", ""), *files(toc)] if (ROOT / f"{name}.md").exists()]
+    assert len(pages) >= 10 and ROOT / "book" / "instructors" / "guide.md" in pages
+    pulls = re.compile(r"(\]\(|\{(?:include|literalinclude)\}\s*|<|href=\"?)[^)\s>\"]*(solutions/|course_grader/)")
+    assert {str(p.relative_to(ROOT)): pulls.findall(p.read_text()) for p in pages if pulls.search(p.read_text())} == {}
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert {"solutions/**", "course_grader/**"} <= set(config["exclude_patterns"])
