@@ -560,7 +560,7 @@ def adversarial_step(
     labels: torch.Tensor | None = None,
     *,
     loss: str = "non_saturating",
-    margin: float = 2.0,
+    margin: float = 1.0,
 ) -> dict[str, torch.Tensor]:
     """One GAN training step: a discriminator update, then a generator update.
 
@@ -573,12 +573,14 @@ def adversarial_step(
         x: a batch of real data ``(N, ...)``.
         z: noise ``(N, latent_dim)``.
         labels: ``(N,)`` labels for conditional networks, else ``None``.
-        loss: ``"non_saturating"``, ``"minimax"`` or ``"hinge"`` (:mod:`course_lib.gan_objectives`).
-        margin: margin of the hinge loss.
+        loss: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"``
+            (:mod:`course_lib.gan_objectives`); for ``"energy"`` the discriminator returns energies.
+        margin: margin of the energy loss (ignored by the others).
 
     Returns:
         Detached scalars: ``d_loss``, ``g_loss``, ``d_x`` (mean ``D(x)``), ``d_g_z1`` (mean ``D(G(z))``
         before the discriminator step) and ``d_g_z2`` (after it), as in the PyTorch DCGAN tutorial.
+        For ``"energy"`` the last three are mean energies ``E(x)``, ``E(G(z))`` before and after.
     """
     extra = () if labels is None else (labels,)
     fake = generator(z, *extra)
@@ -593,11 +595,10 @@ def adversarial_step(
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
+    read = (lambda out: out.detach().mean()) if loss == "energy" else (lambda out: torch.sigmoid(out.detach()).mean())
     return {
         "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-        "d_x": torch.sigmoid(real_logits.detach()).mean(),
-        "d_g_z1": torch.sigmoid(fake_logits.detach()).mean(),
-        "d_g_z2": torch.sigmoid(fake_logits_after.detach()).mean(),
+        "d_x": read(real_logits), "d_g_z1": read(fake_logits), "d_g_z2": read(fake_logits_after),
     }
 
 
@@ -617,7 +618,7 @@ def fit_gan(
     lr: float = 2e-4,
     lr_discriminator: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
-    margin: float = 2.0,
+    margin: float = 1.0,
 ) -> tuple[_Generator, _Discriminator, History]:
     """Train a GAN (alternating discriminator and generator steps), or load it from the cache.
 
@@ -639,14 +640,15 @@ def fit_gan(
         seed: seeds the subset, the batch order and the noise.
         name: the run's name in the progress output and the cache (default ``"gan-<generator class>-<loss>"``).
         cache: load/store the trained networks with :func:`course_lib.cache.cached_training`.
-        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating) or ``"hinge"`` (energy margin),
+        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating), ``"hinge"`` (SNGAN's hinge) or
+            ``"energy"`` (EBGAN's margin; the discriminator must return energies ``>= 0``),
             see :mod:`course_lib.gan_objectives`.
         snapshot_noise: ``(n, latent_dim)`` fixed noise for the per-epoch sample grids (default: 64
             vectors from ``seed``); a conditional generator gets labels ``0, 1, ..., K-1, 0, ...``.
         lr: Adam learning rate of the generator (and of the discriminator unless ``lr_discriminator``).
         lr_discriminator: a different learning rate for the discriminator (e.g. to make it stronger).
         betas: Adam's ``(beta1, beta2)``; DCGAN uses ``beta1 = 0.5``.
-        margin: the margin ``m`` of the hinge loss (ignored by the other losses).
+        margin: the margin ``m`` of the energy loss (ignored by the other losses).
 
     Returns:
         ``(generator, discriminator, history)``, both networks on ``device`` in eval mode.

@@ -18,11 +18,16 @@ Losses (all are minimised; ``l_r`` are logits of real images, ``l_f`` of generat
   wins (``D(G(z)) ~ 0``), i.e. at the start of training;
 * non-saturating generator loss: ``-mean log D(G(z))``, same fixed point, strong gradient when
   ``D(G(z)) ~ 0``;
-* energy-based margin (hinge) loss, the EBM view (Zhao et al. 2017, "Energy-based GAN", and the
-  NYU Deep Learning practicum): a cost network gives each image an energy ``E(x) >= 0``, low for
-  real data. The discriminator minimises ``mean E(x) + mean max(0, m - E(G(z)))``: it pushes real
-  energies down and fake energies up, but only until they exceed the margin ``m``. The generator
-  minimises ``mean E(G(z))``.
+* hinge loss (Lim & Ye 2017; the loss of SNGAN, Miyato et al. 2018, and BigGAN, Brock et al. 2019),
+  on raw logits: the discriminator minimises ``mean max(0, 1 - l_r) + mean max(0, 1 + l_f)``, the
+  generator minimises ``-mean l_f``. A real image scored above 1, or a fake below -1, gives the
+  discriminator no more gradient; the generator's gradient is 1 per sample, whatever the logit;
+* energy-based margin loss (Zhao et al. 2017, "Energy-based GAN", and the NYU Deep Learning
+  course): the discriminator is a cost network giving each sample an energy ``E(x) >= 0``, low for
+  real data (in EBGAN, an autoencoder's reconstruction error). It minimises
+  ``mean E(x) + mean max(0, m - E(G(z)))``: real energies are pushed down, fake energies up until
+  they reach the margin ``m``. The generator minimises ``mean E(G(z))``. With ``loss="energy"`` the
+  discriminator's output *is* the energy (not a logit); it must be ``>= 0``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import torch.nn.functional as F
 
 from course_lib.errors import CourseInputError, check_tensor
 
-GAN_LOSSES = ("non_saturating", "minimax", "hinge")
+GAN_LOSSES = ("non_saturating", "minimax", "hinge", "energy")
 
 
 def _check_logits(logits: torch.Tensor, name: str) -> torch.Tensor:
@@ -99,19 +104,36 @@ def generator_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake_logits).mean()
 
 
-def energy_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """Read a discriminator as a cost network: energy ``E(x) = -log D(x) = softplus(-logit)``.
+def hinge_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of the discriminator (SNGAN, BigGAN): ``mean max(0, 1 - l_r) + mean max(0, 1 + l_f)``.
 
-    The energy is ``>= 0``, near 0 for images the discriminator finds real and large for images it
-    rejects, so any discriminator of this module can be trained with the margin loss.
+    Real logits are pushed above ``+1`` and fake logits below ``-1``; beyond that a sample gives no
+    gradient, so the discriminator cannot grow its logits without bound.
 
     Args:
-        logits: ``(N,)`` or ``(N, 1)`` discriminator logits.
+        real_logits: ``(N,)`` or ``(N, 1)`` logits of real images, any real values.
+        fake_logits: ``(M,)`` or ``(M, 1)`` logits of generated images.
 
     Returns:
-        ``(N,)`` energies in ``[0, inf)``.
+        A scalar ``>= 0``; 2 when every logit is 0.
     """
-    return F.softplus(-_check_logits(logits, "logits"))
+    real_logits = _check_logits(real_logits, "real_logits")
+    fake_logits = _check_logits(fake_logits, "fake_logits")
+    return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
+
+
+def hinge_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Hinge loss of the generator (SNGAN, BigGAN): ``-mean l_f``, raise the fakes' logits.
+
+    Its derivative with respect to each logit is ``-1/M``: it never saturates.
+
+    Args:
+        fake_logits: ``(M,)`` or ``(M, 1)`` logits of generated images.
+
+    Returns:
+        A scalar, any real value.
+    """
+    return -_check_logits(fake_logits, "fake_logits").mean()
 
 
 def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:
@@ -119,26 +141,27 @@ def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:
     if energy.numel() > 0 and float(energy.detach().min()) < 0:
         raise CourseInputError(
             f"{name} must be non-negative (an energy), got a minimum of {float(energy.detach().min()):.3g}; "
-            "turn discriminator logits into energies with energy_from_logits"
+            "a cost network should end in a non-negative quantity, e.g. a reconstruction error "
+            "(course_lib.toys.AutoencoderEnergy)"
         )
     return energy
 
 
-def hinge_discriminator_loss(
-    real_energy: torch.Tensor, fake_energy: torch.Tensor, margin: float = 2.0
+def energy_discriminator_loss(
+    real_energy: torch.Tensor, fake_energy: torch.Tensor, margin: float = 1.0
 ) -> torch.Tensor:
-    """Energy-based margin loss of the discriminator: ``mean E(x) + mean max(0, m - E(G(z)))``.
+    """Energy-based margin loss of the cost network (EBGAN): ``mean E(x) + mean max(0, m - E(G(z)))``.
 
     Real energies are pushed towards 0; fake energies are pushed up only while they are below the
-    margin ``m``: once a fake costs more than ``m``, it gives the discriminator no more gradient.
+    margin ``m``: once a fake costs more than ``m``, it gives the cost network no more gradient.
 
     Args:
-        real_energy: ``(N,)`` energies ``>= 0`` of real images.
-        fake_energy: ``(M,)`` energies ``>= 0`` of generated images.
+        real_energy: ``(N,)`` energies ``>= 0`` of real samples.
+        fake_energy: ``(M,)`` energies ``>= 0`` of generated samples.
         margin: ``m > 0``.
 
     Returns:
-        A scalar ``>= 0``; it equals ``m`` for a cost network that gives every image energy 0.
+        A scalar ``>= 0``; it equals ``m`` for a cost network that gives every sample energy 0.
     """
     if margin <= 0:
         raise CourseInputError(f"margin must be positive, got {margin}")
@@ -147,14 +170,11 @@ def hinge_discriminator_loss(
     return real_energy.mean() + F.relu(margin - fake_energy).mean()
 
 
-def hinge_generator_loss(fake_energy: torch.Tensor) -> torch.Tensor:
+def energy_generator_loss(fake_energy: torch.Tensor) -> torch.Tensor:
     """Energy-based generator loss ``mean E(G(z))``: make the fakes cheap for the cost network.
 
-    With the energy of :func:`energy_from_logits` this equals the non-saturating loss
-    ``-mean log D(G(z))``; the two set-ups differ in the discriminator's loss (the margin).
-
     Args:
-        fake_energy: ``(N,)`` energies ``>= 0`` of generated images.
+        fake_energy: ``(N,)`` energies ``>= 0`` of generated samples.
 
     Returns:
         A scalar ``>= 0``.
@@ -163,45 +183,49 @@ def hinge_generator_loss(fake_energy: torch.Tensor) -> torch.Tensor:
 
 
 def discriminator_loss_for(
-    kind: str, real_logits: torch.Tensor, fake_logits_detached: torch.Tensor, margin: float = 2.0
+    kind: str, real_out: torch.Tensor, fake_out_detached: torch.Tensor, margin: float = 1.0
 ) -> torch.Tensor:
     """The discriminator's loss for the training set-up ``kind`` (see :data:`GAN_LOSSES`).
 
     ``"non_saturating"`` and ``"minimax"`` share the cross-entropy discriminator loss; ``"hinge"``
-    uses the margin loss on ``energy_from_logits``.
+    is the hinge loss on logits; ``"energy"`` reads the discriminator's outputs as energies and uses
+    the margin loss.
 
     Args:
-        kind: ``"non_saturating"``, ``"minimax"`` or ``"hinge"``.
-        real_logits: ``(N,)`` logits of real images.
-        fake_logits_detached: ``(M,)`` logits of generated images (detached from the generator).
-        margin: the margin ``m`` of the hinge loss.
+        kind: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"``.
+        real_out: ``(N,)`` outputs on real samples (logits, or energies for ``"energy"``).
+        fake_out_detached: ``(M,)`` outputs on generated samples (detached from the generator).
+        margin: the margin ``m`` of the energy loss (ignored by the others).
 
     Returns:
         A scalar loss for the discriminator.
     """
     check_loss_kind(kind)
+    if kind == "energy":
+        return energy_discriminator_loss(real_out, fake_out_detached, margin)
     if kind == "hinge":
-        return hinge_discriminator_loss(energy_from_logits(real_logits), energy_from_logits(fake_logits_detached),
-                                        margin)
-    return discriminator_loss(real_logits, fake_logits_detached)
+        return hinge_discriminator_loss(real_out, fake_out_detached)
+    return discriminator_loss(real_out, fake_out_detached)
 
 
-def generator_loss_for(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+def generator_loss_for(kind: str, fake_out: torch.Tensor) -> torch.Tensor:
     """The generator's loss for the training set-up ``kind`` (see :data:`GAN_LOSSES`).
 
     Args:
-        kind: ``"non_saturating"``, ``"minimax"`` or ``"hinge"``.
-        fake_logits: ``(N,)`` logits of generated images (not detached).
+        kind: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"``.
+        fake_out: ``(N,)`` outputs on generated samples (not detached): logits, or energies.
 
     Returns:
         A scalar loss for the generator.
     """
     check_loss_kind(kind)
     if kind == "minimax":
-        return generator_loss_minimax(fake_logits)
+        return generator_loss_minimax(fake_out)
     if kind == "hinge":
-        return hinge_generator_loss(energy_from_logits(fake_logits))
-    return generator_loss_non_saturating(fake_logits)
+        return hinge_generator_loss(fake_out)
+    if kind == "energy":
+        return energy_generator_loss(fake_out)
+    return generator_loss_non_saturating(fake_out)
 
 
 def check_loss_kind(kind: str) -> str:

@@ -1,6 +1,8 @@
 """Toy GANs small enough to watch: a 1-D Gaussian target and a 2-D ring of 8 Gaussians.
 
-* 1-D: the target is ``N(mean, std^2)``; a tiny generator turns 1-D noise into numbers. With
+* 1-D: the target is ``N(mean, std^2)``, centred by default (``N(0, 0.5^2)``: like every input to a
+  network, the data should be centred, see :func:`gaussian_1d`); a tiny generator turns 1-D noise
+  into numbers. With
   :func:`curves_1d` one plots, on a grid, the target density, the generator's density and the
   discriminator's ``D(x)`` (the picture of Goodfellow et al. 2014, Fig. 1).
 * 2-D: 8 Gaussians on a circle (radius 2, standard deviation 0.02, as in Metz et al. 2017). A
@@ -27,7 +29,7 @@ from course_lib.gan_objectives import check_loss_kind
 from course_lib.profiles import Budget
 from course_lib.training import Callback, History, ImageSnapshot, train
 
-TARGET_MEAN = 4.0
+TARGET_MEAN = 0.0
 TARGET_STD = 0.5
 RING_RADIUS = 2.0
 RING_STD = 0.02
@@ -40,7 +42,12 @@ RING_STD = 0.02
 
 def gaussian_1d(n: int, *, mean: float = TARGET_MEAN, std: float = TARGET_STD,
                 generator: torch.Generator | None = None) -> torch.Tensor:
-    """``(n, 1)`` samples of the 1-D target ``N(mean, std^2)``."""
+    """``(n, 1)`` samples of the 1-D target ``N(mean, std^2)`` (default ``N(0, 0.5^2)``).
+
+    Centre the data. A :class:`ToyDiscriminator` is piecewise linear, with its kinks spread around
+    0 at initialisation; data far from 0 (``mean=4``) fall where few kinks lie, ``D`` is nearly
+    affine over them and can compare only the means of real and generated samples, not their spread.
+    """
     if n < 1:
         raise CourseInputError(f"n must be a positive number of samples, got {n}")
     return torch.randn(n, 1, generator=generator) * std + mean
@@ -165,6 +172,34 @@ class ToyDiscriminator(nn.Module):
         return self.out(h).squeeze(1)
 
 
+class AutoencoderEnergy(nn.Module):
+    """The cost network of an energy-based GAN (Zhao et al. 2017): ``E(x) = |x - Dec(Enc(x))|``.
+
+    An autoencoder's reconstruction error is an energy: ``>= 0``, near 0 where the autoencoder has
+    learnt to reconstruct (the data), larger elsewhere. Its slope does not fade as the energy goes to
+    0 (the absolute value has slope 1 on either side), so it keeps telling the generator where to go.
+
+    Args:
+        in_dim: 1 or 2 (the point's size).
+        hidden: hidden widths of the encoder and of the decoder (LeakyReLU(0.2)).
+        code_dim: size of the autoencoder's code.
+
+    Shapes: points ``(N, in_dim)`` -> energies ``(N,)`` ``>= 0`` (L1 norm of the reconstruction error).
+    """
+
+    def __init__(self, in_dim: int = 1, hidden: Sequence[int] = (32, 32), code_dim: int = 1) -> None:
+        super().__init__()
+        self.in_dim = in_dim
+        self.config = {"model": "AutoencoderEnergy", "in_dim": in_dim, "hidden": list(hidden), "code_dim": code_dim}
+        self.encoder = mlp([in_dim, *hidden, code_dim], lambda: nn.LeakyReLU(0.2))
+        self.decoder = mlp([code_dim, *hidden, in_dim], lambda: nn.LeakyReLU(0.2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Energies ``(N,)``, ``>= 0``, of points ``(N, in_dim)``."""
+        check_tensor(x, "x", shape=(None, self.in_dim))
+        return (self.decoder(self.encoder(x)) - x).abs().sum(dim=1)
+
+
 # ---------------------------------------------------------------------------------------------
 # pictures and training
 # ---------------------------------------------------------------------------------------------
@@ -232,7 +267,7 @@ class _FreshBatches:
 
 def fit_toy_gan(
     generator: ToyGenerator,
-    discriminator: ToyDiscriminator,
+    discriminator: ToyDiscriminator | AutoencoderEnergy,
     sample_target: Callable[[int, torch.Generator], torch.Tensor | tuple[torch.Tensor, torch.Tensor]],
     *,
     budget: Budget,
@@ -242,13 +277,14 @@ def fit_toy_gan(
     name: str | None = None,
     cache: bool = True,
     loss: str = "non_saturating",
+    margin: float = 1.0,
     lr: float = 1e-3,
     betas: tuple[float, float] = (0.5, 0.999),
     frames: int = 20,
     snapshot_n: int = 1000,
     grid: torch.Tensor | None = None,
     callbacks: Sequence[Callback] = (),
-) -> tuple[ToyGenerator, ToyDiscriminator, History]:
+) -> tuple[ToyGenerator, ToyDiscriminator | AutoencoderEnergy, History]:
     """Train a toy GAN on fresh samples of a target distribution.
 
     The ``toy_gan`` budget counts ``budget.epochs`` epochs of ``budget.n_train`` fresh points in batches
@@ -267,13 +303,15 @@ def fit_toy_gan(
         name: the run's name in the progress output and the cache (default ``"toy-gan-<loss>"``).
         cache: load/store the trained networks with :func:`course_lib.cache.cached_training`; the key
             describes 4 096 target samples drawn with ``seed`` and names the callbacks.
-        loss: ``"non_saturating"``, ``"minimax"`` or ``"hinge"``.
+        loss: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"`` (then ``discriminator`` is a
+            cost network returning energies ``>= 0``, e.g. :class:`AutoencoderEnergy`).
+        margin: the margin ``m`` of the energy loss (ignored by the others).
         lr, betas: Adam settings of both networks.
         frames: number of logged chunks (history rows, snapshots).
         snapshot_n: fixed-noise samples per snapshot.
         grid: for 1-D targets, ``(G,)`` points; the snapshot then is a ``(2, G)`` tensor: row 0 the kernel
-            density of the generated samples, row 1 ``D(x)``. Without it (and for 2-D) the snapshot
-            is the ``(snapshot_n, d)`` generated points.
+            density of the generated samples, row 1 ``D(x)`` (the energy ``E(x)`` for ``"energy"``).
+            Without it (and for 2-D) the snapshot is the ``(snapshot_n, d)`` generated points.
         callbacks: extra :func:`course_lib.training.train` callbacks, e.g. one logging :func:`modes_covered`.
 
     Returns:
@@ -293,6 +331,7 @@ def fit_toy_gan(
     target = sample_target(4096, torch.Generator().manual_seed(seed))
     config = {
         "generator": generator.config, "discriminator": discriminator.config, "loss": loss, "seed": seed,
+        "margin": margin,
         "budget": [budget.epochs, budget.n_train, budget.batch_size], "lr": lr, "betas": list(betas),
         "frames": frames, "snapshot_n": snapshot_n, "target": describe_data(target[0] if isinstance(target, tuple)
                                                                               else target),
@@ -311,7 +350,7 @@ def fit_toy_gan(
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             (x,) = batch
             z = torch.randn(x.shape[0], generator.latent_dim, generator=noise).to(device)
-            return adversarial_step(generator, discriminator, opt_g, opt_d, x, z, loss=loss)
+            return adversarial_step(generator, discriminator, opt_g, opt_d, x, z, loss=loss, margin=margin)
 
         batches = _FreshBatches(sample_target, steps_per_frame, budget.batch_size, seed, device)
         return train(step, batches, frames, name=run_name, callbacks=[ImageSnapshot(snapshot), *callbacks])
@@ -320,8 +359,8 @@ def fit_toy_gan(
         points = generator(fixed_noise.to(device)).cpu()
         if grid is None:
             return points
-        d = torch.sigmoid(discriminator(grid.reshape(-1, 1).to(device))).cpu()
-        return torch.stack([kde_1d(points, grid), d])
+        out = discriminator(grid.reshape(-1, 1).to(device)).cpu()
+        return torch.stack([kde_1d(points, grid), out if loss == "energy" else torch.sigmoid(out)])
 
     _, history, _ = cached_training(run_name, config, pair, run, enabled=cache)
     pair.eval()

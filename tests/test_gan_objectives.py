@@ -10,7 +10,8 @@ from course_lib.gan_objectives import (
     check_loss_kind,
     discriminator_loss,
     discriminator_loss_for,
-    energy_from_logits,
+    energy_discriminator_loss,
+    energy_generator_loss,
     generator_loss_for,
     generator_loss_minimax,
     generator_loss_non_saturating,
@@ -72,43 +73,53 @@ def test_non_saturating_gradient_dominates_when_discriminator_wins():
     assert (g_minimax < 0).all() and (g_non_sat < 0).all()
 
 
-def test_hinge_losses_match_formula():
+def test_hinge_losses_match_sngan_formula():
+    real = torch.tensor([2.0, 0.5, -1.0])  # hinge terms 0, 0.5, 2 -> mean 2.5 / 3
+    fake = torch.tensor([-3.0, 0.0])  # hinge terms 0, 1 -> mean 0.5
+    assert hinge_discriminator_loss(real, fake).item() == pytest.approx(2.5 / 3 + 0.5)
+    assert hinge_generator_loss(fake).item() == pytest.approx(1.5)
+    assert torch.allclose(discriminator_loss_for("hinge", real, fake), hinge_discriminator_loss(real, fake))
+    assert torch.allclose(generator_loss_for("hinge", fake), -fake.mean())
+
+
+def test_hinge_gradients_stop_beyond_the_margin_and_never_saturate_for_the_generator():
+    real = torch.tensor([2.0, 0.5], requires_grad=True)
+    fake = torch.tensor([-3.0, 0.0], requires_grad=True)
+    grad_real, grad_fake = torch.autograd.grad(hinge_discriminator_loss(real, fake), (real, fake))
+    assert grad_real.tolist() == [0.0, -0.5] and grad_fake.tolist() == [0.0, 0.5]
+    far = torch.tensor([-50.0, 50.0], requires_grad=True)  # rejected or accepted with any confidence
+    (grad,) = torch.autograd.grad(hinge_generator_loss(far), far)
+    assert grad.tolist() == [-0.5, -0.5]
+
+
+def test_energy_losses_match_formula():
     real = torch.tensor([0.0, 1.0])
     fake = torch.tensor([0.5, 3.0])
     # mean(E real) = 0.5; max(0, 2 - 0.5) = 1.5, max(0, 2 - 3) = 0 -> mean 0.75
-    assert hinge_discriminator_loss(real, fake, margin=2.0).item() == pytest.approx(1.25)
+    assert energy_discriminator_loss(real, fake, margin=2.0).item() == pytest.approx(1.25)
     g = torch.Generator().manual_seed(1)
     real, fake = torch.rand(50, generator=g) * 4, torch.rand(40, generator=g) * 4
     by_hand = real.mean() + torch.clamp(1.5 - fake, min=0).mean()
-    assert torch.allclose(hinge_discriminator_loss(real, fake, margin=1.5), by_hand)
-    assert torch.allclose(hinge_generator_loss(fake), fake.mean())
-
-
-def test_hinge_gives_no_gradient_to_fakes_beyond_the_margin():
-    fake = torch.tensor([0.5, 3.0], requires_grad=True)
-    (grad,) = torch.autograd.grad(hinge_discriminator_loss(torch.zeros(2), fake, margin=2.0), fake)
-    assert grad.tolist() == [-0.5, 0.0]
-
-
-def test_energy_view_of_logits(logits):
-    real, fake = logits
-    assert torch.allclose(energy_from_logits(real), -torch.log(torch.sigmoid(real)), atol=1e-10)
-    assert (energy_from_logits(real) >= 0).all()
-    # with E = -log D, the EBGAN generator loss is the non-saturating loss
-    assert torch.allclose(generator_loss_for("hinge", fake), generator_loss_non_saturating(fake))
-    energy_real, energy_fake = -torch.log(torch.sigmoid(real)), -torch.log(torch.sigmoid(fake))
-    by_hand = energy_real.mean() + torch.clamp(2.0 - energy_fake, min=0).mean()
-    assert torch.allclose(discriminator_loss_for("hinge", real, fake, 2.0), by_hand, atol=1e-10)
+    assert torch.allclose(energy_discriminator_loss(real, fake, margin=1.5), by_hand)
+    assert torch.allclose(discriminator_loss_for("energy", real, fake, 1.5), by_hand)
+    assert torch.allclose(energy_generator_loss(fake), fake.mean())
+    assert torch.allclose(generator_loss_for("energy", fake), fake.mean())
     assert torch.allclose(discriminator_loss_for("minimax", real, fake), discriminator_loss(real, fake))
+
+
+def test_energy_loss_gives_no_gradient_to_fakes_beyond_the_margin():
+    fake = torch.tensor([0.5, 3.0], requires_grad=True)
+    (grad,) = torch.autograd.grad(energy_discriminator_loss(torch.zeros(2), fake, margin=2.0), fake)
+    assert grad.tolist() == [-0.5, 0.0]
 
 
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(CourseInputError, match="one logit per image"):
         discriminator_loss(torch.zeros(4, 2), torch.zeros(4))
     with pytest.raises(CourseInputError, match="non-negative"):
-        hinge_discriminator_loss(torch.tensor([-1.0]), torch.tensor([1.0]))
+        energy_discriminator_loss(torch.tensor([-1.0]), torch.tensor([1.0]))
     with pytest.raises(CourseInputError, match="margin must be positive"):
-        hinge_discriminator_loss(torch.zeros(2), torch.zeros(2), margin=0.0)
+        energy_discriminator_loss(torch.zeros(2), torch.zeros(2), margin=0.0)
     with pytest.raises(CourseInputError, match="unknown GAN loss"):
         check_loss_kind("wasserstein")
     with pytest.raises(CourseInputError, match="floating-point"):

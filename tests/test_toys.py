@@ -9,6 +9,7 @@ from scipy import stats
 from course_lib.errors import CourseInputError
 from course_lib.profiles import Budget
 from course_lib.toys import (
+    AutoencoderEnergy,
     ToyDiscriminator,
     ToyGenerator,
     curves_1d,
@@ -36,9 +37,9 @@ def test_normal_density_and_kde():
     assert torch.allclose(normal_density(x, mean=4, std=0.5), torch.from_numpy(stats.norm.pdf(x.numpy(), 4, 0.5)))
     samples = gaussian_1d(20_000, generator=torch.Generator().manual_seed(0))
     assert samples.shape == (20_000, 1)
-    assert samples.mean().item() == pytest.approx(4.0, abs=0.02)
+    assert samples.mean().item() == pytest.approx(0.0, abs=0.02)  # centred by default
     assert samples.std().item() == pytest.approx(0.5, rel=0.03)
-    grid = torch.linspace(0, 8, 801)
+    grid = torch.linspace(-4, 4, 801)
     estimate = kde_1d(samples, grid)
     assert torch.trapezoid(estimate, grid).item() == pytest.approx(1.0, abs=0.01)
     assert (estimate - normal_density(grid)).abs().max() < 0.05  # peak height is 0.80
@@ -75,17 +76,41 @@ def test_one_d_toy_gan_moves_towards_the_target():
         start = g(torch.randn(4000, 1)).mean().item()
     assert abs(start - 4.0) > 3  # the untrained generator sits near 0
     grid = torch.linspace(-1, 7, 81)
-    g, d, history = fit_toy_gan(g, d, lambda n, r: gaussian_1d(n, generator=r), budget=Budget(75, 512, 128),
-                                frames=5, grid=grid)  # 75 epochs x 4 batches = 300 steps
+    g, d, history = fit_toy_gan(g, d, lambda n, r: gaussian_1d(n, mean=4.0, generator=r),
+                                budget=Budget(75, 512, 128), frames=5, grid=grid, cache=False)  # 300 steps
     with torch.no_grad():
         samples = g(torch.randn(4000, 1))
     # GAN dynamics overshoot and oscillate around the target (seeds 0-3 end 0.0-0.7 away after 300 steps,
     # some having passed 6 on the way), so ask for at least half of the distance covered
     assert abs(samples.mean().item() - 4.0) < 0.5 * abs(start - 4.0)
     assert history.epochs == 5 and len(history.snapshots) == 5 and history.snapshots[0].shape == (2, 81)
-    curves = curves_1d(g, d, grid, n_samples=2000)
+    curves = curves_1d(g, d, grid, mean=4.0, n_samples=2000)
     assert curves["d"].shape == (81,) and 0 <= curves["d"].min() and curves["d"].max() <= 1
-    assert torch.allclose(curves["target"], normal_density(grid))
+    assert torch.allclose(curves["target"], normal_density(grid, mean=4.0))
+
+
+def test_autoencoder_energy_is_the_reconstruction_error():
+    torch.manual_seed(0)
+    energy = AutoencoderEnergy(in_dim=2)
+    x = torch.randn(7, 2)
+    with torch.no_grad():
+        by_hand = (energy.decoder(energy.encoder(x)) - x).abs().sum(dim=1)
+        assert torch.allclose(energy(x), by_hand) and (energy(x) >= 0).all() and energy(x).shape == (7,)
+    with pytest.raises(CourseInputError, match=r"shape \(N, 2\)"):
+        energy(torch.zeros(3, 1))
+
+
+def test_energy_gan_on_the_1d_toy_trains_a_cost_network():
+    torch.manual_seed(0)
+    grid = torch.linspace(-2, 2, 41)
+    g, e, history = fit_toy_gan(ToyGenerator(), AutoencoderEnergy(), lambda n, r: gaussian_1d(n, generator=r),
+                                budget=Budget(25, 512, 128), frames=2, grid=grid, loss="energy", margin=1.0,
+                                cache=False)  # 100 steps
+    assert history.snapshots[-1].shape == (2, 41) and (history.snapshots[-1][1] >= 0).all()
+    assert all(v >= 0 for v in history["d_x"])  # mean energies of real points
+    real = gaussian_1d(2000, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():  # the cost network has learnt to price the data below points far away
+        assert e(real).mean() < e(torch.full((100, 1), 3.0)).mean()
 
 
 def test_two_d_toy_gan_runs_and_reports_points():
