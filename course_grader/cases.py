@@ -17,6 +17,7 @@ import dataclasses
 import math
 
 import torch
+import torch.nn.functional as F
 
 from course_lib.grading import public_cases
 from course_lib.grading.core import (
@@ -40,6 +41,9 @@ from course_lib.grading.public_cases import (
     _block,
     _centres,
     _distributions,
+    _excess_oracle,
+    _gaussian_pairs,
+    _kl_pair_oracle,
     _kl_rows,
     _mbd_layer,
     _mixture,
@@ -299,12 +303,11 @@ def _l3_rep_gradient(fn: Fn) -> None:
     expect_tensor(seen["out"], (3, 2))
     expect_true(
         seen["requires_grad"],
-        "z must be differentiable with respect to mu and logvar (do not sample z "
-        "with torch.normal(mu, std): write mu + std * eps)",
+        "z must be differentiable with respect to mu and logvar: the noise must not depend on them",
     )
     mu_grad, logvar_grad = seen["grads"]
     expect_true(
-        isinstance(mu_grad, torch.Tensor) and bool((mu_grad == 1).all()), "dz/dmu should be 1: z = mu + std * eps"
+        isinstance(mu_grad, torch.Tensor) and bool((mu_grad == 1).all()), "dz/dmu should be 1"
     )
     expect_true(isinstance(logvar_grad, torch.Tensor) and bool((logvar_grad != 0).any()), "z should depend on logvar")
 
@@ -313,15 +316,18 @@ def _l3_rep_scale(fn: Fn) -> None:
     z = expect_tensor(fn(torch.full((20000, 4), 3.0), torch.full((20000, 4), math.log(4.0)), seeded(54)))
     expect_true(
         abs(float(z.mean()) - 3) < 0.05 and abs(float(z.std()) - 2) < 0.05,
-        "with logvar = log 4 the standard deviation should be 2: std = exp(0.5 * logvar)",
+        "with logvar = log 4 the standard deviation should be 2 (the square root of the variance)",
     )
 
 
 def _l3_rep_generator(fn: Fn) -> None:
     mu, logvar = torch.zeros(3, 2), torch.zeros(3, 2)
+    first = expect_tensor(fn(mu, logvar, seeded(3)), (3, 2))
+    expect_true(bool((first != 0).all()) and bool((first < 0).any()), "samples around mu = 0 should be spread on "
+                "both sides of 0")
     expect_true(
-        torch.equal(expect_tensor(fn(mu, logvar, seeded(3))), expect_tensor(fn(mu, logvar, seeded(3)))),
-        "identically seeded generators should give identical samples (pass generator=generator)",
+        torch.equal(first, expect_tensor(fn(mu, logvar, seeded(3)))),
+        "identically seeded generators should give identical samples (pass the generator on)",
     )
 
 
@@ -337,6 +343,7 @@ def _l3_loss_batch(fn: Fn) -> None:
     logits, x, mu, logvar = _vae_inputs(3, 58)
     one = expect_scalar(fn(logits, x, mu, logvar, beta=1.0))
     two = expect_scalar(fn(*(torch.cat([t, t]) for t in (logits, x, mu, logvar)), beta=1.0))
+    expect_true(one > 1.0, "the loss of random logits should be large")
     expect_true(
         abs(one - two) < 1e-4 * abs(one),
         "repeating the batch should not change the loss: average over "
@@ -362,17 +369,41 @@ def _l3_elbo_random(fn: Fn) -> None:
     )
 
 
-def _excess_oracle(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    q = torch.distributions.Bernoulli(probs=x.double().flatten(1))
-    p = torch.distributions.Bernoulli(logits=logits.double().flatten(1))
-    return torch.distributions.kl_divergence(q, p).sum(1)
-
-
 def _l3_grey_random(fn: Fn) -> None:
     x = torch.rand(3, 1, 28, 28, generator=seeded(64))
     x[0] = x[0].round()  # exact 0s and 1s: 0 * log 0 must count as 0
     logits = torch.randn(3, 1, 28, 28, generator=seeded(65)) * 2
     expect_close(expect_tensor(fn(logits, x), (3,)), _excess_oracle(logits, x), "the excess values", atol=1e-3)
+
+
+def _l3_pair_random(fn: Fn) -> None:
+    mu_q, logvar_q, mu_p, logvar_p = _gaussian_pairs(6, 67)
+    logvar_q[0], logvar_p[1] = -12.0, 9.0
+    verify = unchanged_inputs(mu_q, logvar_q, mu_p, logvar_p)
+    expected = _kl_pair_oracle(mu_q, logvar_q, mu_p, logvar_p)
+    expect_close(expect_tensor(fn(mu_q, logvar_q, mu_p, logvar_p), (6,)), expected,
+                 "the divergences, extreme variances included", rtol=1e-3, atol=1e-3)
+    verify()
+
+
+def _l3_loglik_random(fn: Fn) -> None:
+    logits, x, _, _ = _vae_inputs(4, 68)
+    x[1] = torch.rand(1, 28, 28, generator=seeded(69))  # grey targets are allowed
+    verify = unchanged_inputs(logits, x)
+    l64, x64 = logits.double(), x.double()
+    expected = (x64 * F.logsigmoid(l64) + (1 - x64) * F.logsigmoid(-l64)).flatten(1).sum(1)
+    expect_close(expect_tensor(fn(logits, x), (4,)), expected, "the log-likelihoods", atol=1e-3)
+    verify()
+
+
+def _l3_iwae_random(fn: Fn) -> None:
+    log_w = torch.randn(6, 50, generator=seeded(70)) * 3 - 250
+    verify = unchanged_inputs(log_w)
+    expect_close(expect_tensor(fn(log_w), (6,)), torch.logsumexp(log_w.double(), 1) - math.log(50),
+                 "the bounds of 50 log-weights", atol=1e-3)
+    means = [float(expect_tensor(fn(log_w[:, :k]), (6,)).mean()) for k in (1, 5, 50)]
+    expect_true(means[0] <= means[1] <= means[2], "the bound should grow with the number of samples here")
+    verify()
 
 
 def _softplus(t: torch.Tensor) -> torch.Tensor:
@@ -620,26 +651,25 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "dae_psnr": (Case("six images", _l2_psnr_random, "per image, symmetric in its arguments"),),
     "dae_paste": (Case("random masks", _l2_paste_random, "kept from the input, dropped from the output"),),
     "dae_objective": (Case("calls", _l2_loss_calls, "corrupt once, then the model once"),),
+    "vae_kl_pair": (Case("random and extreme Gaussians", _l3_pair_random, "logvar is the log of the variance"),),
     "vae_kl": (
-        Case("random inputs", _l3_kl_random, "sum over dim=1"),
-        Case("extreme log-variances", _l3_kl_extreme, "use logvar.exp(), never log of a variance"),
+        Case("random inputs", _l3_kl_random, "one value per example, summed over the latent dimensions"),
+        Case("extreme log-variances", _l3_kl_extreme, "work with the log-variance directly"),
     ),
     "vae_reparam": (
-        Case("gradients", _l3_rep_gradient, "z = mu + std * eps"),
-        Case("scale", _l3_rep_scale, "std = exp(0.5 * logvar), not exp(logvar)"),
-        Case("reproducible", _l3_rep_generator, "torch.randn(mu.shape, generator=generator)"),
+        Case("gradients", _l3_rep_gradient, "the noise must not depend on mu and logvar"),
+        Case("scale", _l3_rep_scale, "the standard deviation is the square root of the variance"),
+        Case("reproducible", _l3_rep_generator, "pass the generator on to the random draw"),
     ),
+    "vae_loglik": (Case("random and grey targets", _l3_loglik_random, "per image, from the logits"),),
     "vae_loss": (
-        Case("random inputs, beta 1 and 4", _l3_loss_random, "recon + beta * KL, per image, then mean"),
+        Case("random inputs, beta 1 and 4", _l3_loss_random, "reconstruction plus beta times KL, per image, then mean"),
         Case("batch repeated", _l3_loss_batch, "mean over the batch"),
-        Case(
-            "large logits",
-            _l3_loss_stable,
-            "compute the loss from logits with F.binary_cross_entropy_with_logits, never log(sigmoid(...))",
-        ),
+        Case("large logits", _l3_loss_stable, "compute the reconstruction term from the logits"),
     ),
     "vae_elbo": (Case("random inputs", _l3_elbo_random, "per image, shape (N,)"),),
-    "vae_grey": (Case("random images", _l3_grey_random, "torch.xlogy handles 0 * log 0"),),
+    "vae_grey": (Case("random images", _l3_grey_random, "0 log 0 counts as 0"),),
+    "vae_iwae": (Case("random log-weights", _l3_iwae_random, "stay in log space"),),
     "gan_d_loss": (Case("random logits", _l4_d_random, "mean over each batch, then add"),),
     "gan_g_loss": (
         Case("monotone", _l4_g_decreasing, "softplus(-l)"),

@@ -91,6 +91,62 @@ def _squared_code_distance(queries: torch.Tensor, codes: torch.Tensor) -> torch.
     return torch.cdist(queries, codes).pow(2).min(dim=1).values
 
 
+def _swapped_pair_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
+                     logvar_p: torch.Tensor) -> torch.Tensor:
+    return solution("vae_kl_pair")(mu_p, logvar_p, mu_q, logvar_q)
+
+
+def _std_pair_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
+                 logvar_p: torch.Tensor) -> torch.Tensor:  # exp(logvar) taken as the standard deviation
+    return solution("vae_kl_pair")(mu_q, 2 * logvar_q, mu_p, 2 * logvar_p)
+
+
+def _std_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return solution("vae_kl")(mu, 2 * logvar)
+
+
+def _exp_logvar_std(mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None) -> torch.Tensor:
+    return mu + torch.exp(logvar) * torch.randn(mu.shape, generator=generator)
+
+
+def _normal_sampler(mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None) -> torch.Tensor:
+    return torch.normal(mu.detach(), torch.exp(0.5 * logvar).detach(), generator=generator)
+
+
+def _uniform_reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None) -> torch.Tensor:
+    return mu + torch.exp(0.5 * logvar) * torch.rand(mu.shape, generator=generator)
+
+
+def _log_sigmoid_loglik(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    p = torch.sigmoid(logits)
+    return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).flatten(1).sum(1)
+
+
+def _pixel_mean_vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                         beta: float = 1.0) -> torch.Tensor:
+    recon = F.binary_cross_entropy_with_logits(logits, x)
+    return recon + beta * solution("vae_kl")(mu, logvar).mean()
+
+
+def _plus_kl_elbo(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    log_px = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+    return log_px + solution("vae_kl")(mu, logvar)
+
+
+def _log_entropy_excess(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    bce = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    entropy = -(x * x.log() + (1 - x) * (1 - x).log())
+    return (bce - entropy).flatten(1).sum(1)
+
+
+def _mean_log_weights(log_weights: torch.Tensor) -> torch.Tensor:
+    return log_weights.mean(dim=1)
+
+
+def _exp_mean_log(log_weights: torch.Tensor) -> torch.Tensor:
+    return log_weights.exp().mean(dim=1).log()
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),

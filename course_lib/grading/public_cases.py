@@ -373,15 +373,56 @@ def _l2_paste_extremes(fn: Fn) -> None:
                  "the result when every pixel was dropped")
 
 
-def _l3_kl_zero(fn: Fn) -> None:
+def _kl_pair_oracle(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
+                    logvar_p: torch.Tensor) -> torch.Tensor:
+    """Oracle: torch.distributions' KL between two diagonal Gaussians, summed over dimensions, float64."""
+    q = torch.distributions.Normal(mu_q.double(), (0.5 * logvar_q.double()).exp())
+    p = torch.distributions.Normal(mu_p.double(), (0.5 * logvar_p.double()).exp())
+    return torch.distributions.kl_divergence(q, p).sum(1)
+
+
+def _gaussian_pairs(n: int, seed: int) -> tuple[torch.Tensor, ...]:
+    g = seeded(seed)
+    return (torch.randn(n, 3, generator=g), torch.randn(n, 3, generator=g) * 0.8,
+            torch.randn(n, 3, generator=g), torch.randn(n, 3, generator=g) * 0.8)
+
+
+def _l3_pair_known(fn: Fn) -> None:
+    mu, logvar = torch.randn(2, 3, generator=seeded(49)), torch.randn(2, 3, generator=seeded(50))
+    expect_close(expect_tensor(fn(mu, logvar, mu.clone(), logvar.clone()), (2,)), torch.zeros(2),
+                 "the KL of a Gaussian from itself", atol=1e-5)
+    out = expect_tensor(fn(torch.ones(2, 2), torch.zeros(2, 2), torch.zeros(2, 2), torch.zeros(2, 2)), (2,))
+    expect_true(bool((out > 0).all()), "the KL divergence of two different Gaussians is positive: check its sign")
+    expect_close(out, torch.ones(2), "the KL for unit variances and means one apart in each of two dimensions")
+
+
+def _l3_pair_random(fn: Fn) -> None:
+    mu_q, logvar_q, mu_p, logvar_p = _gaussian_pairs(5, 51)
+    out = expect_tensor(fn(mu_q, logvar_q, mu_p, logvar_p), (5,))
+    if torch.allclose(out.double(), _kl_pair_oracle(mu_p, logvar_p, mu_q, logvar_q), atol=1e-4):
+        raise CaseFailed("this is KL(p || q), with the two Gaussians swapped: the divergence is not symmetric")
+    if torch.allclose(out.double(), _kl_pair_oracle(mu_q, 2 * logvar_q, mu_p, 2 * logvar_p), atol=1e-4):
+        raise CaseFailed("the values treat exp(logvar) as the standard deviation: logvar is the log of the VARIANCE")
+    expect_close(out, _kl_pair_oracle(mu_q, logvar_q, mu_p, logvar_p), "the divergences of random Gaussians",
+                 atol=1e-4)
+
+
+def _l3_kl_known(fn: Fn) -> None:
     out = expect_tensor(fn(torch.zeros(4, 3), torch.zeros(4, 3)), (4,))
     expect_close(out, torch.zeros(4), "the KL of the standard normal from itself")
-
-
-def _l3_kl_shift(fn: Fn) -> None:
     out = expect_tensor(fn(torch.ones(2, 2), torch.zeros(2, 2)), (2,))
     expect_true(bool((out > 0).all()), "the KL divergence is never negative: check its sign")
-    expect_close(out, torch.ones(2), "the KL for unit variance and a shifted mean")
+    expect_close(out, torch.ones(2), "the KL for unit variance and a shifted mean (sum over the latent dimensions)")
+
+
+def _l3_kl_variance(fn: Fn) -> None:
+    logvar = torch.tensor([[math.log(4.0), -1.0, 0.5]])
+    out = expect_tensor(fn(torch.zeros(1, 3), logvar), (1,))
+    if torch.allclose(out.double(), _kl_pair_oracle(torch.zeros(1, 3), 2 * logvar, torch.zeros(1, 3),
+                                                    torch.zeros(1, 3)), atol=1e-4):
+        raise CaseFailed("the values treat exp(logvar) as the standard deviation: logvar is the log of the VARIANCE")
+    expect_close(out, _kl_pair_oracle(torch.zeros(1, 3), logvar, torch.zeros(1, 3), torch.zeros(1, 3)),
+                 "the KL of zero-mean Gaussians with other variances", atol=1e-4)
 
 
 def _l3_rep_collapse(fn: Fn) -> None:
@@ -393,11 +434,33 @@ def _l3_rep_collapse(fn: Fn) -> None:
 def _l3_rep_symmetric(fn: Fn) -> None:
     z = expect_tensor(fn(torch.zeros(20000, 10), torch.zeros(20000, 10), seeded(53)), (20000, 10))
     expect_true(abs(float((z < 0).float().mean()) - 0.5) < 0.01, "with mu = 0 about half of the samples should be "
-                "negative: the noise must be standard normal (torch.randn), not uniform (torch.rand)")
+                "negative: the noise must be standard normal, not uniform on [0, 1)")
     expect_true(abs(float(z.mean())) < 0.02 and abs(float(z.std()) - 1) < 0.02,
                 "with mu = 0 and logvar = 0 samples should have mean 0 and standard deviation 1")
     tail = float((z.abs() > 2).float().mean())
-    expect_true(abs(tail - 0.0455) < 0.005, "the samples' tails do not look Gaussian")
+    expect_true(abs(tail - 0.0455) < 0.005, "the samples' tails do not look Gaussian (about 4.6 % of standard normal "
+                "draws lie beyond 2)")
+
+
+def _l3_rep_std(fn: Fn) -> None:
+    z = expect_tensor(fn(torch.full((20000, 4), 3.0), torch.full((20000, 4), math.log(4.0)), seeded(54)),
+                      (20000, 4))
+    spread = float(z.std())
+    expect_true(abs(spread - 4) > 0.2, "the samples' standard deviation is exp(logvar), the variance: the standard "
+                "deviation is its square root")
+    expect_true(abs(float(z.mean()) - 3) < 0.05 and abs(spread - 2) < 0.05, "with mu = 3 and a variance of 4 the "
+                "samples should have mean 3 and standard deviation 2")
+
+
+def _l3_rep_differentiable(fn: Fn) -> None:
+    seen = probe(fn, "gradients", (torch.zeros(3, 2), torch.zeros(3, 2), seeded(55)), (0, 1))
+    expect_tensor(seen["out"], (3, 2))
+    expect_true(seen["requires_grad"] and all(isinstance(g, torch.Tensor) for g in seen["grads"]),
+                "no gradient reaches mu and logvar: a sample drawn by torch.normal(mu, std) is not differentiable; "
+                "compute z from mu, logvar and noise that does not depend on them")
+    mu_grad, logvar_grad = seen["grads"]
+    expect_true(bool((mu_grad == 1).all()), "moving mu should move z by the same amount (dz/dmu = 1)")
+    expect_true(bool((logvar_grad != 0).any()), "z should depend on logvar")
 
 
 def _bce_sum(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -412,9 +475,33 @@ def _vae_inputs(n: int, seed: int) -> tuple[torch.Tensor, ...]:
     return logits, x, torch.randn(n, 4, generator=g), torch.randn(n, 4, generator=g) * 0.5
 
 
+LOG_SIGMOID_NAN = ("NaN or infinite for confident logits: sigmoid(l) rounds to exactly 0 or 1 in floating point and "
+                   "its log is -inf; compute the term from the logits without forming sigmoid(l)")
+
+
+def _l3_loglik_zero(fn: Fn) -> None:
+    x = _binary((3, 1, 28, 28), 56)
+    out = expect_tensor(fn(torch.zeros(3, 1, 28, 28), x), (3,))
+    expect_true(bool((out < 0).all()), "a log-likelihood of binary pixels is negative: check the sign")
+    expect_close(out, torch.full((3,), -784 * LN2), "the log-likelihoods with every logit 0", atol=1e-3)
+
+
+def _l3_loglik_confident(fn: Fn) -> None:
+    x = _binary((2, 1, 28, 28), 57)
+    logits = (2 * x - 1) * 120.0  # confidently right everywhere...
+    logits[1, :, :3] *= -1  # ...except three rows of image 1, confidently wrong
+    out = fn(logits, x)
+    if isinstance(out, torch.Tensor) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        raise CaseFailed(LOG_SIGMOID_NAN)
+    expect_close(expect_tensor(out, (2,)), _bce_sum(logits, x).neg(), "the log-likelihoods for confident logits "
+                 "(+-120)", rtol=1e-4, atol=1e-2)
+
+
 def _l3_loss_known(fn: Fn) -> None:
     value = expect_scalar(fn(torch.zeros(2, 1, 28, 28), _binary((2, 1, 28, 28), 55), torch.zeros(2, 3),
                              torch.zeros(2, 3)))
+    expect_true(abs(value * 784 - 784 * LN2) > 1.0, "the reconstruction term is 784 times too small: it averages the "
+                "cross-entropy over the pixels; sum it over the pixels of each image")
     expect_true(abs(value - 784 * LN2) < 1e-2, "the loss should be the binary cross-entropy SUMMED over the pixels "
                 "of an image (then averaged over the batch), plus beta times the KL")
 
@@ -431,6 +518,9 @@ def _l3_elbo_bound(fn: Fn) -> None:
     out = expect_tensor(fn(logits, x, mu, logvar), (5,))
     expect_true(bool((out <= 0).all()), "the ELBO of binary images is a lower bound on a log-probability, so it "
                 "can never be positive")
+    zero = expect_tensor(fn(torch.zeros(2, 1, 28, 28), x[:2], torch.zeros(2, 4), torch.zeros(2, 4)), (2,))
+    expect_close(zero, torch.full((2,), -784 * LN2), "the ELBO with zero logits and q(z | x) equal to the prior",
+                 atol=1e-3)
 
 
 def _l3_elbo_monotone(fn: Fn) -> None:
@@ -440,16 +530,63 @@ def _l3_elbo_monotone(fn: Fn) -> None:
                 "ELBO: check the sign of the KL term")
 
 
-def _l3_grey_perfect(fn: Fn) -> None:
+def _excess_oracle(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Oracle: KL(Bernoulli(x) || Bernoulli(sigmoid(logits))) summed per image, float64."""
+    target = torch.distributions.Bernoulli(probs=x.double())
+    model = torch.distributions.Bernoulli(logits=logits.double())
+    return torch.distributions.kl_divergence(target, model).flatten(1).sum(1)
+
+
+def _l3_grey_known(fn: Fn) -> None:
     x = torch.full((2, 1, 28, 28), 0.5)
     out = expect_tensor(fn(torch.zeros(2, 1, 28, 28), x), (2,))
     expect_close(out, torch.zeros(2), "the excess for a perfect prediction of grey pixels", atol=1e-4)
+    logits = torch.full((2, 1, 28, 28), 2.0)
+    expect_close(expect_tensor(fn(logits, x), (2,)), _excess_oracle(logits, x), "the excess of an imperfect "
+                 "prediction of grey pixels", atol=1e-3)
+
+
+def _l3_grey_binary(fn: Fn) -> None:
+    x = _binary((2, 1, 28, 28), 61)
+    logits = torch.randn(2, 1, 28, 28, generator=seeded(62))
+    out = fn(logits, x)
+    expect_no_nan(out, XLOGY_NAN)
+    expect_close(expect_tensor(out, (2,)), _bce_sum(logits, x), "the excess for binary pixels (their entropy is 0, "
+                 "so it equals the BCE)", atol=1e-2)
 
 
 def _l3_grey_nonnegative(fn: Fn) -> None:
     x = torch.rand(4, 1, 28, 28, generator=seeded(62))
     out = expect_tensor(fn(torch.randn(4, 1, 28, 28, generator=seeded(63)), x), (4,))
     expect_true(bool((out >= -1e-4).all()), "the excess over the best achievable BCE can never be negative")
+    expect_true(bool((out > 1).all()), "random logits should be far from optimal: the excess should be large")
+
+
+def _l3_iwae_single(fn: Fn) -> None:
+    log_w = torch.randn(4, 1, generator=seeded(64)) * 5 - 100
+    expect_close(expect_tensor(fn(log_w), (4,)), log_w[:, 0], "the bound with one sample (it is that sample's "
+                 "log-weight)", atol=1e-4)
+    same = log_w.expand(4, 3).clone()
+    expect_close(expect_tensor(fn(same), (4,)), log_w[:, 0], "the bound with three equal log-weights", atol=1e-4)
+
+
+def _l3_iwae_jensen(fn: Fn) -> None:
+    log_w = torch.randn(5, 8, generator=seeded(65)) * 2 - 10
+    out = expect_tensor(fn(log_w), (5,))
+    if torch.allclose(out, log_w.mean(1), atol=1e-4):
+        raise CaseFailed("this is the average of the log-weights (the ELBO estimate); the bound is the log of the "
+                         "average weight, which is larger by Jensen's inequality")
+    expect_close(out, log_w.double().exp().mean(1).log(), "the bounds of eight log-weights", atol=1e-4)
+
+
+def _l3_iwae_underflow(fn: Fn) -> None:
+    log_w = torch.randn(3, 16, generator=seeded(66)) * 5 - 400
+    out = fn(log_w)
+    if isinstance(out, torch.Tensor) and out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        raise CaseFailed("the bound is -inf or NaN for log-weights near -400: exp of them is 0.0 in floating point; "
+                         "average the weights without leaving log space")
+    expected = torch.logsumexp(log_w.double(), 1) - math.log(16)
+    expect_close(expect_tensor(out, (3,)), expected, "the bounds for log-weights near -400", atol=1e-3)
 
 
 def _l4_d_zero(fn: Fn) -> None:
@@ -769,36 +906,58 @@ EXERCISES: tuple[Exercise, ...] = (
              "pasting the known pixels back",
              (Case("known and dropped pixels", _l2_paste_values, "the mask says which source each pixel comes from"),
               Case("all known, all dropped", _l2_paste_extremes, "mask 1 means kept"))),
+    Exercise("vae_kl_pair",
+             3,
+             "diagonal_gaussian_kl",
+             "derivation: the KL divergence between two diagonal Gaussians",
+             (Case("identical and shifted Gaussians", _l3_pair_known, "one term per dimension, summed"),
+              Case("random Gaussians", _l3_pair_random, "the expectation is under the FIRST Gaussian"))),
     Exercise("vae_kl",
              3,
              "gaussian_kl",
-             "the closed-form KL divergence to N(0, I)",
-             (Case("standard normal", _l3_kl_zero, "-0.5 * sum(1 + logvar - mu^2 - exp(logvar))"),
-              Case("shifted mean", _l3_kl_shift, "the KL is never negative; sum over latent dimensions"))),
+             "derivation: the closed-form KL divergence to N(0, I)",
+             (Case("standard normal and shifted mean", _l3_kl_known, "the KL is never negative; one value per example"),
+              Case("other variances", _l3_kl_variance, "logvar is the log of the variance"))),
     Exercise("vae_reparam",
              3,
              "reparameterize",
-             "bug-hunt: reparameterisation with torch.rand",
-             (Case("zero variance", _l3_rep_collapse, "std = exp(0.5 * logvar)"),
-              Case("noise distribution", _l3_rep_symmetric, "eps ~ N(0, 1): torch.randn"))),
+             "the reparameterisation trick",
+             (Case("zero variance", _l3_rep_collapse, "with no variance the sample is the mean"),
+              Case("noise distribution", _l3_rep_symmetric, "the noise is standard normal"),
+              Case("standard deviation", _l3_rep_std, "variance, standard deviation and log-variance"),
+              Case("gradients", _l3_rep_differentiable, "the randomness must not depend on mu and logvar"))),
+    Exercise("vae_loglik",
+             3,
+             "bernoulli_log_likelihood",
+             "bug hunt: a Bernoulli log-likelihood that stays finite",
+             (Case("zero logits", _l3_loglik_zero, "every pixel has probability 1/2"),
+              Case("confident logits", _l3_loglik_confident, "work from the logits"))),
     Exercise("vae_loss",
              3,
              "vae_loss",
-             "bug-hunt: the beta-VAE objective (sum vs mean)",
-             (Case("zero logits", _l3_loss_known, "reduction='none', sum per image, then mean over the batch"),
+             "the beta-VAE objective",
+             (Case("zero logits", _l3_loss_known, "per image first, then the batch"),
               Case("beta = 0", _l3_loss_beta, "beta multiplies the KL only"))),
     Exercise("vae_elbo",
              3,
              "elbo",
-             "bug-hunt: the sign of the KL in the ELBO",
-             (Case("never positive", _l3_elbo_bound, "ELBO = log p(x|z) - KL"),
-              Case("moving away from the prior", _l3_elbo_monotone, "the KL is subtracted"))),
+             "the ELBO of each image",
+             (Case("never positive", _l3_elbo_bound, "a reconstruction term and a KL term per image"),
+              Case("moving away from the prior", _l3_elbo_monotone, "which term is subtracted?"))),
     Exercise("vae_grey",
              3,
              "bce_excess",
              "the BCE on grey pixels caveat",
-             (Case("perfect grey prediction", _l3_grey_perfect, "subtract the entropy of x"),
+             (Case("grey pixels", _l3_grey_known, "subtract the entropy of x"),
+              Case("binary pixels", _l3_grey_binary, "0 log 0 counts as 0"),
               Case("non-negative", _l3_grey_nonnegative, "BCE(x, p) >= H(x)"))),
+    Exercise("vae_iwae",
+             3,
+             "importance_weighted_bound",
+             "derivation: the importance-weighted bound from log-weights",
+             (Case("one sample, equal samples", _l3_iwae_single, "the log of the mean weight"),
+              Case("Jensen's inequality", _l3_iwae_jensen, "log of a mean, not mean of logs"),
+              Case("realistic log-weights", _l3_iwae_underflow, "stay in log space"))),
     Exercise("gan_d_loss",
              4,
              "discriminator_loss",
