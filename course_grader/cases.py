@@ -43,10 +43,13 @@ from course_lib.grading.public_cases import (
     _distributions,
     _excess_oracle,
     _gaussian_pairs,
+    _gradient_oracle,
+    _jsd_rows,
     _kl_pair_oracle,
     _kl_rows,
     _mbd_layer,
     _mixture,
+    _pair,
     _paste_inputs,
     _probs,
     _psnr_oracle,
@@ -416,24 +419,34 @@ def _l4_d_random(fn: Fn) -> None:
     expect_true(abs(expect_scalar(fn(real, fake)) - expected) < 1e-4, "the loss for random logits is not correct")
 
 
-def _l4_g_decreasing(fn: Fn) -> None:
-    values = [expect_scalar(fn(torch.full((3,), v))) for v in (-3.0, 0.0, 3.0)]
-    expect_true(
-        values[0] > values[1] > values[2] >= 0,
-        "the generator's loss should fall as D rates the fakes as more real, and never be negative",
-    )
+def _l4_dstar_random(fn: Fn) -> None:
+    p_data, p_model = torch.rand(5, 7, generator=seeded(73)) * 3, torch.rand(5, 7, generator=seeded(74)) * 3
+    p_data[0, :3] = 0.0
+    verify = unchanged_inputs(p_data, p_model)
+    expect_close(expect_tensor(fn(p_data, p_model), (5, 7)), p_data / (p_data + p_model), "D* at 35 points")
+    verify()
 
 
-def _l4_g_random(fn: Fn) -> None:
-    logits = torch.randn(9, generator=seeded(72)) * 4
-    expect_true(
-        abs(expect_scalar(fn(logits)) - float(_softplus(-logits).mean())) < 1e-4,
-        "the loss for random logits is not correct",
-    )
-    expect_true(
-        abs(expect_scalar(fn(torch.full((2,), -200.0))) - 200) < 1e-2,
-        "the loss for very negative logits (-200) is not correct",
-    )
+def _l4_jsd_random(fn: Fn) -> None:
+    p, q = _distributions(6, 9, 75), _distributions(6, 9, 76)
+    p[:3, :4] = 0.0
+    p = p / p.sum(1, keepdim=True)
+    verify = unchanged_inputs(p, q)
+    out = expect_tensor(fn(p, q), (6,))
+    expect_close(out, _jsd_rows(p, q), "the divergences with zeros in p", atol=1e-5)
+    expect_close(expect_tensor(fn(q, p), (6,)), out, "the divergences with p and q swapped (the JSD is symmetric)",
+                 atol=1e-5)
+    verify()
+
+
+def _l4_grad_random(fn: Fn) -> None:
+    logits = torch.randn(50, generator=seeded(77)) * 6
+    verify = unchanged_inputs(logits)
+    minimax, non_saturating = _pair(fn(logits), 50)
+    expected_minimax, expected_non_saturating = _gradient_oracle(logits)
+    expect_close(minimax, expected_minimax, "the minimax derivatives of 50 logits", atol=1e-5)
+    expect_close(non_saturating, expected_non_saturating, "the non-saturating derivatives of 50 logits", atol=1e-5)
+    verify()
 
 
 def _mbd_oracle(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -671,15 +684,10 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "vae_grey": (Case("random images", _l3_grey_random, "0 log 0 counts as 0"),),
     "vae_iwae": (Case("random log-weights", _l3_iwae_random, "stay in log space"),),
     "gan_d_loss": (Case("random logits", _l4_d_random, "mean over each batch, then add"),),
-    "gan_g_loss": (
-        Case("monotone", _l4_g_decreasing, "softplus(-l)"),
-        Case(
-            "random and extreme logits",
-            _l4_g_random,
-            "compute from logits: F.softplus or F.binary_cross_entropy_with_logits",
-        ),
-    ),
-    "gan_mbd": (Case("values and gradient", _l4_mbd_values, "M = x @ T.view(A, B*C); L1 over the kernel dim"),),
+    "gan_optimal_d": (Case("random densities", _l4_dstar_random, "the data's share of the total density"),),
+    "gan_jsd": (Case("random distributions, both orders", _l4_jsd_random, "symmetric, through the mixture"),),
+    "gan_g_grad": (Case("random logits", _l4_grad_random, "both derivatives in terms of sigmoid(l)"),),
+    "gan_mbd": (Case("values and gradient", _l4_mbd_values, "an L1 distance over the kernel dimension, j != i"),),
     "dcgan_shape": (
         Case("many settings", _size_case(_SIZE_GRID, "grid"), "compare with a real layer on a zero tensor"),
     ),

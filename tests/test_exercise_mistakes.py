@@ -147,6 +147,39 @@ def _exp_mean_log(log_weights: torch.Tensor) -> torch.Tensor:
     return log_weights.exp().mean(dim=1).log()
 
 
+def _fake_probability(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
+    return p_model / (p_data + p_model)
+
+
+def _unguarded_dstar(p_data: torch.Tensor, p_model: torch.Tensor) -> torch.Tensor:
+    return p_data / (p_data + p_model)
+
+
+def _log_jensen_shannon(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    m = 0.5 * (p + q)
+    return 0.5 * ((p * (p / m).log()).sum(1) + (q * (q / m).log()).sum(1))
+
+
+def _log_sigmoid_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return -torch.log(torch.sigmoid(real_logits)).mean() - torch.log(1 - torch.sigmoid(fake_logits)).mean()
+
+
+def _pooled_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    logits = torch.cat([real_logits, fake_logits])
+    labels = torch.cat([torch.ones_like(real_logits), torch.zeros_like(fake_logits)])
+    return F.binary_cross_entropy_with_logits(logits, labels)
+
+
+def _swapped_gradients(fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    d = torch.sigmoid(fake_logits)
+    return d - 1, -d
+
+
+def _sign_gradients(fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    d = torch.sigmoid(fake_logits)
+    return d, d - 1
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from course_lib.grading.core import (
@@ -589,33 +590,103 @@ def _l3_iwae_underflow(fn: Fn) -> None:
     expect_close(expect_tensor(out, (3,)), expected, "the bounds for log-weights near -400", atol=1e-3)
 
 
+def _l4_dstar_values(fn: Fn) -> None:
+    p_data, p_model = torch.tensor([0.3, 1.0, 2.0, 0.5]), torch.tensor([0.1, 1.0, 0.5, 1.5])
+    out = expect_tensor(fn(p_data, p_model), (4,))
+    expect_true(not torch.allclose(out, p_model / (p_data + p_model), atol=1e-5), "this is the probability that x is "
+                "FAKE: D(x) is the probability that x comes from the data")
+    expect_close(out, p_data / (p_data + p_model), "the optimal discriminator at four points")
+
+
+def _l4_dstar_edges(fn: Fn) -> None:
+    p = torch.rand(3, 4, generator=seeded(70)) + 0.1
+    expect_close(expect_tensor(fn(p, p.clone()), (3, 4)), torch.full((3, 4), 0.5), "D* where the generator matches "
+                 "the data (it cannot do better than a coin flip)")
+    p_data, p_model = torch.tensor([0.0, 0.7, 0.0]), torch.tensor([0.4, 0.0, 0.0])
+    out = fn(p_data, p_model)
+    expect_no_nan(out, "D* is NaN where both densities are 0: 0 / 0 must be handled (the task says 1/2 there)")
+    expect_close(expect_tensor(out, (3,)), torch.tensor([0.0, 1.0, 0.5]), "D* where only one density, or neither, "
+                 "is positive")
+
+
+def _jsd_rows(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    m = 0.5 * (p.double() + q.double())
+    return 0.5 * (_kl_rows(p, m) + _kl_rows(q, m))
+
+
+def _l4_jsd_values(fn: Fn) -> None:
+    p, q = _distributions(4, 6, 71), _distributions(4, 6, 72)
+    expect_close(expect_tensor(fn(p, p.clone()), (4,)), torch.zeros(4), "the JSD of a distribution with itself",
+                 atol=1e-5)
+    out = expect_tensor(fn(p, q), (4,))
+    expect_close(out, _jsd_rows(p, q), "the divergences of random distributions", atol=1e-5)
+
+
+def _l4_jsd_disjoint(fn: Fn) -> None:
+    p = torch.tensor([[0.5, 0.5, 0.0, 0.0], [0.2, 0.3, 0.5, 0.0]])
+    q = torch.tensor([[0.0, 0.0, 0.3, 0.7], [0.0, 0.3, 0.2, 0.5]])
+    out = fn(p, q)
+    expect_no_nan(out, XLOGY_NAN)
+    expect_close(expect_tensor(out, (2,)), _jsd_rows(p, q), "the divergences of distributions with zero entries "
+                 "(disjoint supports give the maximum, log 2, whatever the distance between them)", atol=1e-5)
+
+
 def _l4_d_zero(fn: Fn) -> None:
     value = expect_scalar(fn(torch.zeros(4), torch.zeros(6)))
     expect_true(abs(value - 2 * LN2) < 1e-4, "with zero logits the loss should be the sum of the two mean "
                 "binary cross-entropies (real labelled 1, fake labelled 0)")
+    value = expect_scalar(fn(torch.full((2,), 2.0), torch.full((5,), -1.0)))
+    expect_true(abs(value - (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(-1.0)))) < 1e-4, "the loss of a "
+                "discriminator that is right with moderate confidence: real labelled 1, fake labelled 0, each batch "
+                "averaged over its own size")
 
 
-def _l4_d_perfect(fn: Fn) -> None:
-    value = expect_scalar(fn(torch.full((3,), 30.0), torch.full((3,), -30.0)))
+def _l4_d_confident(fn: Fn) -> None:
+    out = fn(torch.full((3,), 200.0), torch.full((3,), -200.0))
+    expect_true(not (isinstance(out, torch.Tensor) and bool(out.isnan().any())), LOG_SIGMOID_NAN)
+    value = expect_scalar(out)
     expect_true(0 <= value < 1e-6, "a discriminator that is confidently right should have (almost) zero loss")
-    value = expect_scalar(fn(torch.full((3,), -200.0), torch.full((3,), 200.0)))
-    expect_true(abs(value - 400) < 1e-2, "the loss of a confidently wrong discriminator (logits +-200) is not "
-                "correct")
+    out = fn(torch.full((3,), -200.0), torch.full((3,), 200.0))
+    if isinstance(out, torch.Tensor) and out.dim() == 0 and not bool(torch.isfinite(out)):
+        raise CaseFailed(LOG_SIGMOID_NAN)
+    expect_true(abs(expect_scalar(out) - 400) < 1e-2, "the loss of a confidently wrong discriminator (logits +-200) "
+                "is not correct: it should grow like the logits, not saturate")
 
 
-def _l4_g_value(fn: Fn) -> None:
-    value = expect_scalar(fn(torch.zeros(5)))
-    expect_true(abs(value - LN2) < 1e-4, "with zero logits the loss should be -mean(log D(G(z)))")
+def _gradient_oracle(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Oracle: autograd of the two per-sample generator losses, float64."""
+    leaf = logits.double().clone().requires_grad_(True)
+    (minimax,) = torch.autograd.grad(torch.log1p(-torch.sigmoid(leaf)).sum(), leaf)
+    (non_saturating,) = torch.autograd.grad(-F.logsigmoid(leaf).sum(), leaf)
+    return minimax, non_saturating
 
 
-def _l4_g_gradient(fn: Fn) -> None:
-    seen = probe(fn, "gradients", (torch.full((4,), -10.0),), (0,))
-    expect_scalar(seen["out"])
-    expect_true(seen["requires_grad"], "the loss must be differentiable")
-    grad = seen["grads"][0]
-    expect_true(isinstance(grad, torch.Tensor) and bool((grad < -0.2).all()), "when D confidently rejects the "
-                "fakes the generator's gradient vanishes: that is the saturating loss log(1 - D(G(z))). Minimise "
-                "-log D(G(z)) instead")
+def _pair(out: object, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    expect_true(isinstance(out, tuple) and len(out) == 2, "return a tuple (minimax, non_saturating)")
+    assert isinstance(out, tuple)
+    return expect_tensor(out[0], (n,), "minimax"), expect_tensor(out[1], (n,), "non_saturating")
+
+
+def _l4_grad_autograd(fn: Fn) -> None:
+    logits = torch.tensor([-3.0, -0.5, 0.0, 1.0, 4.0])
+    minimax, non_saturating = _pair(fn(logits), 5)
+    expected_minimax, expected_non_saturating = _gradient_oracle(logits)
+    if torch.allclose(minimax.double(), expected_non_saturating, atol=1e-5):
+        raise CaseFailed("the two derivatives are swapped: the first is that of log(1 - D), the minimax loss")
+    if torch.allclose(minimax.double(), -expected_minimax, atol=1e-5):
+        raise CaseFailed("the minimax derivative has the wrong sign: log(1 - D) DEcreases as l grows")
+    expect_close(minimax, expected_minimax, "the derivatives of log(1 - sigmoid(l))", atol=1e-5)
+    expect_close(non_saturating, expected_non_saturating, "the derivatives of -log sigmoid(l)", atol=1e-5)
+
+
+def _l4_grad_saturation(fn: Fn) -> None:
+    logits = torch.full((3,), -10.0)
+    minimax, non_saturating = _pair(fn(logits), 3)
+    expected_minimax, expected_non_saturating = _gradient_oracle(logits)
+    expect_close(minimax, expected_minimax, "the minimax derivatives when D rejects the fakes (l = -10)",
+                 atol=1e-7, rtol=1e-3)
+    expect_close(non_saturating, expected_non_saturating, "the non-saturating derivatives when D rejects the fakes "
+                 "(l = -10)", atol=1e-5)
 
 
 def _mbd_layer(fn: Fn, a: int, b: int, c: int, **options: Any) -> dict[str, Any]:
@@ -958,19 +1029,30 @@ EXERCISES: tuple[Exercise, ...] = (
              (Case("one sample, equal samples", _l3_iwae_single, "the log of the mean weight"),
               Case("Jensen's inequality", _l3_iwae_jensen, "log of a mean, not mean of logs"),
               Case("realistic log-weights", _l3_iwae_underflow, "stay in log space"))),
+    Exercise("gan_optimal_d",
+             4,
+             "optimal_discriminator",
+             "derivation: the optimal discriminator",
+             (Case("four points", _l4_dstar_values, "maximise a log y + b log(1 - y)"),
+              Case("equal, one-sided and zero densities", _l4_dstar_edges, "where neither density is positive, 1/2"))),
+    Exercise("gan_jsd",
+             4,
+             "jensen_shannon",
+             "derivation: the Jensen-Shannon divergence",
+             (Case("identical and random distributions", _l4_jsd_values, "two KL divergences to the mixture"),
+              Case("zero entries", _l4_jsd_disjoint, "0 log 0 counts as 0"))),
     Exercise("gan_d_loss",
              4,
              "discriminator_loss",
              "the discriminator's loss from logits",
-             (Case("zero logits", _l4_d_zero, "real labelled 1, fake labelled 0"),
-              Case("confident discriminators", _l4_d_perfect, "work with logits: log(sigmoid(l)) overflows, "
-                   "F.binary_cross_entropy_with_logits does not"))),
-    Exercise("gan_g_loss",
+             (Case("moderate logits", _l4_d_zero, "real labelled 1, fake labelled 0, each batch averaged"),
+              Case("confident discriminators", _l4_d_confident, "work from the logits"))),
+    Exercise("gan_g_grad",
              4,
-             "generator_loss",
-             "bug-hunt: the saturating generator loss",
-             (Case("zero logits", _l4_g_value, "-log sigmoid(l)"),
-              Case("gradient when D wins", _l4_g_gradient, "non-saturating: label the fakes as real"))),
+             "generator_gradients",
+             "derivation: the generator's gradients, minimax and non-saturating",
+             (Case("against autograd", _l4_grad_autograd, "chain rule through log and sigmoid"),
+              Case("when D rejects the fakes", _l4_grad_saturation, "which derivative vanishes as D(G(z)) -> 0?"))),
     Exercise("gan_mbd",
              4,
              "MinibatchDiscrimination",
