@@ -23,7 +23,7 @@ from pathlib import Path
 from course_grader.discover import Found, find_submissions
 from course_grader.grade import GradeConfig, Row, grade_file
 from course_grader.report import GradeBook
-from course_grader.sandbox import bubblewrap_problem
+from course_grader.sandbox import bubblewrap_problem, stop_all
 from course_lib.errors import CourseInputError
 from course_lib.grading.core import Exercise
 
@@ -105,6 +105,7 @@ def grade_batch(folder: Path, out: Path, exercises: Sequence[Exercise], config: 
                     rows.append(future.result())
                     book.add(rows[-1])
         except KeyboardInterrupt:
+            stop_all()  # the running sandboxes die now; their submissions are graded on the next run
             for future in running:
                 future.cancel()
             raise

@@ -19,7 +19,7 @@ from typing import Any
 
 from course_grader.limits import Limits
 from course_grader.remote import FunctionMissing, RemoteFunction, Session
-from course_grader.sandbox import HOME, SUBMISSION_DIR, Stopped, open_sandbox
+from course_grader.sandbox import HOME, STOPPING, SUBMISSION_DIR, Stopped, open_sandbox
 from course_grader.worker.cells import SUPPORTED
 from course_lib.grading.core import CaseResult, Exercise, run_case
 
@@ -198,6 +198,8 @@ def _grade_file(path: Path, name: str, exercises: Sequence[Exercise], config: Gr
                 break
             sandbox_path = f"{SUBMISSION_DIR}/submission{suffix}" if config.sandboxed else str(path)
             cwd = HOME if config.sandboxed else str(scratch)
+            if STOPPING.is_set():
+                raise KeyboardInterrupt  # the batch was interrupted: this row is left for the next run
             with open_sandbox(path, suffix, config.limits(), scratch / "sandbox.log",
                               sandboxed=config.sandboxed) as sandbox:
                 start = {"submission": sandbox_path, "cwd": cwd, "cell_timeout": config.cell_timeout,
@@ -208,6 +210,8 @@ def _grade_file(path: Path, name: str, exercises: Sequence[Exercise], config: Gr
                     sandbox.send(start, min(time.monotonic() + config.startup_timeout, deadline))
                     ready = _run_cells(sandbox, attempt, config, deadline)
                 except Stopped as stop:
+                    if STOPPING.is_set():
+                        raise KeyboardInterrupt from None  # interrupted: this row is left for the next run
                     notes.append(f"the sandbox {'did not start in time' if str(stop) == 'timed out' else stop}")
                     break
                 if attempt.invalid:

@@ -26,6 +26,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,20 @@ SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1
                "PYTHONHASHSEED": "0", "COURSE_PROFILE": "smoke", "COURSE_PROGRESS": "off"}
 _BOOT = ("import sys; sys.path.insert(0, '/opt/course-grader'); from worker.main import main; "
          "sys.exit(main())")
+
+
+_LIVE: set[Sandbox] = set()
+_LIVE_LOCK = threading.Lock()
+STOPPING = threading.Event()
+
+
+def stop_all() -> None:
+    """Kill every running sandbox and refuse to start new ones (the grader was interrupted)."""
+    STOPPING.set()
+    with _LIVE_LOCK:
+        running = list(_LIVE)
+    for sandbox in running:
+        sandbox.kill()
 
 
 class SandboxError(RuntimeError):
@@ -120,7 +135,7 @@ def sandbox_command(submission: Path, suffix: str, limits: Limits, *, sandboxed:
     return [*limits.prlimit(), *args, "--chdir", HOME, "--", *boot]
 
 
-@dataclass
+@dataclass(eq=False)
 class Sandbox:
     """A running worker: frames in and out with deadlines, and :meth:`kill` for the whole tree."""
 
@@ -157,7 +172,10 @@ class Sandbox:
                 raise Stopped("timed out")
             ready, _, _ = select.select([fd], [], [], left)
             if ready:
-                chunk = os.read(fd, 1 << 20)
+                try:
+                    chunk = os.read(fd, 1 << 20)
+                except OSError:
+                    chunk = b""
                 if not chunk:
                     raise Stopped("the sandbox ended")
                 self.buffer += chunk
@@ -189,6 +207,9 @@ class Sandbox:
         self.group.kill_all()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
+
+    def close(self) -> None:
+        """Close the grader's ends of the pipes (by the thread that talks to the sandbox, after :meth:`kill`)."""
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError):
                 stream.close()  # type: ignore[union-attr]
@@ -203,6 +224,8 @@ def open_sandbox(submission: Path, suffix: str, limits: Limits, log: Path, *, sa
     Without the sandbox (``sandboxed=False``) the worker gets the same environment, with ``HOME``
     the folder of ``log``.
     """
+    if STOPPING.is_set():
+        raise Stopped("the grader is stopping")
     command = sandbox_command(submission, suffix, limits, sandboxed=sandboxed, extra_ro=extra_ro)
     with tree_group(limits) as group, open(log, "wb") as errors:
         join = 'for f in $COURSE_GRADER_CGROUPS; do echo $$ > "$f" || exit 125; done; exec "$@"'
@@ -212,7 +235,12 @@ def open_sandbox(submission: Path, suffix: str, limits: Limits, log: Path, *, sa
         process = subprocess.Popen(["/bin/sh", "-c", join, "sh", *command], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=errors, env=env, start_new_session=True)
         sandbox = Sandbox(process, group)
+        with _LIVE_LOCK:
+            _LIVE.add(sandbox)
         try:
             yield sandbox
         finally:
             sandbox.kill()
+            with _LIVE_LOCK:
+                _LIVE.discard(sandbox)
+            sandbox.close()

@@ -285,3 +285,44 @@ def test_no_book_page_includes_or_links_the_solutions_or_the_hidden_cases() -> N
     assert {str(p.relative_to(ROOT)): pulls.findall(p.read_text()) for p in pages if pulls.search(p.read_text())} == {}
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert {"solutions/**", "course_grader/**"} <= set(config["exclude_patterns"])
+
+
+@needs_sandbox
+def test_an_interrupted_batch_keeps_its_rows_and_resumes(tmp_path: Path) -> None:
+    """Ctrl-C (stop_all) kills the running sandboxes at once; the finished rows stay, a rerun grades the rest."""
+    import threading
+
+    from course_grader import sandbox
+
+    tests = tmp_path / "private_cases.py"
+    tests.write_text(PRIVATE_TESTS)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a_right.py").write_text("def double(x):\n    return 2 * x\n")
+    (folder / "b_hangs.py").write_text("def double(x):\n    return 2 * x\n\n# %%\nwhile True:\n    pass\n")
+    exercises, out = cli.load_exercises(tests), tmp_path / "out"
+    config = cli.GradeConfig(timeout=120, cell_timeout=100)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            cli.grade_batch(folder, out, exercises, config, jobs=1)
+        except BaseException as error:  # the KeyboardInterrupt the command line turns into exit status 130
+            outcome.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    while "a_right.py" not in (out / "grades.csv").read_text() if (out / "grades.csv").exists() else True:
+        time.sleep(0.2)
+    time.sleep(3)  # b_hangs.py is in its endless cell now
+    stopped = time.monotonic()
+    sandbox.stop_all()
+    thread.join(30)
+    try:
+        assert not thread.is_alive() and time.monotonic() - stopped < 15
+        assert [type(e).__name__ for e in outcome] == ["KeyboardInterrupt"]
+        assert "b_hangs.py" not in (out / "grades.csv").read_text()
+    finally:
+        sandbox.STOPPING.clear()
+    rows, kept = cli.grade_batch(folder, out, exercises, cli.GradeConfig(timeout=60, cell_timeout=3))
+    assert kept == 1 and [(r.submission, r.total) for r in rows] == [("b_hangs.py", 1.0)]
