@@ -34,7 +34,7 @@ from course_lib._recipe import (
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training
 from course_lib.corruption import Corruption
-from course_lib.errors import CourseInputError
+from course_lib.errors import CourseInputError, check_tensor
 from course_lib.profiles import Budget
 from course_lib.training import History, train
 
@@ -110,25 +110,129 @@ class Autoencoder(_ImageAutoencoder):
         return layer.weight.detach().cpu()
 
 
-class Autoencoder2D(_ImageAutoencoder):
-    """A deeper autoencoder with a linear 2-D code, for scatter plots of the latent space and decoded grids.
+def check_sizes(latent_dim: int, hidden_dims: tuple[int, ...]) -> tuple[int, ...]:
+    """Check a code size and hidden widths; return the widths as a tuple of ints.
 
-    Encoder ``784 -> hidden[0] -> ... -> 2`` (ReLU between layers, no activation on the code, so it
-    can spread out); decoder mirrors it and ends in tanh.
+    Raises:
+        CourseInputError: when ``latent_dim < 1`` or ``hidden_dims`` is empty or has a width < 1.
+    """
+    widths = tuple(int(h) for h in hidden_dims)
+    if latent_dim < 1 or not widths or min(widths) < 1:
+        raise CourseInputError(
+            f"latent_dim must be at least 1 and hidden_dims a non-empty tuple of positive sizes, "
+            f"got {latent_dim} and {hidden_dims}"
+        )
+    return widths
+
+
+class DeepAutoencoder(_ImageAutoencoder):
+    """A deeper autoencoder with a linear code: ``784 -> hidden... -> d`` and back.
+
+    Encoder ``784 -> hidden[0] -> ... -> d`` (ReLU between layers, no activation on the code, so
+    no code unit can saturate); the decoder mirrors it and ends in tanh. The depth is what lets it
+    beat PCA: a one-hidden-layer autoencoder decodes with a (squashed) linear map of its code, so
+    it can do little better than the best linear code.
+
+    Args:
+        latent_dim: ``d``, the size of the code.
+        hidden_dims: sizes of the hidden layers from the image side, e.g. ``(512, 128)``.
+    """
+
+    def __init__(self, latent_dim: int = 30, hidden_dims: tuple[int, ...] = (512, 128)) -> None:
+        super().__init__()
+        hidden_dims = check_sizes(latent_dim, hidden_dims)
+        self.latent_dim = latent_dim
+        self.config = {"latent_dim": latent_dim, "hidden_dims": list(hidden_dims)}
+        self.encoder = nn.Sequential(nn.Flatten(), *mlp((784, *hidden_dims, latent_dim)))
+        self.decoder = nn.Sequential(*mlp((latent_dim, *reversed(hidden_dims), 784)), nn.Tanh())
+
+
+class Autoencoder2D(DeepAutoencoder):
+    """:class:`DeepAutoencoder` with a 2-D code, for scatter plots of the latent space and decoded grids.
 
     Args:
         hidden_dims: sizes of the hidden layers from the image side, e.g. ``(512, 128)``.
     """
 
     def __init__(self, hidden_dims: tuple[int, ...] = (512, 128)) -> None:
+        super().__init__(2, hidden_dims)
+        self.config = {"hidden_dims": self.config["hidden_dims"]}
+
+
+class LinearAutoencoder(_ImageAutoencoder):
+    """The linear autoencoder ``x -> W_e x + b_e -> W_d h + b_d``: no activation anywhere.
+
+    Trained on the squared error it has no local minima other than the PCA solution: at the
+    optimum the columns of ``W_d`` span the subspace of the first ``d`` principal axes
+    (Baldi and Hornik, 1989). Its outputs are not limited to ``[-1, 1]``; train it with
+    ``loss="mse"``.
+
+    Args:
+        latent_dim: ``d``, the size of the code.
+    """
+
+    def __init__(self, latent_dim: int = 10) -> None:
         super().__init__()
-        hidden_dims = tuple(int(h) for h in hidden_dims)
-        if not hidden_dims or min(hidden_dims) < 1:
-            raise CourseInputError(f"hidden_dims must be a non-empty tuple of positive sizes, got {hidden_dims}")
-        self.latent_dim = 2
-        self.config = {"hidden_dims": list(hidden_dims)}
-        self.encoder = nn.Sequential(nn.Flatten(), *mlp((784, *hidden_dims, 2)))
-        self.decoder = nn.Sequential(*mlp((2, *reversed(hidden_dims), 784)), nn.Tanh())
+        if latent_dim < 1:
+            raise CourseInputError(f"latent_dim must be at least 1, got {latent_dim}")
+        self.latent_dim = latent_dim
+        self.config = {"latent_dim": latent_dim}
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, latent_dim))
+        self.decoder = nn.Sequential(nn.Linear(latent_dim, 784))
+
+    def pre_tanh(self, x: torch.Tensor) -> torch.Tensor:
+        """Not defined: a linear autoencoder has no tanh, so it trains with ``loss="mse"`` only."""
+        raise CourseInputError(
+            "a LinearAutoencoder has no tanh output, so the cross-entropy loss does not apply; "
+            "train it with loss='mse'"
+        )
+
+    @property
+    def decoder_weight(self) -> torch.Tensor:
+        """``W_d``, ``(784, d)`` on the CPU, detached: its columns span the learned subspace."""
+        layer = self.decoder[0]
+        assert isinstance(layer, nn.Linear)
+        return layer.weight.detach().cpu()
+
+
+class PCA:
+    """Principal component analysis of flattened images: the best linear code of every size.
+
+    Projecting a centred image onto the first ``d`` principal axes and back gives the smallest
+    squared error any linear encoder and decoder with a ``d``-dimensional code can reach on the
+    images it was fitted to.
+
+    Args:
+        images: ``(N, 1, 28, 28)`` (any value range) the axes are fitted to.
+
+    Attributes:
+        mean: ``(784,)`` the mean image.
+        components: ``(min(N, 784), 784)`` the principal axes as rows, largest variance first.
+        variances: ``(min(N, 784),)`` the variance of the images along each axis.
+    """
+
+    def __init__(self, images: torch.Tensor) -> None:
+        x = check_images(images).reshape(len(images), 784).float()
+        if len(x) < 2:
+            raise CourseInputError(f"PCA needs at least 2 images, got {len(x)}")
+        self.mean = x.mean(dim=0)
+        _, singular_values, self.components = torch.linalg.svd(x - self.mean, full_matrices=False)
+        self.variances = singular_values**2 / (len(x) - 1)
+
+    def _axes(self, d: int) -> torch.Tensor:
+        if not 0 <= d <= len(self.components):
+            raise CourseInputError(f"d must be between 0 and {len(self.components)}, got {d}")
+        return self.components[:d].T  # (784, d)
+
+    def encode(self, images: torch.Tensor, d: int) -> torch.Tensor:
+        """Images ``(N, 1, 28, 28)`` -> their coordinates ``(N, d)`` on the first ``d`` axes."""
+        x = check_images(images).reshape(len(images), 784).to(self.mean)
+        return (x - self.mean) @ self._axes(d)
+
+    def reconstruct(self, images: torch.Tensor, d: int) -> torch.Tensor:
+        """Project onto the first ``d`` axes and back: ``(N, 1, 28, 28)`` -> ``(N, 1, 28, 28)``."""
+        code = self.encode(images, d)
+        return (self.mean + code @ self._axes(d).T).reshape(-1, *IMAGE_SHAPE)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -190,7 +294,8 @@ def fit_autoencoder(
     every batch), the target is the clean ``x``.
 
     Args:
-        model: an :class:`Autoencoder` or :class:`Autoencoder2D`.
+        model: an :class:`Autoencoder`, :class:`DeepAutoencoder`, :class:`Autoencoder2D`
+            or :class:`LinearAutoencoder`.
         images: ``(N, 1, 28, 28)`` in ``[-1, 1]`` (``course_lib.data.to_signed`` of MNIST).
         budget: epochs, ``n_train`` and batch size, e.g. ``settings.profile.budget("ae")`` or ``"dae"``.
         device: where to train.
@@ -235,3 +340,138 @@ def fit_autoencoder(
 
     model, history, _ = cached_training(name, config, model, run, enabled=cache)
     return model.to(device).eval(), history
+
+
+# ----------------------------------------------------------------------------------------------
+# A denoiser for 2-D points: the score-matching view of lesson 2
+
+
+class PointDenoiser(nn.Module):
+    """A denoising autoencoder for 2-D points: an MLP ``2 -> hidden -> hidden -> 2`` (SiLU).
+
+    Trained on points corrupted by Gaussian noise of standard deviation ``sigma``, it predicts the
+    clean point. The optimal such denoiser is ``r(x) = x + sigma^2 grad log p_sigma(x)``, where
+    ``p_sigma`` is the data density blurred by the noise (Tweedie's formula; Vincent, 2011), so
+    ``(r(x) - x) / sigma^2`` estimates the score of ``p_sigma``: see :meth:`score`.
+
+    Args:
+        hidden: width of the two hidden layers.
+    """
+
+    def __init__(self, hidden: int = 128) -> None:
+        super().__init__()
+        if hidden < 1:
+            raise CourseInputError(f"hidden must be a positive width, got {hidden}")
+        self.config = {"hidden": hidden}
+        self.net = mlp((2, hidden, hidden, 2), nn.SiLU)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Noisy points ``(N, 2)`` -> estimates of the clean points ``(N, 2)``."""
+        return self.net(check_tensor(x, "x", shape=(None, 2)))
+
+    def score(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        """The estimated score ``(r(x) - x) / sigma^2`` of the noisy density, ``(N, 2)``."""
+        return (self(x) - x) / sigma**2
+
+
+def fit_point_denoiser(
+    model: PointDenoiser,
+    points: torch.Tensor,
+    *,
+    budget: Budget,
+    sigma: float,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    lr: float = 1e-3,
+) -> tuple[PointDenoiser, History]:
+    """Train a :class:`PointDenoiser` with Adam on ``mean ||r(x + sigma eps) - x||^2`` (fresh noise).
+
+    Args:
+        model: the denoiser.
+        points: ``(N, 2)`` clean training points (``budget.n_train`` of them are used, the first ones).
+        budget: epochs over the points and batch size, e.g. ``settings.profile.budget("toy_dae")``.
+        sigma: standard deviation of the Gaussian corruption, > 0.
+        device: where to train.
+        seed: seeds the batch order and the noise.
+        lr: Adam learning rate.
+
+    Returns:
+        ``(model, history)``: the trained model in eval mode and the per-epoch ``loss`` (squared
+        error per coordinate).
+    """
+    check_tensor(points, "points", shape=(None, 2))
+    if sigma <= 0:
+        raise CourseInputError(f"sigma must be a positive noise level, got {sigma}")
+    train_points = points if budget.n_train is None else points[: budget.n_train]
+    torch.manual_seed(seed)
+    model.to(device).train()
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    batches = TensorBatches(train_points, batch_size=budget.batch_size, device=device, seed=seed)
+
+    def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+        (x,) = batch
+        noisy = x + sigma * torch.randn_like(x)
+        loss = nn.functional.mse_loss(model(noisy), x)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        return {"loss": loss.detach()}
+
+    history = train(step, batches, budget.epochs, name="point denoiser")
+    return model.eval(), history
+
+
+@torch.no_grad()
+def langevin_chain(
+    model: PointDenoiser,
+    start: torch.Tensor,
+    *,
+    sigma: float,
+    steps: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Sample by iterated denoising: Langevin steps with the denoiser's score, step size ``sigma^2``.
+
+    ``x <- x + (sigma^2 / 2) score(x) + sigma z = x + (r(x) - x) / 2 + sigma z``, ``z ~ N(0, I)``.
+    With an exact score the chain's stationary distribution approaches ``p_sigma``, the data blurred
+    by the noise, as the step size shrinks.
+
+    Args:
+        model: a trained :class:`PointDenoiser`.
+        start: ``(N, 2)`` starting points (any, e.g. uniform in a box).
+        sigma: the noise level the model was trained with.
+        steps: number of steps, >= 1.
+        generator: for the noise ``z`` (on the CPU).
+
+    Returns:
+        ``(N, 2)`` the points after ``steps`` steps, on the CPU.
+    """
+    check_tensor(start, "start", shape=(None, 2))
+    if steps < 1 or sigma <= 0:
+        raise CourseInputError(f"steps must be >= 1 and sigma > 0, got {steps} and {sigma}")
+    device = next(model.parameters()).device
+    x = start.detach().float().cpu()
+    for _ in range(steps):
+        noise = torch.randn(x.shape, generator=generator)
+        x = x + 0.5 * (model(x.to(device)).cpu() - x) + sigma * noise
+    return x
+
+
+def mixture_score(x: torch.Tensor, means: torch.Tensor, std: float) -> torch.Tensor:
+    """The score ``grad_x log p(x)`` of an equal-weight mixture of isotropic Gaussians.
+
+    ``grad log p(x) = sum_k w_k(x) (mu_k - x) / std^2`` with ``w_k(x)`` the posterior weight of
+    component ``k`` (a softmax of ``-||x - mu_k||^2 / (2 std^2)``).
+
+    Args:
+        x: ``(N, D)`` points.
+        means: ``(K, D)`` component means.
+        std: the components' common standard deviation, > 0.
+
+    Returns:
+        ``(N, D)`` the score at each point.
+    """
+    if std <= 0:
+        raise CourseInputError(f"std must be positive, got {std}")
+    weights = torch.softmax(-torch.cdist(x, means) ** 2 / (2 * std**2), dim=1)  # (N, K)
+    return (weights @ means - x) / std**2

@@ -65,7 +65,9 @@ class Profile:
 def _budgets(scale: str) -> dict[str, Budget]:
     """The per-recipe budgets of one profile.
 
-    Recipes: ``ae`` (fully connected autoencoders), ``dae`` (denoising), ``vae`` and ``conv_vae``,
+    Recipes: ``ae`` (fully connected autoencoders), ``linear_ae`` (lesson 1's linear autoencoder:
+    cheap steps, but the directions of small variance converge slowly), ``toy_dae`` (lesson 2's
+    denoiser of 2-D points; n_train = points), ``dae`` (denoising), ``vae`` and ``conv_vae``,
     ``mlp_gan``, ``dcgan``, ``dcgan_upsample`` (lesson 5's upsample-then-convolve generator, about
     3 times slower per image on a CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per
     epoch), ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's discriminative
@@ -75,6 +77,8 @@ def _budgets(scale: str) -> dict[str, Budget]:
     table = {
         #              smoke               cpu                  gpu
         "ae":        ((1, 600, 64),       (5, 20_000, 128),    (20, None, 128)),
+        "linear_ae": ((1, 600, 64),       (40, 20_000, 128),   (40, None, 128)),
+        "toy_dae":   ((20, 2048, 256),    (300, 2048, 256),    (300, 2048, 256)),
         "dae":       ((1, 600, 64),       (10, None, 128),     (20, None, 128)),
         "dae_bench": ((1, 600, 64),       (60, None, 128),     (60, None, 128)),
         "vae":       ((1, 600, 128),      (10, None, 128),     (30, None, 128)),

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from course_lib._recipe import IMAGE_SHAPE, check_codes, check_images, mlp, recipe_config, training_subset
+from course_lib.autoencoders import check_sizes
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training
 from course_lib.errors import CourseInputError, check_tensor
@@ -126,12 +127,7 @@ class MLPVAE(_VAE):
 
     def __init__(self, latent_dim: int = 20, hidden_dims: tuple[int, ...] = (400,)) -> None:
         super().__init__()
-        hidden_dims = tuple(int(h) for h in hidden_dims)
-        if latent_dim < 1 or not hidden_dims or min(hidden_dims) < 1:
-            raise CourseInputError(
-                f"latent_dim must be positive and hidden_dims a non-empty tuple of positive sizes, "
-                f"got {latent_dim} and {hidden_dims}"
-            )
+        hidden_dims = check_sizes(latent_dim, hidden_dims)
         self.latent_dim = latent_dim
         self.config = {"latent_dim": latent_dim, "hidden_dims": list(hidden_dims)}
         self.body = nn.Sequential(nn.Flatten(), *mlp((784, *hidden_dims), activate_last=True))

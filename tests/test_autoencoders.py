@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
 from course_lib.autoencoders import (
+    PCA,
     Autoencoder,
     Autoencoder2D,
+    DeepAutoencoder,
+    LinearAutoencoder,
+    PointDenoiser,
     fit_autoencoder,
+    fit_point_denoiser,
+    langevin_chain,
+    mixture_score,
     reconstruction_loss,
 )
 from course_lib.corruption import Corruption
@@ -169,3 +178,120 @@ def test_clear_errors(mnist) -> None:
         Autoencoder(0)
     with pytest.raises(CourseInputError, match="unknown reconstruction loss 'l1'; choose one of mse, bce"):
         fit_autoencoder(model, images[:50], budget=Budget(1, None, 50), device="cpu", loss="l1", cache=False)
+
+
+# ------------------------------------------------------------------------------------------
+# PCA, the linear autoencoder and the deep autoencoder of lesson 1
+
+
+def _low_rank_images(n: int = 512, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images ``(n, 1, 28, 28)`` in [-1, 1] that vary only in a 3-D subspace, and an orthonormal
+    basis ``(784, 3)`` of that subspace. Each pixel is a sum of three codes uniform in
+    ``[-s_k, s_k]`` (s = 0.5, 0.3, 0.15) times signs, so no value leaves [-0.95, 0.95]."""
+    generator = torch.Generator().manual_seed(seed)
+    signs = torch.randint(0, 2, (784, 3), generator=generator).float() * 2 - 1
+    codes = (torch.rand(n, 3, generator=generator) * 2 - 1) * torch.tensor([0.5, 0.3, 0.15])
+    x = codes @ signs.T
+    assert x.abs().max() <= 0.95 + 1e-6
+    basis, _ = torch.linalg.qr(signs)
+    return x.reshape(n, 1, 28, 28), basis
+
+
+def test_pca_error_is_the_sum_of_the_dropped_variances():
+    x = torch.rand(200, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    pca = PCA(x)
+    for d in (0, 5, 50):
+        error = ((pca.reconstruct(x, d) - x) ** 2).sum() / len(x)
+        dropped = pca.variances[d:].sum() * (len(x) - 1) / len(x)  # biased variance: divide by N
+        assert torch.allclose(error, dropped, rtol=1e-3)
+    assert pca.encode(x, 7).shape == (200, 7)
+    assert torch.all(pca.variances[:-1] >= pca.variances[1:])
+
+
+def test_pca_rejects_a_code_size_it_does_not_have():
+    pca = PCA(torch.zeros(10, 1, 28, 28))
+    with pytest.raises(CourseInputError, match="d must be between 0 and 10"):
+        pca.reconstruct(torch.zeros(2, 1, 28, 28), 11)
+
+
+def test_linear_autoencoder_is_affine_and_refuses_cross_entropy():
+    torch.manual_seed(0)
+    model = LinearAutoencoder(4)
+    a, b = torch.rand(2, 1, 28, 28), torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(model(0.3 * a + 0.7 * b), 0.3 * model(a) + 0.7 * model(b), atol=1e-5)
+    images = torch.rand(8, 1, 28, 28) * 2 - 1
+    with pytest.raises(CourseInputError, match="loss='mse'"):
+        fit_autoencoder(model, images, budget=Budget(1, None, 4), device="cpu", loss="bce", cache=False)
+
+
+def test_a_trained_linear_autoencoder_spans_the_principal_subspace():
+    images, basis = _low_rank_images()
+    torch.manual_seed(0)
+    model, _ = fit_autoencoder(
+        LinearAutoencoder(3), images, budget=Budget(200, None, 64), device="cpu", lr=3e-3, cache=False
+    )
+    learned, _ = torch.linalg.qr(model.decoder_weight.double())  # orthonormal basis of its span
+    cosines = torch.linalg.svdvals(learned.T @ basis.double())  # cosines of the principal angles
+    assert cosines.min() > math.cos(math.radians(5))
+
+
+def test_deep_autoencoder_has_an_unbounded_code_and_autoencoder2d_keeps_its_cache_key():
+    torch.manual_seed(0)
+    model = DeepAutoencoder(7, hidden_dims=(32,))
+    x = torch.rand(5, 1, 28, 28) * 2 - 1
+    assert model.encode(x).shape == (5, 7) and model(x).shape == (5, 1, 28, 28)
+    assert isinstance(model.encoder[-1], torch.nn.Linear)  # no activation on the code
+    assert Autoencoder2D().config == {"hidden_dims": [512, 128]} and Autoencoder2D().latent_dim == 2
+    with pytest.raises(CourseInputError, match="latent_dim must be at least 1"):
+        DeepAutoencoder(0)
+
+
+# ------------------------------------------------------------------------------------------
+# The 2-D denoiser of lesson 2: Tweedie's formula and Langevin sampling
+
+
+def test_mixture_score_is_the_gradient_of_the_log_density():
+    means = torch.tensor([[0.0, 0.0], [2.0, 1.0], [-1.0, 3.0]])
+    std = 0.7
+    x = torch.randn(16, 2, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    log_density = torch.logsumexp(-((x[:, None, :] - means) ** 2).sum(-1) / (2 * std**2), dim=1)
+    (autograd_score,) = torch.autograd.grad(log_density.sum(), x)  # constants drop out of the gradient
+    assert torch.allclose(mixture_score(x.detach(), means, std), autograd_score, atol=1e-5)
+
+
+def test_point_denoiser_learns_tweedies_shrinkage_for_one_gaussian():
+    # Data N(0, s^2 I), noise sigma: the best denoiser is r(x) = x s^2 / (s^2 + sigma^2).
+    s, sigma = 1.0, 0.5
+    points = s * torch.randn(2048, 2, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model, history = fit_point_denoiser(
+        PointDenoiser(hidden=32), points, budget=Budget(60, None, 256), sigma=sigma, seed=0
+    )
+    probe = torch.tensor([[0.5, -0.5], [1.0, 0.0], [-1.0, 1.0]])
+    with torch.no_grad():
+        assert torch.allclose(model(probe), probe * s**2 / (s**2 + sigma**2), atol=0.08)
+        exact_score = -probe / (s**2 + sigma**2)  # score of the blurred density N(0, s^2 + sigma^2)
+        assert torch.allclose(model.score(probe, sigma), exact_score, atol=0.35)
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_langevin_chain_with_an_exact_denoiser_samples_the_blurred_density():
+    # Exact denoiser of N(0, I) data under noise sigma: r(x) = x / (1 + sigma^2); p_sigma = N(0, 1 + sigma^2).
+    sigma = 0.3
+    model = PointDenoiser(hidden=1)
+    exact = torch.nn.Linear(2, 2, bias=False)
+    exact.weight.data = torch.eye(2) / (1 + sigma**2)
+    model.net = torch.nn.Sequential(exact)
+    start = torch.full((4000, 2), 5.0)
+    chain = langevin_chain(model, start, sigma=sigma, steps=300, generator=torch.Generator().manual_seed(0))
+    variance = chain.var(dim=0)
+    assert chain.mean(dim=0).abs().max() < 0.1
+    # the discretised chain's variance is sigma^2 / (1 - (1 - a)^2), a = sigma^2 / (2 (1 + sigma^2))
+    a = sigma**2 / (2 * (1 + sigma**2))
+    assert torch.allclose(variance, torch.full((2,), sigma**2 / (1 - (1 - a) ** 2)), rtol=0.1)
+
+
+def test_point_denoiser_rejects_a_non_positive_noise_level():
+    with pytest.raises(CourseInputError, match="sigma must be a positive noise level"):
+        fit_point_denoiser(PointDenoiser(), torch.zeros(8, 2), budget=Budget(1, None, 4), sigma=0.0)

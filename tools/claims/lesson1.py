@@ -1,0 +1,82 @@
+"""Lesson 1's claims: a linear autoencoder finds the PCA subspace; a deep one beats PCA.
+
+Each claim trains with the lesson's own recipe and budget (``ae`` for the deep autoencoders,
+``linear_ae`` for the linear one) on the lesson's data, with the seed of the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.linalg import subspace_angles
+
+from claims import Outcome
+from course_lib.autoencoders import (
+    PCA,
+    DeepAutoencoder,
+    LinearAutoencoder,
+    fit_autoencoder,
+)
+from course_lib.data import load_mnist, stratified_subset, to_signed
+from course_lib.settings import Settings
+
+
+def _data(
+    settings: Settings, recipe: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, PCA]:
+    """The lesson's training images and labels, its test images, and PCA fitted to the
+    same training subset the recipe trains on."""
+    images, labels = load_mnist("train")
+    x_train = to_signed(images)
+    x_test = to_signed(load_mnist("test")[0][: settings.profile.n_test])
+    budget = settings.profile.budget(recipe)
+    subset = x_train if budget.n_train is None else stratified_subset(
+        x_train, labels, budget.n_train, seed=settings.seed
+    )[0]
+    return x_train, labels, x_test, PCA(subset)
+
+
+def _test_mse(reconstruction: torch.Tensor, x_test: torch.Tensor) -> float:
+    return float(((reconstruction.cpu() - x_test) ** 2).mean())
+
+
+def claim_linear_ae_finds_pca(settings: Settings) -> Outcome:
+    """A linear autoencoder (d = 10) is within 5 % of PCA's test error; PCA's first 5 axes lie in its span (< 5°)."""
+    d = 10
+    x_train, labels, x_test, pca = _data(settings, "linear_ae")
+    torch.manual_seed(settings.seed)
+    model, _ = fit_autoencoder(
+        LinearAutoencoder(d), x_train, labels=labels,
+        budget=settings.profile.budget("linear_ae"), device=settings.device, seed=settings.seed,
+    )
+    with torch.no_grad():
+        linear_mse = _test_mse(model(x_test.to(settings.device)), x_test)
+    pca_mse = _test_mse(pca.reconstruct(x_test, d), x_test)
+    learned = model.decoder_weight.numpy().astype(np.float64)  # (784, d)
+    axes = pca.components[:d].T.numpy().astype(np.float64)
+    angles = np.degrees(subspace_angles(learned, axes))  # d angles, largest first
+    leading = np.degrees(subspace_angles(learned, axes[:, : d // 2])).max()
+    ratio = linear_mse / pca_mse
+    return Outcome(
+        values={"linear_mse": linear_mse, "pca_mse": pca_mse, "mse_ratio": ratio,
+                "max_angle_leading_half": float(leading), "median_angle": float(np.median(angles)),
+                "max_angle": float(angles.max())},
+        passed=ratio < 1.05 and leading < 5.0,
+    )
+
+
+def claim_deep_ae_beats_pca(settings: Settings) -> Outcome:
+    """A deep autoencoder (784-512-128-d, linear code) beats PCA on test error at d = 10 and d = 30."""
+    x_train, labels, x_test, pca = _data(settings, "ae")
+    values: dict[str, float] = {}
+    for d in (10, 30):
+        torch.manual_seed(settings.seed)
+        model, _ = fit_autoencoder(
+            DeepAutoencoder(d), x_train, labels=labels,
+            budget=settings.profile.budget("ae"), device=settings.device, seed=settings.seed,
+        )
+        with torch.no_grad():
+            values[f"deep_mse_d{d}"] = _test_mse(model(x_test.to(settings.device)), x_test)
+        values[f"pca_mse_d{d}"] = _test_mse(pca.reconstruct(x_test, d), x_test)
+    passed = all(values[f"deep_mse_d{d}"] < values[f"pca_mse_d{d}"] for d in (10, 30))
+    return Outcome(values=values, passed=passed)

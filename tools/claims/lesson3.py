@@ -1,0 +1,26 @@
+"""Lesson 3's claims: the convolutional VAE beats the MLP VAE at the same budget."""
+
+from __future__ import annotations
+
+import torch
+
+from claims import Outcome
+from course_lib.data import load_mnist
+from course_lib.objectives import test_negative_elbo
+from course_lib.settings import Settings
+from course_lib.vae import MLPVAE, ConvVAE, fit_vae
+
+
+def claim_conv_vae_beats_mlp_vae(settings: Settings) -> Outcome:
+    """At the same budget the conv VAE (decoder started at the mean image) has a lower test -ELBO than the MLP VAE."""
+    images, labels = load_mnist("train")
+    x_test = load_mnist("test")[0][: settings.profile.n_test]
+    budget = settings.profile.budget("ae")  # the budget of the lesson's comparison models
+    scores = {}
+    for name, model, options in (("mlp", MLPVAE(), {}),
+                                 ("conv", ConvVAE(), {"init_output_bias": True})):
+        torch.manual_seed(settings.seed)
+        trained, _ = fit_vae(model, images, labels=labels, budget=budget, device=settings.device,
+                             seed=settings.seed, **options)
+        scores[f"{name}_test_nelbo"] = test_negative_elbo(trained, x_test, seed=settings.seed)
+    return Outcome(values=scores, passed=scores["conv_test_nelbo"] < scores["mlp_test_nelbo"])
