@@ -49,6 +49,7 @@ from course_lib.grading.public_cases import (
     _kl_rows,
     _mbd_layer,
     _mixture,
+    _overlap_oracle,
     _pair,
     _paste_inputs,
     _probs,
@@ -511,6 +512,13 @@ def _l5_block_structure(fn: Fn) -> None:
     )
 
 
+def _l5_overlap_random(fn: Fn) -> None:
+    for n_in, kernel, stride in ((1, 4, 2), (7, 4, 3), (10, 7, 2), (3, 1, 3)):
+        out = fn(n_in, kernel, stride)
+        expect_true(isinstance(out, torch.Tensor) and torch.equal(out.long(), _overlap_oracle(n_in, kernel, stride)),
+                    f"the counts for {n_in} inputs, kernel {kernel}, stride {stride} are not correct")
+
+
 def _l6_swiss_uniform(fn: Fn) -> None:
     z = expect_tensor(fn(5000, seeded(90)), (5000, 2))
     u = _swiss_position(z) ** 2
@@ -691,8 +699,9 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "dcgan_shape": (
         Case("many settings", _size_case(_SIZE_GRID, "grid"), "compare with a real layer on a zero tensor"),
     ),
-    "dcgan_init": (Case("other modules untouched", _l5_init_others, "isinstance checks"),),
-    "dcgan_block": (Case("structure", _l5_block_structure, "ConvTranspose2d(bias=False), BatchNorm2d, ReLU"),),
+    "dcgan_init": (Case("other modules untouched", _l5_init_others, "change only the layer types the rules name"),),
+    "dcgan_block": (Case("structure", _l5_block_structure, "a transposed convolution without bias, BatchNorm, ReLU"),),
+    "dcgan_overlap": (Case("many settings", _l5_overlap_random, "count per output pixel"),),
     "aae_swiss": (
         Case("uniform along the spiral", _l6_swiss_uniform, "u = torch.rand(n, generator=generator)"),
         Case("reproducible", _l6_swiss_generator, "pass the generator"),

@@ -180,6 +180,25 @@ def _sign_gradients(fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return d, d - 1
 
 
+def _true_division_size(size: int, kernel: int, stride: int = 1, padding: int = 0, transposed: bool = False,
+                        output_padding: int = 0) -> int:
+    if transposed:
+        return (size - 1) * stride - 2 * padding + kernel + output_padding
+    return round((size + 2 * padding - kernel) / stride + 1)
+
+
+def _conv_formula_everywhere(size: int, kernel: int, stride: int = 1, padding: int = 0, transposed: bool = False,
+                             output_padding: int = 0) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _stride_one_overlap(n_in: int, kernel: int, stride: int) -> torch.Tensor:
+    counts = torch.zeros((n_in - 1) * stride + kernel, dtype=torch.int64)
+    for i in range(n_in):
+        counts[i:i + kernel] += 1
+    return counts
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),

@@ -783,6 +783,32 @@ def _l5_block_sizes(fn: Fn) -> None:
         expect_tensor(out, (2, 5, 2 * size, 2 * size))
 
 
+def _overlap_oracle(n_in: int, kernel: int, stride: int) -> torch.Tensor:
+    """Oracle: the sum of the impulse responses of a real 1-D transposed convolution with unit weights."""
+    layer = nn.ConvTranspose1d(1, 1, kernel, stride, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+        return layer(torch.ones(1, 1, n_in)).round().long()[0, 0]
+
+
+def _l5_overlap_uneven(fn: Fn) -> None:
+    out = fn(5, 3, 2)
+    expect_true(isinstance(out, torch.Tensor) and tuple(out.shape) == (11,), "return one count per output pixel: "
+                "a tensor of (n_in - 1) * stride + kernel counts")
+    expect_true(torch.equal(out.long(), _overlap_oracle(5, 3, 2)), "the counts for 5 inputs, kernel 3, stride 2 are "
+                "not correct (count the inputs whose k outputs include each position)")
+
+
+def _l5_overlap_even(fn: Fn) -> None:
+    for n_in, kernel, stride in ((4, 4, 2), (3, 2, 2), (6, 5, 1)):
+        out = fn(n_in, kernel, stride)
+        length = (n_in - 1) * stride + kernel
+        expect_true(isinstance(out, torch.Tensor) and tuple(out.shape) == (length,), "return one count per output "
+                    "pixel: a tensor of (n_in - 1) * stride + kernel counts")
+        expect_true(torch.equal(out.long(), _overlap_oracle(n_in, kernel, stride)), f"the counts for {n_in} inputs, "
+                    f"kernel {kernel}, stride {stride} are not correct")
+
+
 SWISS_RADIUS, SWISS_TURNS = 3.0, 2.0  # the geometry of lesson 6's swiss roll (course_lib.priors)
 
 
@@ -1065,19 +1091,28 @@ EXERCISES: tuple[Exercise, ...] = (
              "output sizes of convolutions and transposed convolutions",
              (Case("the DCGAN layers", _size_case([(28, 4, 2, 1, False, 0), (7, 4, 2, 1, True, 0),
                                                   (1, 7, 1, 0, True, 0)], "DCGAN layers"),
-                   "floor((n + 2p - k) / s) + 1 and (n - 1) s - 2p + k + output_padding"),)),
+                   "one formula per kind of layer, as given above"),
+              Case("a stride that does not divide", _size_case([(28, 3, 2, 0, False, 0), (9, 4, 3, 1, False, 0),
+                                                              (7, 3, 2, 1, True, 1)], "rounding"),
+                   "a convolution's size rounds down"))),
     Exercise("dcgan_init",
              5,
              "dcgan_weights_init",
              "the DCGAN N(0, 0.02) initialisation",
-             (Case("convolutions and linear layers", _l5_init_conv, "nn.init.normal_(m.weight, 0.0, 0.02)"),
-              Case("BatchNorm", _l5_init_bn, "nn.init.normal_(m.weight, 1.0, 0.02)"))),
+             (Case("convolutions and linear layers", _l5_init_conv, "weights N(0, 0.02), biases 0"),
+              Case("BatchNorm", _l5_init_bn, "weights N(1, 0.02), biases 0"))),
     Exercise("dcgan_block",
              5,
              "generator_block",
              "a DCGAN generator block",
-             (Case("doubles the size", _l5_block_shape, "ConvTranspose2d(k=4, s=2, p=1)"),
+             (Case("doubles the size", _l5_block_shape, "kernel 4, stride 2, padding 1"),
               Case("other sizes", _l5_block_sizes, "the same block works for any input size"))),
+    Exercise("dcgan_overlap",
+             5,
+             "transposed_overlap",
+             "derivation: uneven overlap of a transposed convolution",
+             (Case("kernel 3, stride 2", _l5_overlap_uneven, "input i covers k consecutive outputs from i * s"),
+              Case("other settings", _l5_overlap_even, "the same rule for any kernel and stride"))),
     Exercise("aae_swiss",
              6,
              "sample_swiss_roll",
