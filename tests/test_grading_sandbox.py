@@ -326,3 +326,20 @@ def test_an_interrupted_batch_keeps_its_rows_and_resumes(tmp_path: Path) -> None
         sandbox.STOPPING.clear()
     rows, kept = cli.grade_batch(folder, out, exercises, cli.GradeConfig(timeout=60, cell_timeout=3))
     assert kept == 1 and [(r.submission, r.total) for r in rows] == [("b_hangs.py", 1.0)]
+
+
+def test_printed_output_reaches_the_feedback_only_when_asked(tmp_path: Path) -> None:
+    tests = tmp_path / "private_cases.py"
+    tests.write_text(PRIVATE_TESTS)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "chatty.py").write_text("print('HELLO FROM THE NOTEBOOK')\n\ndef double(x):\n    return 2 * x\n")
+    exercises = cli.load_exercises(tests)
+    texts = []
+    for include in (False, True):
+        config = cli.GradeConfig(sandboxed=False, include_output=include, timeout=60)
+        out = tmp_path / f"out{include}"
+        rows, _ = cli.grade_batch(folder, out, exercises, config)
+        assert rows[0].total == 1
+        texts.append(next((out / "feedback").iterdir()).read_text())
+    assert "HELLO" not in texts[0] and "HELLO FROM THE NOTEBOOK" in texts[1]
