@@ -74,6 +74,8 @@ def bubblewrap_problem() -> str | None:
     path = shutil.which("bwrap")
     if path is None:
         return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    if shutil.which("prlimit") is None:
+        return "prlimit is not installed (Debian/Ubuntu: apt-get install util-linux)"
     try:
         probe = subprocess.run([path, *_isolation(), "--ro-bind", "/", "/", "--", "true"], capture_output=True,
                                timeout=30, text=True)
