@@ -33,6 +33,7 @@ from course_lib.grading.core import (
 )
 from course_lib.grading.probes import embedding_weights, probe
 from course_lib.grading.public_cases import (
+    MIXTURE_RADIUS,
     NEEDS,
     Fn,
     _autoencoder,
@@ -49,6 +50,7 @@ from course_lib.grading.public_cases import (
     _kl_rows,
     _mbd_layer,
     _mixture,
+    _mmd_oracle,
     _overlap_oracle,
     _pair,
     _paste_inputs,
@@ -525,37 +527,51 @@ def _l6_swiss_uniform(fn: Fn) -> None:
     grid = (torch.arange(1, 5001, dtype=torch.float64) - 0.5) / 5000
     expect_true(
         float((u.sort().values - grid).abs().max()) < 0.03,
-        "u should be uniform on [0, 1] (torch.rand): the points are not spread along the spiral as the task asks",
+        "the positions u should be uniform on [0, 1]: the points are not spread along the spiral as the task asks",
     )
 
 
 def _l6_swiss_generator(fn: Fn) -> None:
-    a, b = expect_tensor(fn(10, seeded(4))), expect_tensor(fn(10, seeded(4)))
+    a, b = expect_tensor(fn(10, seeded(4)), (10, 2)), expect_tensor(fn(10, seeded(4)))
+    expect_true(float(a.norm(dim=1).std()) > 0.1, "the points should lie at different places along the roll")
     expect_true(torch.equal(a, b), "identically seeded generators should give identical points")
     expect_true(not torch.equal(a, expect_tensor(fn(10, seeded(5)))), "different seeds should give different points")
 
 
 def _l6_mix_statistics(fn: Fn) -> None:
-    points, comps = _mixture(fn, 10000, 10, 4.0, 0.5, seeded(91))
+    points, comps = _mixture(fn, 10000, 10, MIXTURE_RADIUS, 0.2, seeded(91))
     counts = torch.bincount(comps, minlength=10)
     expect_true(bool(((counts > 850) & (counts < 1150)).all()), "the components should be equally likely")
-    residual = points.double() - _centres(10, 4.0)[comps]
+    residual = points.double() - _centres(10, MIXTURE_RADIUS)[comps]
     expect_true(
-        abs(float(residual.std()) - 0.5) < 0.02 and float(residual.mean().abs()) < 0.02,
+        abs(float(residual.std()) - 0.2) < 0.01 and float(residual.mean().abs()) < 0.01,
         "points should scatter around their centre with standard deviation std",
     )
 
 
 def _l6_mix_other(fn: Fn) -> None:
     points, comps = _mixture(fn, 100, 4, 2.0, 0.0)
+    expect_true(len(torch.unique(comps)) == 4, "100 draws should use all 4 components")
     expect_close(points.double(), _centres(4, 2.0)[comps], "points for 4 components on radius 2", atol=1e-4)
 
 
 def _l6_occ_random(fn: Fn) -> None:
     z = torch.randn(300, 2, generator=seeded(93)) * 3
-    d = torch.cdist(z.double(), _centres(4, 2.0))
-    expected = torch.bincount(d.argmin(1), minlength=4).double() / 300
-    expect_close(expect_tensor(fn(z, 4, 2.0), (4,)), expected, "the occupancy of random codes")
+    centres = _centres(4, 2.0).float()
+    verify = unchanged_inputs(z, centres)
+    expected = torch.bincount(torch.cdist(z.double(), centres.double()).argmin(1), minlength=4).double() / 300
+    expect_close(expect_tensor(fn(z, centres), (4,)), expected, "the occupancy of random codes")
+    three_d = torch.randn(40, 3, generator=seeded(98))
+    expected = torch.bincount(torch.cdist(three_d, three_d[:5]).argmin(1), minlength=5).double() / 40
+    expect_close(expect_tensor(fn(three_d, three_d[:5]), (5,)), expected, "the occupancy of 3-D codes")
+    verify()
+
+
+def _l6_mmd_random(fn: Fn) -> None:
+    x, y = torch.randn(15, 4, generator=seeded(99)), torch.randn(11, 4, generator=seeded(100)) * 1.5
+    value = expect_scalar(fn(x, y, [0.3, 1.0, 3.0]))
+    expect_true(abs(value - _mmd_oracle(x, y, [0.3, 1.0, 3.0])) < 1e-4, "the MMD^2 with three bandwidths in 4-D")
+    expect_true(abs(expect_scalar(fn(y, x, [0.3, 1.0, 3.0])) - value) < 1e-6, "the MMD^2 should be symmetric")
 
 
 def _l7_interp_slerp(fn: Fn) -> None:
@@ -703,14 +719,15 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "dcgan_block": (Case("structure", _l5_block_structure, "a transposed convolution without bias, BatchNorm, ReLU"),),
     "dcgan_overlap": (Case("many settings", _l5_overlap_random, "count per output pixel"),),
     "aae_swiss": (
-        Case("uniform along the spiral", _l6_swiss_uniform, "u = torch.rand(n, generator=generator)"),
-        Case("reproducible", _l6_swiss_generator, "pass the generator"),
+        Case("uniform along the spiral", _l6_swiss_uniform, "a uniform position, then its square root"),
+        Case("reproducible", _l6_swiss_generator, "pass the generator on"),
     ),
     "aae_mixture": (
-        Case("statistics", _l6_mix_statistics, "torch.randint for the components"),
+        Case("statistics", _l6_mix_statistics, "components equally likely, noise with std"),
         Case("4 components", _l6_mix_other, "use the arguments, not constants"),
     ),
-    "aae_occupancy": (Case("random codes", _l6_occ_random, "torch.bincount(..., minlength=K) / N"),),
+    "aae_occupancy": (Case("random codes", _l6_occ_random, "shares per component, any dimension"),),
+    "aae_mmd": (Case("random samples", _l6_mmd_random, "one kernel per bandwidth, summed"),),
     "cmp_interp": (
         Case("slerp", _l7_interp_slerp, "sin((1 - t) omega) / sin(omega) z0 + sin(t omega) / sin(omega) z1"),
         Case("parallel vectors", _l7_interp_parallel, "when sin(omega) is tiny, interpolate linearly"),

@@ -199,6 +199,37 @@ def _stride_one_overlap(n_in: int, kernel: int, stride: int) -> torch.Tensor:
     return counts
 
 
+def _no_root_swiss_roll(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    u = torch.rand(n, generator=generator)
+    radius, angle = 3.0 * u, 4 * math.pi * u
+    return torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
+
+
+def _uniform_mixture(n: int, n_components: int = 10, radius: float = 1.4, std: float = 0.1,
+                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    points, k = solution("aae_mixture")(n, n_components, radius, 0.0, generator)
+    return points + std * torch.rand((n, 2), generator=generator), k
+
+
+def _count_occupancy(codes: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    return torch.bincount(torch.cdist(codes, centres).argmin(1), minlength=len(centres)).double()
+
+
+def _biased_mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Any) -> float:
+    def mean_kernel(a: torch.Tensor, b: torch.Tensor) -> float:
+        squared = torch.cdist(a.double(), b.double()).pow(2)
+        return float(sum(torch.exp(-squared / (2 * h * h)).mean() for h in bandwidths))
+
+    return mean_kernel(x, x) + mean_kernel(y, y) - 2 * mean_kernel(x, y)
+
+
+def _plus_cross_mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Any) -> float:
+    unbiased = solution("aae_mmd")(x, y, bandwidths)
+    cross = float(sum(torch.exp(-torch.cdist(x.double(), y.double()).pow(2) / (2 * h * h)).mean()
+                      for h in bandwidths))
+    return unbiased + 4 * cross
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),

@@ -821,10 +821,18 @@ def _l6_swiss_on_curve(fn: Fn) -> None:
     z = expect_tensor(fn(500), (500, 2))
     root = _swiss_position(z)
     expect_true(bool((root <= 1 + 1e-5).all()), "every point's radius should be at most 3")
+    expect_true(float(root.std()) > 0.1, "the points should spread along the roll, not sit at one place")
     angle = 2 * math.pi * SWISS_TURNS * root
     on_curve = SWISS_RADIUS * root[:, None] * torch.stack([angle.cos(), angle.sin()], 1)
     expect_close(z.double(), on_curve, "the points' positions on the spiral (angle 4 pi sqrt(u) at radius "
                  "3 sqrt(u))", atol=1e-4)
+
+
+def _l6_swiss_spread(fn: Fn) -> None:
+    z = expect_tensor(fn(4000, seeded(89)), (4000, 2))
+    u = _swiss_position(z) ** 2
+    expect_true(abs(float(u.mean()) - 0.5) < 0.03, "the positions u along the roll should be uniform on [0, 1]: "
+                "their mean is off (is the square root applied twice, or not at all?)")
 
 
 def _centres(k: int, radius: float) -> torch.Tensor:
@@ -840,25 +848,87 @@ def _mixture(fn: Fn, *args: Any, **kwargs: Any) -> tuple[torch.Tensor, torch.Ten
     return points, comps
 
 
+MIXTURE_RADIUS = 1.4  # lesson 6's radius (course_lib.priors.MIXTURE_RADIUS)
+
+
 def _l6_mix_exact(fn: Fn) -> None:
-    points, comps = _mixture(fn, 200, 10, 4.0, 0.0)
+    points, comps = _mixture(fn, 200, 10, MIXTURE_RADIUS, 0.0)
     expect_tensor(points, (200, 2), "points")
     expect_true(tuple(comps.shape) == (200,) and bool(((comps >= 0) & (comps < 10)).all()),
                 "components should have shape (n,) with values in 0..n_components-1")
-    expect_close(points.double(), _centres(10, 4.0)[comps], "points with std = 0 (they should sit on their centres)",
-                 atol=1e-4)
+    expect_true(len(torch.unique(comps)) > 5, "200 draws should use most of the 10 components")
+    expect_close(points.double(), _centres(10, MIXTURE_RADIUS)[comps], "points with std = 0 (they should sit on "
+                 "their centres)", atol=1e-4)
+
+
+def _l6_mix_noise(fn: Fn) -> None:
+    points, comps = _mixture(fn, 6000, 10, MIXTURE_RADIUS, 0.1, seeded(88))
+    residual = expect_tensor(points, (6000, 2), "points").double() - _centres(10, MIXTURE_RADIUS)[comps]
+    expect_true(abs(float(residual.mean())) < 0.01, "the noise around each centre should have mean 0 (uniform noise "
+                "in [0, 1) does not)")
+    expect_true(abs(float(residual.std()) - 0.1) < 0.01, "points should scatter around their centre with standard "
+                "deviation std")
 
 
 def _l6_occ_centres(fn: Fn) -> None:
-    out = expect_tensor(fn(_centres(10, 4.0).float(), 10, 4.0), (10,))
+    centres = _centres(10, MIXTURE_RADIUS).float()
+    out = expect_tensor(fn(centres, centres), (10,))
     expect_close(out, torch.full((10,), 0.1), "the occupancy of one code on each centre")
 
 
 def _l6_occ_single(fn: Fn) -> None:
-    z = _centres(10, 4.0)[3].float() + 0.3 * torch.randn(50, 2, generator=seeded(92))
+    centres = _centres(10, MIXTURE_RADIUS).float()
+    z = centres[3] + 0.1 * torch.randn(50, 2, generator=seeded(92))
     expected = torch.zeros(10)
     expected[3] = 1.0
-    expect_close(expect_tensor(fn(z, 10, 4.0), (10,)), expected, "the occupancy when every code is near centre 3")
+    out = expect_tensor(fn(z, centres), (10,))
+    expect_true(float(out.sum()) < 1.5, "these are counts: return the share of the codes (divide by their number)")
+    expect_close(out, expected, "the occupancy when every code is near centre 3 (the empty components included)")
+
+
+def _mmd_sums(x: torch.Tensor, y: torch.Tensor, bandwidths: list[float]) -> tuple[float, float, float]:
+    """Oracle: the kernel summed over the pairs i != j of x, of y, and over all pairs (x_i, y_j), by loops."""
+    def k(a: torch.Tensor, b: torch.Tensor) -> float:
+        d2 = float(((a.double() - b.double()) ** 2).sum())
+        return sum(math.exp(-d2 / (2 * h * h)) for h in bandwidths)
+
+    n, m = len(x), len(y)
+    return (sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j),
+            sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j),
+            sum(k(x[i], y[j]) for i in range(n) for j in range(m)))
+
+
+def _mmd_oracle(x: torch.Tensor, y: torch.Tensor, bandwidths: list[float]) -> float:
+    """Oracle: the unbiased MMD^2, float64."""
+    xx, yy, xy = _mmd_sums(x, y, bandwidths)
+    n, m = len(x), len(y)
+    return xx / (n * (n - 1)) + yy / (m * (m - 1)) - 2 * xy / (n * m)
+
+
+def _l6_mmd_values(fn: Fn) -> None:
+    x, y = torch.randn(12, 2, generator=seeded(94)), torch.randn(9, 2, generator=seeded(95)) + 1.0
+    bandwidths = [0.5, 1.0]
+    value = expect_scalar(fn(x, y, bandwidths))
+    xx, yy, xy = _mmd_sums(x, y, bandwidths)
+    n, m, k = len(x), len(y), len(bandwidths)
+    with_diagonal = [(xx + n * k) / (n * (n - 1)) + (yy + m * k) / (m * (m - 1)) - 2 * xy / (n * m),
+                     (xx + n * k) / n**2 + (yy + m * k) / m**2 - 2 * xy / (n * m)]
+    expect_true(all(abs(value - v) > 1e-4 for v in with_diagonal), "the i = j terms are included: each adds "
+                "k(x, x), the number of bandwidths, and biases the estimate upwards")
+    expect_true(abs(value - _mmd_oracle(x, y, bandwidths)) < 1e-4, "the MMD^2 of two shifted Gaussian samples is "
+                "not correct")
+
+
+def _l6_mmd_same(fn: Fn) -> None:
+    x = torch.randn(10, 3, generator=seeded(96))
+    y = torch.randn(10, 3, generator=seeded(97))
+    value = expect_scalar(fn(x, y, [1.0]))
+    expect_true(abs(value - _mmd_oracle(x, y, [1.0])) < 1e-4, "the MMD^2 of two samples of one distribution is not "
+                "correct (it is close to 0 and may be slightly negative)")
+    far = expect_scalar(fn(x, y + 10.0, [1.0]))
+    expect_true(far > value + 0.05, "two samples far apart should have a larger MMD^2 than two samples of one "
+                "distribution: check the sign of the cross term")
+    expect_true(abs(far - _mmd_oracle(x, y + 10.0, [1.0])) < 1e-4, "the MMD^2 of two distant samples is not correct")
 
 
 def _l7_interp_ends(fn: Fn) -> None:
@@ -1117,18 +1187,27 @@ EXERCISES: tuple[Exercise, ...] = (
              6,
              "sample_swiss_roll",
              "a swiss-roll prior sampler",
-             (Case("on the spiral", _l6_swiss_on_curve, "r = 3 sqrt(u), angle = 4 pi sqrt(u)"),)),
+             (Case("on the spiral", _l6_swiss_on_curve, "radius and angle both follow from sqrt(u)"),
+              Case("spread along the roll", _l6_swiss_spread,
+                   "u itself is uniform; only radius and angle use its root"))),
     Exercise("aae_mixture",
              6,
              "sample_gaussian_mixture",
              "a mixture-of-Gaussians prior sampler",
-             (Case("std = 0", _l6_mix_exact, "centre k at angle 2 pi k / K"),)),
+             (Case("std = 0", _l6_mix_exact, "centre k at angle 2 pi k / K"),
+              Case("the noise", _l6_mix_noise, "standard normal noise times std"))),
     Exercise("aae_occupancy",
              6,
              "component_occupancy",
              "how evenly codes use the mixture's components",
-             (Case("one code per centre", _l6_occ_centres, "nearest centre: torch.cdist(...).argmin(1)"),
-              Case("all near one centre", _l6_occ_single, "fractions, not counts"))),
+             (Case("one code per centre", _l6_occ_centres, "the nearest centre of each code"),
+              Case("all near one centre", _l6_occ_single, "shares, not counts; empty components get 0"))),
+    Exercise("aae_mmd",
+             6,
+             "mmd",
+             "the unbiased maximum mean discrepancy",
+             (Case("two shifted samples", _l6_mmd_values, "three averages of the kernel; within a set, i != j"),
+              Case("same and distant distributions", _l6_mmd_same, "the cross term is subtracted, twice"))),
     Exercise("cmp_interp",
              7,
              "interpolate",
