@@ -306,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     for line in report.stale:
         print(f"updated {line}")
-    print("notebooks, paired .ipynb and _toc.yml are in step" if args.check or not report.stale else "done")
+    in_step = "notebooks, paired .ipynb, _toc.yml and the published location are in step"
+    print(in_step if args.check or not report.stale else "done")
     return 0
 
 
