@@ -207,6 +207,8 @@ def test_release_refuses_a_tag_that_marks_another_commit(tmp_path: Path) -> None
     from course_lib.page.colab import release_from_pyproject
 
     tag = release_from_pyproject(work / "pyproject.toml").tag
-    subprocess.run(["git", "tag", tag, "HEAD~1"], cwd=work, check=True)
+    subprocess.run(["git", "tag", tag, "HEAD"], cwd=work, check=True)  # CI's checkout is shallow: no HEAD~1
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "next"],
+                   cwd=work, check=True)
     with pytest.raises(release.ReleaseError, match="raise \\[project\\] version"):
         release.check_tag(release_from_pyproject(work / "pyproject.toml"), root=work)
