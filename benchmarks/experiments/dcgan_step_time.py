@@ -2,7 +2,10 @@
 batch 64 on MNIST-shaped data, timed through the training loop as a recipe runs it.
 
 Usage: ``OMP_NUM_THREADS=1 python benchmarks/experiments/dcgan_step_time.py [--steps 60]``.
-Prints the median milliseconds per step over ``--repeats`` timed passes, after one warm-up pass.
+Prints the median milliseconds per step over ``--repeats`` timed passes, after one warm-up pass,
+and the number of device-to-host reads per step (calls that copy a tensor's value to Python:
+``float``, ``int``, ``bool``, ``.item()``, ``.tolist()``, ``.numpy()``, ``.cpu()``), each of which
+waits for the device on a GPU.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import torch
@@ -42,6 +46,36 @@ def step_times(steps: int, repeats: int, batch_size: int = 64) -> list[float]:
     return times[1:]
 
 
+READS = ("__float__", "__int__", "__bool__", "item", "tolist", "numpy", "cpu")
+
+
+def reads_per_step(steps: int = 20, batch_size: int = 64) -> float:
+    """Device-to-host reads per training step made by the course's code (the models, the step, the
+    training loop), counted by wrapping the reading methods of Tensor. Reads inside torch itself are
+    left out: Adam's ``.item()`` of its step counters reads CPU tensors, even for a model on a GPU."""
+    count = [0]
+    originals = {name: getattr(torch.Tensor, name) for name in READS}
+    torch_folder = os.path.dirname(torch.__file__)
+
+    def counting(original):
+        def read(tensor, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_filename
+            if not caller.startswith(torch_folder):
+                count[0] += 1
+            return original(tensor, *args, **kwargs)
+
+        return read
+
+    for name, original in originals.items():
+        setattr(torch.Tensor, name, counting(original))
+    try:
+        step_times(steps, 0, batch_size)  # one pass of `steps` steps through the training loop
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
+    return count[0] / steps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=60)
@@ -49,7 +83,8 @@ def main() -> None:
     args = parser.parse_args()
     times = step_times(args.steps, args.repeats)
     print(f"dcgan step (batch 64, threads {torch.get_num_threads()}): median {statistics.median(times):.2f} ms "
-          f"over {args.repeats} x {args.steps} steps; all {[round(t, 2) for t in times]}")
+          f"over {args.repeats} x {args.steps} steps; all {[round(t, 2) for t in times]}; "
+          f"device-to-host reads per step {reads_per_step():.2f}")
 
 
 if __name__ == "__main__":
