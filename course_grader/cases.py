@@ -34,7 +34,6 @@ from course_lib.grading.core import (
 from course_lib.grading.probes import embedding_weights, probe
 from course_lib.grading.public_cases import (
     MIXTURE_RADIUS,
-    NEEDS,
     Fn,
     _autoencoder,
     _bce_sum,
@@ -56,6 +55,7 @@ from course_lib.grading.public_cases import (
     _paste_inputs,
     _probs,
     _psnr_oracle,
+    _sharpness_oracle,
     _signed,
     _size_case,
     _state,
@@ -576,72 +576,54 @@ def _l6_mmd_random(fn: Fn) -> None:
 
 def _l7_interp_slerp(fn: Fn) -> None:
     z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
-    out = expect_tensor(fn(z0, z1, 5, "slerp"), (5, 2))
+    out = expect_tensor(fn(z0, z1, torch.linspace(0, 1, 5), "slerp"), (5, 2))
     angles = torch.linspace(0, math.pi / 2, 5)
-    expect_close(
-        out,
-        torch.stack([angles.cos(), angles.sin()], 1),
-        "slerp between orthogonal unit vectors (points should stay on the circle at evenly spaced angles)",
-        atol=1e-5,
-    )
+    expect_close(out, torch.stack([angles.cos(), angles.sin()], 1), "slerp between orthogonal unit vectors (points "
+                 "should stay on the circle at evenly spaced angles)", atol=1e-5)
     z0, z1 = torch.tensor([3.0, 0.0]), torch.tensor([0.0, 1.0])
-    mid = expect_tensor(fn(z0, z1, 3, "slerp"), (3, 2))[1]
-    expect_close(
-        mid,
-        (z0 + z1) * math.sin(math.pi / 4) / math.sin(math.pi / 2),
-        "slerp between vectors of different lengths (slerp does not normalise them)",
-        atol=1e-5,
-    )
+    mid = expect_tensor(fn(z0, z1, [0.0, 0.5, 1.0], "slerp"), (3, 2))[1]
+    expect_close(mid, (z0 + z1) * math.sin(math.pi / 4) / math.sin(math.pi / 2), "slerp between vectors of "
+                 "different lengths (slerp does not normalise them)", atol=1e-5)
 
 
 def _l7_interp_parallel(fn: Fn) -> None:
     z = torch.tensor([1.0, 2.0, 3.0])
-    out = expect_tensor(fn(z, 2 * z, 4, "slerp"), (4, 3))
-    expect_close(
-        out, torch.linspace(1, 2, 4)[:, None] * z, "slerp between parallel vectors (fall back to linear)", atol=1e-4
-    )
+    out = expect_tensor(fn(z, 2 * z, torch.linspace(0, 1, 4), "slerp"), (4, 3))
+    expect_close(out, torch.linspace(1, 2, 4)[:, None] * z, "slerp between parallel vectors (the linear path)",
+                 atol=1e-4)
+
+
+def _l7_interp_shape(fn: Fn) -> None:
+    z0, z1 = torch.randn(4, 1, 1, generator=seeded(109)), torch.randn(4, 1, 1, generator=seeded(110))
+    out = expect_tensor(fn(z0, z1, [0.0, 0.5, 1.0], "linear"), (3, 4, 1, 1))
+    expect_close(out[1], (z0 + z1) / 2, "the midpoint of two codes of shape (4, 1, 1)", atol=1e-5)
 
 
 def _l7_interp_unknown(fn: Fn) -> None:
+    expect_close(expect_tensor(fn(torch.ones(2), torch.full((2,), 3.0), [0.5], "linear"), (1, 2)),
+                 torch.full((1, 2), 2.0), "the midpoint of a linear path")
     try:
-        fn(torch.zeros(2), torch.ones(2), 3, "cubic")
+        fn(torch.ones(2), torch.ones(2), [0.0, 1.0], "cubic")
     except ValueError:
         return
-    raise CaseFailed("an unknown method should raise ValueError (with a message naming the known methods)")
-
-
-def _laplacian_oracle(images: torch.Tensor) -> torch.Tensor:
-    """Oracle: the 5-point Laplacian written with slices (no convolution), population variance."""
-    x = images[:, 0].double()
-    response = x[:, 1:-1, :-2] + x[:, 1:-1, 2:] + x[:, :-2, 1:-1] + x[:, 2:, 1:-1] - 4 * x[:, 1:-1, 1:-1]
-    return ((response - response.mean((1, 2), keepdim=True)) ** 2).mean((1, 2))
+    raise CaseFailed("an unknown mode should raise ValueError (with a message naming the known modes)")
 
 
 def _l7_sharp_random(fn: Fn) -> None:
-    x = torch.rand(3, 1, 20, 24, generator=seeded(103))
-    expect_close(
-        expect_tensor(fn(x), (3,)),
-        _laplacian_oracle(x),
-        "the sharpness values (valid region, population variance)",
-        rtol=1e-4,
-        atol=1e-6,
-    )
+    x = torch.rand(3, 3, 9, 11, generator=seeded(103))
+    verify = unchanged_inputs(x)
+    expect_close(expect_tensor(fn(x), (3,)), _sharpness_oracle(x), "the sharpness of 3-channel images", atol=1e-5)
+    verify()
 
 
-def _l7_nn_random(fn: Fn) -> None:
-    train, samples = torch.rand(30, 1, 28, 28, generator=seeded(105)), torch.rand(5, 1, 28, 28, generator=seeded(106))
-    expected = torch.tensor([min(float((s - t).pow(2).sum().sqrt()) for t in train) for s in samples])
-    expect_close(expect_tensor(fn(samples, train), (5,)), expected, "the nearest-neighbour distances", rtol=1e-4)
-
-
-_CHOICES = {"compress": "ae", "denoise": "dae", "likelihood": "vae", "sharp": "gan", "prior": "aae"}
-
-
-def _choice_case(need: str) -> Case:
-    def run(fn: Fn) -> None:
-        expect_true(fn(need) == _CHOICES[need], f"the model chosen for {need!r} is not the best fit")
-
-    return Case(f"the model for {need!r}", run, "re-read the comparison table of lesson 7")
+def _l7_blur_random(fn: Fn) -> None:
+    plausible = torch.rand(6, 1, 7, 7, generator=seeded(111))
+    weights = torch.rand(6, generator=seeded(112))
+    weights = weights / weights.sum()
+    verify = unchanged_inputs(plausible, weights)
+    expected = (weights.double().view(6, 1, 1, 1) * plausible.double()).sum(0)
+    expect_close(expect_tensor(fn(plausible, weights), (1, 7, 7)), expected, "the optimum of six candidates")
+    verify()
 
 
 # ------------------------------------------------------------------------------ the registry
@@ -729,13 +711,13 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "aae_occupancy": (Case("random codes", _l6_occ_random, "shares per component, any dimension"),),
     "aae_mmd": (Case("random samples", _l6_mmd_random, "one kernel per bandwidth, summed"),),
     "cmp_interp": (
-        Case("slerp", _l7_interp_slerp, "sin((1 - t) omega) / sin(omega) z0 + sin(t omega) / sin(omega) z1"),
-        Case("parallel vectors", _l7_interp_parallel, "when sin(omega) is tiny, interpolate linearly"),
-        Case("unknown method", _l7_interp_unknown, "raise ValueError"),
+        Case("slerp", _l7_interp_slerp, "sines of (1 - t) omega and t omega over sin omega"),
+        Case("parallel vectors", _l7_interp_parallel, "when sin(omega) is tiny, the linear path"),
+        Case("codes of any shape", _l7_interp_shape, "flatten, interpolate, restore the shape"),
+        Case("unknown mode", _l7_interp_unknown, "raise ValueError"),
     ),
-    "cmp_sharpness": (Case("random images", _l7_sharp_random, "var(unbiased=False) over the valid region"),),
-    "cmp_memorise": (Case("random images", _l7_nn_random, "minimum over the training set"),),
-    "cmp_choose": tuple(_choice_case(need) for need in NEEDS),
+    "cmp_sharpness": (Case("3-channel images", _l7_sharp_random, "average over the channels too"),),
+    "cmp_blur": (Case("six candidates", _l7_blur_random, "a weighted combination"),),
 }
 
 

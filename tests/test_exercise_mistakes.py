@@ -91,6 +91,35 @@ def _squared_code_distance(queries: torch.Tensor, codes: torch.Tensor) -> torch.
     return torch.cdist(queries, codes).pow(2).min(dim=1).values
 
 
+def _uniform_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    return (x + sigma * torch.rand(x.shape, generator=generator)).clamp(-1, 1)
+
+
+def _centred_uniform_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    return (x + sigma * 3**0.5 * (2 * torch.rand(x.shape, generator=generator) - 1)).clamp(-1, 1)
+
+
+def _dropout_mask(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    return F.dropout(x, p)
+
+
+def _zero_fill_mask(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    return torch.where(torch.rand(x.shape, generator=generator) >= p, x, torch.zeros_like(x))
+
+
+def _noisy_target_loss(model: Any, x: torch.Tensor, corrupt: Callable[..., Any]) -> torch.Tensor:
+    noisy = corrupt(x)
+    return (model(noisy) - noisy).pow(2).flatten(1).sum(1).mean()
+
+
+def _batch_psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return 10 * torch.log10(1 / F.mse_loss(a, b))
+
+
+def _inverted_paste(output: torch.Tensor, corrupted: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return mask * output + (1 - mask) * corrupted
+
+
 def _swapped_pair_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
                      logvar_p: torch.Tensor) -> torch.Tensor:
     return solution("vae_kl_pair")(mu_p, logvar_p, mu_q, logvar_q)
@@ -230,6 +259,20 @@ def _plus_cross_mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Any) -> float:
     return unbiased + 4 * cross
 
 
+def _laplacian_variance(images: torch.Tensor) -> torch.Tensor:
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    return F.conv2d(images[:, :1], kernel).flatten(1).var(dim=1, unbiased=False)
+
+
+def _most_probable(plausible: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    return plausible[weights.argmax()]
+
+
+def _linear_only(z_a: torch.Tensor, z_b: torch.Tensor, ts: Any, mode: str = "linear") -> torch.Tensor:
+    t = torch.as_tensor(ts, dtype=z_a.dtype).view(-1, 1)
+    return (1 - t) * z_a.flatten() + t * z_b.flatten()
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),
@@ -244,6 +287,43 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("ae_model", _sigmoid_autoencoder, "background of the images is -1"),
     ("ae_pca", _uncentred_pca, "add the mean back"),
     ("ae_code_gap", _squared_code_distance, "squared distances"),
+    ("dae_gaussian", _uniform_noise, "not centred"),
+    ("dae_gaussian", _centred_uniform_noise, "tails do not look Gaussian"),
+    ("dae_mask", _dropout_mask, "dropout rescales"),
+    ("dae_mask", _zero_fill_mask, "mid-grey in images scaled to [-1, 1]"),
+    ("dae_objective", _noisy_target_loss, "CLEAN images"),
+    ("dae_psnr", _batch_psnr, "computed per image"),
+    ("dae_paste", _inverted_paste, "must come from the corrupted input"),
+    ("vae_kl_pair", _swapped_pair_kl, "not symmetric"),
+    ("vae_kl_pair", _std_pair_kl, "log of the VARIANCE"),
+    ("vae_kl", _std_kl, "log of the VARIANCE"),
+    ("vae_reparam", _exp_logvar_std, "standard deviation is its square root"),
+    ("vae_reparam", _normal_sampler, "torch.normal(mu, std) is not differentiable"),
+    ("vae_reparam", _uniform_reparameterize, "not uniform"),
+    ("vae_loglik", _log_sigmoid_loglik, "sigmoid(l) rounds to exactly 0 or 1"),
+    ("vae_loss", _pixel_mean_vae_loss, "784 times too small"),
+    ("vae_elbo", _plus_kl_elbo, "check the sign of the KL"),
+    ("vae_grey", _log_entropy_excess, "0 * log 0 is NaN"),
+    ("vae_iwae", _mean_log_weights, "Jensen's inequality"),
+    ("vae_iwae", _exp_mean_log, "without leaving log space"),
+    ("gan_optimal_d", _fake_probability, "FAKE"),
+    ("gan_optimal_d", _unguarded_dstar, "0 / 0 must be handled"),
+    ("gan_jsd", _log_jensen_shannon, "0 * log 0 is NaN"),
+    ("gan_d_loss", _log_sigmoid_d_loss, "sigmoid(l) rounds to exactly 0 or 1"),
+    ("gan_d_loss", _pooled_d_loss, "sum of the two mean binary cross-entropies"),
+    ("gan_g_grad", _swapped_gradients, "swapped"),
+    ("gan_g_grad", _sign_gradients, "wrong sign"),
+    ("dcgan_shape", _true_division_size, "(rounding)"),
+    ("dcgan_shape", _conv_formula_everywhere, "transposed convolution"),
+    ("dcgan_overlap", _stride_one_overlap, "not correct"),
+    ("aae_swiss", _no_root_swiss_roll, "square root"),
+    ("aae_mixture", _uniform_mixture, "uniform noise"),
+    ("aae_occupancy", _count_occupancy, "shares"),
+    ("aae_mmd", _biased_mmd, "i = j terms are included"),
+    ("aae_mmd", _plus_cross_mmd, "not correct"),
+    ("cmp_sharpness", _laplacian_variance, "one-pixel vertical stripes"),
+    ("cmp_blur", _most_probable, "0-1 loss"),
+    ("cmp_interp", _linear_only, "should all have norm 3"),
 ]
 
 

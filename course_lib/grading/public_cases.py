@@ -933,54 +933,74 @@ def _l6_mmd_same(fn: Fn) -> None:
 
 def _l7_interp_ends(fn: Fn) -> None:
     z0, z1 = torch.randn(5, generator=seeded(100)), torch.randn(5, generator=seeded(101))
-    for method in ("linear", "slerp"):
-        out = expect_tensor(fn(z0, z1, 7, method), (7, 5))
-        expect_close(out[0], z0, f"the first {method} point (it should be z0)", atol=1e-5)
-        expect_close(out[-1], z1, f"the last {method} point (it should be z1)", atol=1e-5)
+    ts = torch.linspace(0, 1, 7)
+    for mode in ("linear", "slerp"):
+        out = expect_tensor(fn(z0, z1, ts, mode), (7, 5))
+        expect_close(out[0], z0, f"the first {mode} point, t = 0 (it should be z_a)", atol=1e-5)
+        expect_close(out[-1], z1, f"the last {mode} point, t = 1 (it should be z_b)", atol=1e-5)
 
 
 def _l7_interp_linear(fn: Fn) -> None:
     z0, z1 = torch.zeros(3), torch.tensor([4.0, -2.0, 8.0])
-    out = expect_tensor(fn(z0, z1, 5, "linear"), (5, 3))
-    expect_close(out, torch.linspace(0, 1, 5)[:, None] * z1, "the evenly spaced linear points")
+    out = expect_tensor(fn(z0, z1, [0.0, 0.25, 0.5, 1.0], "linear"), (4, 3))
+    expect_close(out, torch.tensor([0.0, 0.25, 0.5, 1.0])[:, None] * z1, "the linear points at the given t")
 
 
-def _l7_sharp_constant(fn: Fn) -> None:
+def _l7_interp_norm(fn: Fn) -> None:
+    z0 = torch.tensor([3.0, 0.0, 0.0, 0.0])
+    z1 = torch.tensor([0.0, 0.0, 3.0 * math.cos(2.0), 3.0 * math.sin(2.0)])
+    out = expect_tensor(fn(z0, z1, torch.linspace(0, 1, 9), "slerp"), (9, 4))
+    expect_true(bool(((out.norm(dim=1) - 3.0).abs() < 1e-4).all()), "slerp points between two codes of norm 3 "
+                "should all have norm 3 (a linear path cuts through the inside of the sphere)")
+
+
+def _sharpness_oracle(images: torch.Tensor) -> torch.Tensor:
+    """Oracle: mean forward-difference gradient magnitude by explicit loops over pixels, float64."""
+    out = []
+    for image in images.double():
+        total, count = 0.0, 0
+        for channel in image:
+            for i in range(channel.shape[0] - 1):
+                for j in range(channel.shape[1] - 1):
+                    gx, gy = channel[i, j + 1] - channel[i, j], channel[i + 1, j] - channel[i, j]
+                    total += math.hypot(float(gx), float(gy))
+                    count += 1
+        out.append(total / count)
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def _l7_sharp_known(fn: Fn) -> None:
     out = expect_tensor(fn(torch.full((3, 1, 28, 28), 0.7)), (3,))
     expect_close(out, torch.zeros(3), "the sharpness of constant images", atol=1e-6)
+    stripes = torch.zeros(2, 1, 8, 8)
+    stripes[:, :, :, ::2] = 1.0
+    expect_close(expect_tensor(fn(stripes), (2,)), torch.ones(2), "the sharpness of one-pixel vertical stripes "
+                 "(every horizontal difference is +-1, every vertical one 0)", atol=1e-5)
 
 
 def _l7_sharp_blur(fn: Fn) -> None:
-    x = torch.rand(4, 1, 28, 28, generator=seeded(102))
-    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1)
+    x = torch.rand(4, 1, 12, 10, generator=seeded(102))
+    blurred = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
     a, b = expect_tensor(fn(x), (4,)), expect_tensor(fn(blurred), (4,))
     expect_true(bool((b < a).all()), "a blurred image should be less sharp than the original")
+    expect_close(a, _sharpness_oracle(x), "the sharpness of random images (mean gradient length over the "
+                 "(H-1) x (W-1) pixels)", atol=1e-5)
 
 
-def _l7_nn_zero(fn: Fn) -> None:
-    train = torch.rand(20, 1, 28, 28, generator=seeded(104))
-    out = expect_tensor(fn(train[[3, 7]], train), (2,))
-    expect_close(out, torch.zeros(2), "the distance of a copied training image", atol=1e-3)
+def _l7_blur_certain(fn: Fn) -> None:
+    plausible = torch.rand(3, 1, 6, 6, generator=seeded(107))
+    out = expect_tensor(fn(plausible, torch.tensor([0.0, 1.0, 0.0])), (1, 6, 6))
+    expect_close(out, plausible[1], "the optimum when one candidate is certain")
 
 
-NEEDS = ("compress", "denoise", "likelihood", "sharp", "prior")
-
-
-MODELS = ("ae", "dae", "vae", "gan", "aae")
-
-
-def _l7_choose_valid(fn: Fn) -> None:
-    for need in NEEDS:
-        answer = fn(need)
-        expect_true(answer in MODELS, f"choose_model({need!r}) should return one of {', '.join(MODELS)}")
-
-
-def _l7_choose_unknown(fn: Fn) -> None:
-    try:
-        fn("teleport")
-    except ValueError:
-        return
-    raise CaseFailed("an unknown need should raise ValueError")
+def _l7_blur_average(fn: Fn) -> None:
+    plausible = torch.rand(4, 2, 5, 5, generator=seeded(108))
+    weights = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    out = expect_tensor(fn(plausible, weights), (2, 5, 5))
+    expect_true(not torch.allclose(out, plausible[3]), "the most probable candidate is the best guess under a 0-1 "
+                "loss, not under squared error: the derivation gives something else")
+    expected = (weights.double().view(4, 1, 1, 1) * plausible.double()).sum(0)
+    expect_close(out, expected, "the optimum of four weighted candidates")
 
 
 # ------------------------------------------------------------------------------ the registry
@@ -1208,29 +1228,25 @@ EXERCISES: tuple[Exercise, ...] = (
              "the unbiased maximum mean discrepancy",
              (Case("two shifted samples", _l6_mmd_values, "three averages of the kernel; within a set, i != j"),
               Case("same and distant distributions", _l6_mmd_same, "the cross term is subtracted, twice"))),
+    Exercise("cmp_sharpness",
+             7,
+             "sharpness",
+             "a sharpness statistic: mean gradient magnitude",
+             (Case("constant and striped images", _l7_sharp_known, "forward differences along each axis"),
+              Case("random and blurred images", _l7_sharp_blur, "average over the (H-1) x (W-1) grid"))),
+    Exercise("cmp_blur",
+             7,
+             "squared_error_optimum",
+             "derivation: the squared-error optimum over plausible outputs",
+             (Case("one certain candidate", _l7_blur_certain, "set the gradient of the expected error to zero"),
+              Case("four weighted candidates", _l7_blur_average, "weights broadcast over the image dimensions"))),
     Exercise("cmp_interp",
              7,
              "interpolate",
              "linear and spherical interpolation",
-             (Case("endpoints", _l7_interp_ends, "include both ends"),
-              Case("linear points", _l7_interp_linear, "(1 - t) z0 + t z1"))),
-    Exercise("cmp_sharpness",
-             7,
-             "laplacian_sharpness",
-             "a sharpness statistic: variance of the Laplacian",
-             (Case("constant images", _l7_sharp_constant, "F.conv2d with the 3x3 Laplacian, no padding"),
-              Case("blur lowers it", _l7_sharp_blur, "variance over the pixels of each image"))),
-    Exercise("cmp_memorise",
-             7,
-             "nearest_train_distance",
-             "distance to the nearest training image",
-             (Case("a copied training image", _l7_nn_zero, "torch.cdist on flattened images"),)),
-    Exercise("cmp_choose",
-             7,
-             "choose_model",
-             "which model for which need",
-             (Case("valid answers", _l7_choose_valid, "return a model name"),
-              Case("unknown need", _l7_choose_unknown, "raise ValueError"))),
+             (Case("endpoints", _l7_interp_ends, "t = 0 and t = 1 are the two codes"),
+              Case("linear points", _l7_interp_linear, "(1 - t) z_a + t z_b at each given t"),
+              Case("slerp keeps the norm", _l7_interp_norm, "the great circle through the two codes"))),
 )
 
 BY_NAME: dict[str, Exercise] = {exercise.name: exercise for exercise in EXERCISES}
