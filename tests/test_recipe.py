@@ -46,7 +46,10 @@ def test_every_recipe_in_the_package_is_listed() -> None:
     found = set()
     for path in Path(course_lib.__file__).parent.rglob("*.py"):
         found.update(name for name in _defined_functions(path) if name.startswith("fit_"))
-    assert found == set(RECIPES)
+    assert found == set(RECIPES), (
+        "every fit_* keeps the recipe contract of CONTRIBUTING.md (models, data, *, budget, device, labels, "
+        "seed, name, cache, options) and is listed in RECIPES here, so the signature test covers it"
+    )
 
 
 def _defined_functions(path: Path) -> list[str]:
@@ -217,3 +220,19 @@ def test_bar_progress_draws_a_tqdm_bar(monkeypatch, capsys) -> None:
     training.train(lambda b: {"loss": b[0].mean()}, TensorBatches(torch.zeros(40), batch_size=8), 2, name="run")
     captured = capsys.readouterr()
     assert captured.out == "" and "run: 100%" in captured.err and "10/10" in captured.err
+
+
+def test_forward_passes_read_no_values(monkeypatch) -> None:
+    """Shape-only checks in forward: no network call copies a value to the host (a GPU stall)."""
+    reads = _Reads(monkeypatch)
+    images = torch.rand(8, 1, 28, 28)
+    signed = images * 2 - 1
+    labels = torch.arange(8) % 10
+    gan.DCDiscriminator(ndf=4, n_classes=10)(signed, labels)
+    gan.DCGenerator(latent_dim=8, ngf=4, n_classes=10)(torch.randn(8, 8), labels)
+    gan.MLPDiscriminator(hidden=(8,), minibatch_features=4)(signed)
+    vae.MLPVAE(4, (8,))(images)
+    autoencoders.Autoencoder(4)(signed)
+    model = aae.AdversarialAutoencoder(hidden=(8,), disc_hidden=(8,), n_classes=10)
+    model.discriminate(model.encode(signed), labels)
+    assert reads.count == 0
