@@ -51,7 +51,9 @@ def test_what_cannot_travel_arrives_as_its_type_name_only() -> None:
 
     import numpy as np
 
-    back = _roundtrip({"array": np.zeros(3), "sub": torch.zeros(2).as_subclass(Sneaky), "fn": print})
+    back = _roundtrip({"array": np.zeros(3), "sub": torch.zeros(2).as_subclass(Sneaky), "fn": print,
+                       "f64": np.float64(0.5)})
+    assert type(back["f64"]) is float and back["f64"] == 0.5  # a float subclass arrives as a plain float
     assert type(back["array"]).__name__ == "ndarray" and isinstance(back["array"], wire.Opaque)
     assert type(back["sub"]) is torch.Tensor  # the subclass and its __eq__ stayed in the sandbox
     assert type(back["fn"]).__name__ == "builtin_function_or_method"

@@ -81,12 +81,14 @@ class _Encoder:
     def value(self, value: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             return {"$object": "nested too deeply"}
-        if value is None or isinstance(value, (bool, str)) and type(value) in (bool, str):
+        if value is None or type(value) in (bool, str):
             return value
-        if type(value) is int:
-            return value if abs(value) < 2**63 else {"$object": "int (too large)"}
-        if type(value) is float:
-            return value if math.isfinite(value) else {"$float": repr(value)}
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = int(value)  # a subclass (numpy's scalars are not; float64 is a float) becomes plain
+            return number if abs(number) < 2**63 else {"$object": "int (too large)"}
+        if isinstance(value, float):
+            number = float(value)
+            return number if math.isfinite(number) else {"$float": repr(number)}
         if isinstance(value, torch.Tensor):
             return self.tensor(value)
         if isinstance(value, torch.Generator):
