@@ -84,8 +84,8 @@ def _sign_elbo(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: 
     return log_px - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
-def _saturating(fake_logits: torch.Tensor) -> torch.Tensor:
-    return torch.log(1 - torch.sigmoid(fake_logits)).mean()
+def _log_sigmoid_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    return -torch.log(torch.sigmoid(real_logits)).mean() - torch.log(1 - torch.sigmoid(fake_logits)).mean()
 
 
 def _plain_bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -97,7 +97,7 @@ def _positive_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 BUGS = {"dae_mask": _dropout_mask, "vae_reparam": _rand_reparameterize, "vae_loss": _mean_vae_loss,
-        "vae_elbo": _sign_elbo, "gan_g_loss": _saturating, "vae_grey": _plain_bce, "vae_kl": _positive_kl}
+        "vae_elbo": _sign_elbo, "gan_d_loss": _log_sigmoid_d_loss, "vae_grey": _plain_bce, "vae_kl": _positive_kl}
 
 
 @pytest.mark.parametrize("name", list(BUGS))
@@ -132,7 +132,7 @@ def _numbers(value: float) -> list[str]:
 
 @pytest.mark.parametrize(("name", "wrong", "answers"), [
     ("pixel_loglik", lambda x, p: torch.zeros(x.shape[0]), [784 * math.log(0.5), 784 * math.log(0.9)]),
-    ("gan_g_loss", lambda logits: (logits * 0).mean(), [math.log(2.0)]),
+    ("gan_d_loss", lambda real, fake: (real * 0).mean() + 0.5, [2 * math.log(2.0)]),
     ("vae_kl", lambda mu, logvar: mu.sum(1) * 0 + 0.25, [1.0, 0.0]),
     ("vae_loss", lambda logits, x, mu, logvar, beta=1.0: logits.mean(), [784 * math.log(2.0)]),
 ])
@@ -188,7 +188,7 @@ def test_grades_do_not_depend_on_the_random_state_left_by_the_notebook() -> None
 @pytest.mark.parametrize(("exercise", "module", "attribute"), [
     ("vae_kl", "course_lib.objectives", "kl_standard_normal"),
     ("gan_d_loss", "course_lib.gan_objectives", "discriminator_loss"),
-    ("gan_g_loss", "course_lib.gan_objectives", "generator_loss_non_saturating"),
+    ("vae_loglik", "course_lib.objectives", "bernoulli_log_likelihood"),
     ("gan_mbd", "course_lib.gan", "MinibatchDiscrimination"),
     ("dcgan_init", "course_lib.gan", "init_dcgan_weights"),
 ])
