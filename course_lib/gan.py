@@ -115,19 +115,25 @@ class MinibatchDiscrimination(nn.Module):
     ``c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and ``o(i)_b = sum_{j != i} c_b(i, j)``. The layer
     returns ``[f_i, o(i)]``. Identical examples give ``c_b = 1``, so ``o(i)_b`` reaches its maximum
     ``n - 1``; very different ones give ``o(i)_b ~ 0``. (The paper's sum includes ``j = i``, which only
-    adds the constant 1; we leave it out.)
+    adds the constant 1; we leave it out.) With ``normalise=True`` the sum is divided by ``n - 1``
+    (a mean over the others), so the added features lie in ``[0, 1]`` whatever the batch size, on
+    the scale of the features they join; the discriminators of this library use that.
 
     Args:
         in_features: ``A``.
         out_features: ``B``, the number of similarity features added.
         kernel_dims: ``C``.
+        normalise: divide ``o(i)`` by ``n - 1``.
 
-    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in ``[0, N - 1]``.
+    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in ``[0, N - 1]``
+    (``[0, 1]`` when normalised).
     """
 
-    def __init__(self, in_features: int, out_features: int = 32, kernel_dims: int = 8) -> None:
+    def __init__(self, in_features: int, out_features: int = 32, kernel_dims: int = 8, *,
+                 normalise: bool = False) -> None:
         super().__init__()
         self.in_features, self.out_features, self.kernel_dims = in_features, out_features, kernel_dims
+        self.normalise = normalise
         # scaled so that the rows of M_i have entries of about the size of the features, whatever A is:
         # L1 distances of a few units, where exp(-distance) still passes gradient
         self.T = nn.Parameter(torch.randn(in_features, out_features, kernel_dims) / in_features**0.5)
@@ -138,6 +144,8 @@ class MinibatchDiscrimination(nn.Module):
         m = (features @ self.T.view(self.in_features, -1)).view(n, self.out_features, self.kernel_dims)
         distances = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # (N, N, B): L1 over C
         similarity = torch.exp(-distances).sum(dim=1) - 1.0  # drop j = i, whose term is exp(0) = 1
+        if self.normalise:
+            similarity = similarity / max(n - 1, 1)
         return torch.cat([features, similarity], dim=1)
 
 
@@ -181,7 +189,8 @@ class _Discriminator(nn.Module):
     minibatch: MinibatchDiscrimination | None
 
     def _head(self, n_features: int, minibatch_features: int) -> None:
-        self.minibatch = MinibatchDiscrimination(n_features, minibatch_features) if minibatch_features else None
+        self.minibatch = (MinibatchDiscrimination(n_features, minibatch_features, normalise=True)
+                          if minibatch_features else None)
         self.out = nn.Linear(n_features + minibatch_features, 1)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -314,10 +323,12 @@ class UpsampleGenerator(_Generator):
     """A 28x28 generator that upsamples (nearest neighbour) and then convolves, instead of using
     transposed convolutions.
 
-    A stride-2 transposed convolution with a 4x4 kernel paints some output pixels with more kernel
-    taps than others; unless the weights learn to compensate, this shows as a checkerboard pattern
-    (Odena et al. 2016, "Deconvolution and checkerboard artifacts"). Resizing first and then using
-    an ordinary 3x3 convolution treats every output pixel alike.
+    A stride-2 transposed convolution computes the four pixels of each 2x2 output cell with four
+    different sub-kernels (with a 4x4 kernel the overlap is even, 2x2 taps per pixel, but the taps
+    differ; with a 3x3 kernel the overlap is uneven too). Unless the weights learn to make the
+    sub-kernels agree, this shows as a checkerboard pattern (Odena et al. 2016, "Deconvolution and
+    checkerboard artifacts"). Resizing first and then using an ordinary 3x3 convolution applies one
+    kernel at every output pixel; only the period-2 duplication of the upsampled pixels remains.
 
     ``z -> Linear -> (4 ngf, 7, 7)``, ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)``,
     ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each), ``conv 3x3 -> (C, 28, 28)``, tanh.

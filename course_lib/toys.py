@@ -150,7 +150,8 @@ class ToyDiscriminator(nn.Module):
     Args:
         in_dim: 1 or 2.
         hidden: hidden widths (LeakyReLU(0.2)).
-        minibatch_features: ``B > 0`` appends a :class:`course_lib.gan.MinibatchDiscrimination` layer.
+        minibatch_features: ``B > 0`` appends a :class:`course_lib.gan.MinibatchDiscrimination` layer
+            (normalised: its features lie in ``[0, 1]``).
     """
 
     def __init__(self, in_dim: int = 1, hidden: Sequence[int] = (32, 32), minibatch_features: int = 0) -> None:
@@ -160,7 +161,8 @@ class ToyDiscriminator(nn.Module):
                        "minibatch_features": minibatch_features}
         self.body = mlp([in_dim, *hidden], lambda: nn.LeakyReLU(0.2), activate_last=True)
         width = hidden[-1]
-        self.minibatch = MinibatchDiscrimination(width, minibatch_features) if minibatch_features else None
+        self.minibatch = (MinibatchDiscrimination(width, minibatch_features, normalise=True)
+                          if minibatch_features else None)
         self.out = nn.Linear(width + minibatch_features, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

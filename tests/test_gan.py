@@ -112,6 +112,10 @@ def test_minibatch_features_are_larger_for_identical_samples():
     same, diff = layer(identical)[:, 16:], layer(distinct)[:, 16:]
     assert torch.allclose(same, torch.full_like(same, 9.0))  # exp(0) summed over the 9 others
     assert (diff < same).all() and diff.mean() < 0.5 * same.mean()
+    normalised = MinibatchDiscrimination(in_features=16, out_features=8, kernel_dims=4, normalise=True)
+    normalised.T.data.copy_(layer.T.data)
+    assert torch.allclose(normalised(distinct)[:, 16:], diff / 9)  # the mean over the 9 others, in [0, 1]
+    assert torch.allclose(normalised(identical)[:, 16:], torch.ones(10, 8))
     d = MLPDiscriminator(hidden=(32,), minibatch_features=8)
     assert d(torch.rand(4, 1, 28, 28) * 2 - 1).shape == (4,)
     assert DCDiscriminator(ndf=4, minibatch_features=8)(torch.zeros(4, 1, 28, 28)).shape == (4,)
