@@ -97,9 +97,13 @@ class Autoencoder(_ImageAutoencoder):
         if latent_dim < 1:
             raise CourseInputError(f"latent_dim must be at least 1, got {latent_dim}")
         self.latent_dim = latent_dim
-        self.config = {"latent_dim": latent_dim, **({"black_is_zero": True} if black_is_zero else {})}
+        self.config: dict[str, Any] = {"latent_dim": latent_dim}
+        if black_is_zero:
+            self.config["black_is_zero"] = True
         first = [BlackAsZero()] if black_is_zero else []
-        self.encoder = nn.Sequential(*first, nn.Flatten(), nn.Linear(784, latent_dim), nn.Tanh())
+        self.encoder = nn.Sequential(
+            *first, nn.Flatten(), nn.Linear(784, latent_dim), nn.Tanh()
+        )
         self.decoder = nn.Sequential(nn.Linear(latent_dim, 784), nn.Tanh())
 
     @property
@@ -271,7 +275,8 @@ def reconstruction_loss(model: _ImageAutoencoder, x_in: torch.Tensor, x: torch.T
     """
     if check_loss(loss) == "mse":
         return nn.functional.mse_loss(model(x_in), x)
-    return nn.functional.binary_cross_entropy_with_logits(2 * model.pre_tanh(x_in), (x + 1) / 2)
+    logits, targets = 2 * model.pre_tanh(x_in), (x + 1) / 2  # the [0, 1] scale
+    return nn.functional.binary_cross_entropy_with_logits(logits, targets)
 
 
 def fit_autoencoder(

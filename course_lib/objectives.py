@@ -269,8 +269,10 @@ def elbo(
 ) -> ElboTerms:
     """The (beta-weighted) evidence lower bound with one reparameterised sample of ``z`` per image.
 
-    ``ELBO = E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))``; ``beta = 1`` gives a bound on
-    ``log p(x)``, ``beta > 1`` the beta-VAE objective (Higgins et al. 2017), which is *not* a bound.
+    ``ELBO = E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))``; ``beta = 1`` gives the evidence lower
+    bound on ``log p(x)``, ``beta != 1`` the beta-VAE objective (Higgins et al. 2017). Since the KL
+    is ``>= 0``, every ``beta >= 1`` still gives a (looser) lower bound; ``beta < 1`` may exceed
+    ``log p(x)`` and is no bound.
     ``z`` is always sampled, even in eval mode (see :func:`sample_gaussian`).
 
     Args:
@@ -295,7 +297,9 @@ def elbo(
     mu, logvar = model.encode(x)
     _check_gaussian_parameters(mu, logvar)
     z = sample_gaussian(mu, logvar, generator=generator)
-    log_likelihood = reconstruction_log_likelihood(model.decode(z), x, likelihood, sigma=sigma, check=False)
+    log_likelihood = reconstruction_log_likelihood(
+        model.decode(z), x, likelihood, sigma=sigma, check=False
+    )
     if kl == "analytic":
         kl_value = kl_standard_normal(mu, logvar)
     else:

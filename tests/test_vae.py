@@ -8,7 +8,7 @@ import torch
 from course_lib.data import load_mnist
 from course_lib.errors import CourseInputError
 from course_lib.profiles import Budget
-from course_lib.vae import MLPVAE, ConvVAE, fit_vae
+from course_lib.vae import MLPVAE, ConvVAE, fit_vae, vae_step
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,17 @@ def test_clear_errors(mnist) -> None:
         fit_vae(model, images, budget=Budget(1, None, 50), device="cpu", lr_schedule="step", cache=False)
     with pytest.raises(CourseInputError, match="n must be at least 1"):
         model.sample(0)
+
+
+def test_vae_step_is_one_optimiser_step_on_the_negative_elbo() -> None:
+    torch.manual_seed(0)
+    model = MLPVAE(latent_dim=2, hidden_dims=(16,)).train()
+    x = torch.rand(8, 1, 28, 28)
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.01)
+    before = [p.detach().clone() for p in model.parameters()]
+    losses = vae_step(model, optimiser, x)
+    assert set(losses) == {"loss", "recon", "kl"}
+    assert torch.allclose(losses["loss"], losses["recon"] + losses["kl"], atol=1e-4)  # beta = 1
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    beta4 = vae_step(model, optimiser, x, beta=4.0)
+    assert torch.allclose(beta4["loss"], beta4["recon"] + 4 * beta4["kl"], atol=1e-4)
