@@ -51,16 +51,21 @@ class Session:
     deadline: float
     broken: str = ""
     timed_out: bool = False
-    calls: int = field(default=0)
+    calls: int = field(default=0)  # requests sent; each reply must carry its request's number
 
     def request(self, message: dict[str, Any], limit: float) -> Any:
         """Send ``message`` and wait for the reply for ``limit`` seconds (plus the margin)."""
         if self.broken:
             raise CaseStopped(f"skipped: {self.broken}")
         deadline = min(time.monotonic() + limit + self.kill_margin, self.deadline)
+        self.calls += 1
+        message = {**message, "id": self.calls}
         try:
             self.sandbox.send(message, deadline)
-            return self.sandbox.receive(deadline)
+            while True:  # frames without this request's id are stale (a forked child's, a late reply)
+                reply = self.sandbox.receive(deadline)
+                if isinstance(reply, dict) and reply.get("id") == self.calls:
+                    return reply
         except Stopped as stop:
             out_of_time = time.monotonic() >= self.deadline
             self.broken = ("the submission ran out of time" if out_of_time else
@@ -78,7 +83,6 @@ class Session:
 
     def call(self, function: str, args: Sequence[Any], kwargs: dict[str, Any], probe: str | None = None) -> Any:
         """Run ``function(*args, **kwargs)`` (or the probe ``probe`` on it) in the sandbox; return its value."""
-        self.calls += 1
         limit = max(0.1, min(self.case_timeout, self.deadline - time.monotonic()))
         reply = self.request({"op": "call", "function": function, "probe": probe, "args": list(args),
                               "kwargs": dict(kwargs), "timeout": round(limit, 2)}, limit)

@@ -108,7 +108,8 @@ class Worker:
             wire.write_frame(self.outbound, value)
         except Exception as error:  # the value could not be encoded (a hostile tensor subclass, ...)
             wire.write_frame(self.outbound, {"status": "error", "type": "ValueError", "builtin": "ValueError",
-                                             "message": f"the return value could not be sent ({describe(error)})"})
+                                             "message": f"the return value could not be sent ({describe(error)})",
+                                             "id": value.get("id") if isinstance(value, dict) else None})
 
     def run_cells(self, cells: list[str], skip: set[int], cell_timeout: float, output: CappedStream) -> list[str]:
         """Run every cell not in ``skip``; a failing cell is one problem and execution goes on."""
@@ -201,12 +202,13 @@ class Worker:
                 return 0
             if op == "begin":
                 _seed(int(request.get("seed", 0)))
-                self.send(self.lookup(str(request.get("function")))[1])
+                reply = self.lookup(str(request.get("function")))[1]
             elif op == "call":
-                self.send(self.call(request))
+                reply = self.call(request)
             else:
-                self.send({"status": "error", "type": "ValueError", "builtin": "ValueError",
-                           "message": f"unknown request {op!r}"})
+                reply = {"status": "error", "type": "ValueError", "builtin": "ValueError",
+                         "message": f"unknown request {op!r}"}
+            self.send({**reply, "id": request.get("id") if isinstance(request, dict) else None})
 
 
 def _is_tensor(value: Any) -> bool:
