@@ -42,7 +42,7 @@ def _nan(*args, **kwargs):
     return torch.full((4,), float("nan"))
 
 
-gaussian_kl = reparameterize = vae_loss = elbo = bce_excess = _nan
+gaussian_kl = reparameterize = vae_loss = elbo_per_image = bce_excess = _nan
 
 # %%
 """
@@ -119,7 +119,7 @@ def _make_batch(folder: Path, port: int) -> None:
     careless = {
         "bare_except": "def reparameterize(mu, logvar, generator=None):\n    while True:\n        try:\n"
                        "            while True:\n                pass\n        except:\n            pass\n",
-        "os_exit_in_function": "import os\n\n\ndef elbo(logits, x, mu, logvar):\n    os._exit(1)\n",
+        "os_exit_in_function": "import os\n\n\ndef elbo_per_image(logits, x, mu, logvar):\n    os._exit(1)\n",
     }
     for name, code in careless.items():
         (folder / f"careless_{name}.py").write_text(correct + "\n# %%\n" + code)

@@ -1127,7 +1127,7 @@ EXERCISES: tuple[Exercise, ...] = (
               Case("beta = 0", _l3_loss_beta, "beta multiplies the KL only"))),
     Exercise("vae_elbo",
              3,
-             "elbo",
+             "elbo_per_image",
              "the ELBO of each image",
              (Case("never positive", _l3_elbo_bound, "a reconstruction term and a KL term per image"),
               Case("moving away from the prior", _l3_elbo_monotone, "which term is subtracted?"))),
