@@ -384,46 +384,61 @@ def fit_point_denoiser(
     points: torch.Tensor,
     *,
     budget: Budget,
-    sigma: float,
     device: torch.device | str = "cpu",
+    labels: torch.Tensor | None = None,
     seed: int = 0,
+    name: str | None = None,
+    cache: bool = True,
+    sigma: float,
     lr: float = 1e-3,
 ) -> tuple[PointDenoiser, History]:
     """Train a :class:`PointDenoiser` with Adam on ``mean ||r(x + sigma eps) - x||^2`` (fresh noise).
 
     Args:
         model: the denoiser.
-        points: ``(N, 2)`` clean training points (``budget.n_train`` of them are used, the first ones).
-        budget: epochs over the points and batch size, e.g. ``settings.profile.budget("toy_dae")``.
-        sigma: standard deviation of the Gaussian corruption, > 0.
+        points: ``(N, 2)`` clean training points.
+        budget: epochs over the points, ``n_train`` and batch size, e.g.
+            ``settings.profile.budget("toy_dae")``.
         device: where to train.
-        seed: seeds the batch order and the noise.
+        labels: ``(N,)`` component labels: with them a smaller ``budget.n_train`` takes a balanced
+            subset (without them, a seeded random one).
+        seed: seeds the subset, the batch order and the noise.
+        name: the run's name in the progress output and the cache (default ``"point-denoiser"``).
+        cache: load / store the trained weights (:func:`course_lib.cache.cached_training`).
+        sigma: standard deviation of the Gaussian corruption, > 0.
         lr: Adam learning rate.
 
     Returns:
-        ``(model, history)``: the trained model in eval mode and the per-epoch ``loss`` (squared
-        error per coordinate).
+        ``(model, history)``: the trained model on ``device`` in eval mode and the per-epoch ``loss``
+        (squared error per coordinate).
     """
     check_tensor(points, "points", shape=(None, 2))
     if sigma <= 0:
         raise CourseInputError(f"sigma must be a positive noise level, got {sigma}")
-    train_points = points if budget.n_train is None else points[: budget.n_train]
-    torch.manual_seed(seed)
-    model.to(device).train()
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    batches = TensorBatches(train_points, batch_size=budget.batch_size, device=device, seed=seed)
+    train_points, _ = training_subset(points, labels, budget.n_train, seed)
+    config = recipe_config(fit_point_denoiser, {"model": model}, budget, train_points, seed, sigma=sigma, lr=lr)
+    name = name or "point-denoiser"
+    model.to(device)
 
-    def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-        (x,) = batch
-        noisy = x + sigma * torch.randn_like(x)
-        loss = nn.functional.mse_loss(model(noisy), x)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        return {"loss": loss.detach()}
+    def run(m: PointDenoiser) -> History:
+        torch.manual_seed(seed)
+        m.train()
+        optimiser = torch.optim.Adam(m.parameters(), lr=lr)
+        batches = TensorBatches(train_points, batch_size=budget.batch_size, device=device, seed=seed)
 
-    history = train(step, batches, budget.epochs, name="point denoiser")
-    return model.eval(), history
+        def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            (x,) = batch
+            noisy = x + sigma * torch.randn_like(x)
+            loss = nn.functional.mse_loss(m(noisy), x)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            return {"loss": loss.detach()}
+
+        return train(step, batches, budget.epochs, name=name)
+
+    model, history, _ = cached_training(name, config, model, run, enabled=cache)
+    return model.to(device).eval(), history
 
 
 @torch.no_grad()

@@ -25,6 +25,7 @@ RECIPES: dict[str, tuple[Callable, int]] = {  # recipe -> number of positional (
     "fit_gan": (gan.fit_gan, 3),
     "fit_aae": (aae.fit_aae, 2),
     "fit_toy_gan": (toys.fit_toy_gan, 3),
+    "fit_point_denoiser": (autoencoders.fit_point_denoiser, 2),
 }
 CONTRACT = [("budget", inspect.Parameter.empty), ("device", "cpu"), ("labels", None), ("seed", 0),
             ("name", None), ("cache", True)]
@@ -91,7 +92,9 @@ def test_every_recipe_returns_its_models_in_eval_mode() -> None:
     tg, td, _ = toys.fit_toy_gan(toys.ToyGenerator(), toys.ToyDiscriminator(),
                                  lambda n, r: toys.gaussian_1d(n, generator=r), budget=Budget(2, 64, 32),
                                  frames=2, cache=False)
-    assert _all_in_eval_mode(ae_model, vae_model, g, d, aae_model, tg, td)
+    denoiser, _ = autoencoders.fit_point_denoiser(autoencoders.PointDenoiser(8), torch.randn(40, 2), budget=budget,
+                                                  sigma=0.3, cache=False)
+    assert _all_in_eval_mode(ae_model, vae_model, g, d, aae_model, tg, td, denoiser)
 
 
 def test_the_subset_rule_is_class_balanced_with_labels_and_seeded_without() -> None:
