@@ -57,7 +57,8 @@ def _markdown_cells(text: str) -> list[str]:
     """
     myst = "{code-cell}" in text
     cells: list[str] = []
-    fence, body, options = "", [], False
+    body: list[str] = []
+    fence, options = "", False
     for line in text.splitlines():
         if fence:
             stripped = line.strip()
@@ -78,7 +79,8 @@ def _markdown_cells(text: str) -> list[str]:
 
 def _script_cells(text: str) -> list[str]:
     """Cells separated by ``# %%`` lines (or the whole file); cells of only comments are dropped."""
-    cells, current = [], []
+    cells: list[list[str]] = []
+    current: list[str] = []
     for line in text.splitlines():
         if _PERCENT.match(line):
             cells.append(current)

@@ -87,8 +87,8 @@ class _Encoder:
             number = int(value)  # a subclass (numpy's scalars are not; float64 is a float) becomes plain
             return number if abs(number) < 2**63 else {"$object": "int (too large)"}
         if isinstance(value, float):
-            number = float(value)
-            return number if math.isfinite(number) else {"$float": repr(number)}
+            real = float(value)
+            return real if math.isfinite(real) else {"$float": repr(real)}
         if isinstance(value, torch.Tensor):
             return self.tensor(value)
         if isinstance(value, torch.Generator):
