@@ -35,6 +35,7 @@ from course_lib.grading.probes import embedding_weights, probe
 from course_lib.grading.public_cases import (
     MIXTURE_RADIUS,
     Fn,
+    _auroc_oracle,
     _autoencoder,
     _bce_sum,
     _binary,
@@ -44,6 +45,7 @@ from course_lib.grading.public_cases import (
     _excess_oracle,
     _gaussian_pairs,
     _gradient_oracle,
+    _is_oracle,
     _jsd_rows,
     _kl_pair_oracle,
     _kl_rows,
@@ -281,6 +283,27 @@ def _l2_paste_random(fn: Fn) -> None:
     verify = unchanged_inputs(output, corrupted, mask)
     expect_close(expect_tensor(fn(output, corrupted, mask), (4, 1, 28, 28)), mask * corrupted + (1 - mask) * output,
                  "the pasted-back images")
+    verify()
+
+
+def _l2_auroc_random(fn: Fn) -> None:
+    inlier = torch.randint(0, 20, (40,), generator=seeded(115)).float()
+    outlier = torch.randint(5, 30, (25,), generator=seeded(116)).float()
+    verify = unchanged_inputs(inlier, outlier)
+    value = expect_scalar(fn(inlier, outlier))
+    expect_true(abs(value - _auroc_oracle(inlier, outlier)) < 1e-9, "the AUROC of 40 inliers and 25 outliers")
+    expect_true(abs(expect_scalar(fn(outlier, inlier)) - (1 - value)) < 1e-9,
+                "swapping the roles should give 1 - AUROC")
+    verify()
+
+
+def _l5_is_splits(fn: Fn) -> None:
+    probs = torch.softmax(torch.randn(23, 7, generator=seeded(117)) * 3, 1)
+    probs[0] = torch.eye(7)[2]
+    verify = unchanged_inputs(probs)
+    for splits in (1, 4, 23):
+        value = expect_scalar(fn(probs, splits))
+        expect_true(abs(value - _is_oracle(probs, splits)) < 1e-5, f"the score with {splits} splits of 23 rows")
     verify()
 
 
@@ -669,6 +692,7 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     ),
     "dae_psnr": (Case("six images", _l2_psnr_random, "per image, symmetric in its arguments"),),
     "dae_paste": (Case("random masks", _l2_paste_random, "kept from the input, dropped from the output"),),
+    "dae_auroc": (Case("random scores, both roles", _l2_auroc_random, "every pair, ties one half"),),
     "dae_objective": (Case("calls", _l2_loss_calls, "corrupt once, then the model once"),),
     "vae_kl_pair": (Case("random and extreme Gaussians", _l3_pair_random, "logvar is the log of the variance"),),
     "vae_kl": (
@@ -699,6 +723,7 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     ),
     "dcgan_init": (Case("other modules untouched", _l5_init_others, "change only the layer types the rules name"),),
     "dcgan_block": (Case("structure", _l5_block_structure, "a transposed convolution without bias, BatchNorm, ReLU"),),
+    "dcgan_is": (Case("uneven splits", _l5_is_splits, "consecutive chunks of almost equal size"),),
     "dcgan_overlap": (Case("many settings", _l5_overlap_random, "count per output pixel"),),
     "aae_swiss": (
         Case("uniform along the spiral", _l6_swiss_uniform, "a uniform position, then its square root"),

@@ -120,6 +120,28 @@ def _inverted_paste(output: torch.Tensor, corrupted: torch.Tensor, mask: torch.T
     return mask * output + (1 - mask) * corrupted
 
 
+def _reversed_auroc(inlier: torch.Tensor, outlier: torch.Tensor) -> float:
+    return 1.0 - solution("dae_auroc")(inlier, outlier)
+
+
+def _tie_blind_auroc(inlier: torch.Tensor, outlier: torch.Tensor) -> float:
+    return float((outlier.view(-1, 1) > inlier.view(1, -1)).double().mean())
+
+
+def _log_inception_score(probs: torch.Tensor, splits: int = 1) -> float:
+    marginal = probs.mean(0, keepdim=True)
+    return float(torch.exp((probs * (probs.log() - marginal.log())).sum(1).mean()))
+
+
+def _mean_of_exp_score(probs: torch.Tensor, splits: int = 1) -> float:
+    marginal = probs.mean(0, keepdim=True)
+    return float(torch.exp((torch.xlogy(probs, probs) - torch.xlogy(probs, marginal)).sum(1)).mean())
+
+
+def _no_split_score(probs: torch.Tensor, splits: int = 1) -> float:
+    return solution("dcgan_is")(probs, 1)
+
+
 def _swapped_pair_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
                      logvar_p: torch.Tensor) -> torch.Tensor:
     return solution("vae_kl_pair")(mu_p, logvar_p, mu_q, logvar_q)
@@ -294,6 +316,8 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("dae_objective", _noisy_target_loss, "CLEAN images"),
     ("dae_psnr", _batch_psnr, "computed per image"),
     ("dae_paste", _inverted_paste, "must come from the corrupted input"),
+    ("dae_auroc", _reversed_auroc, "direction is reversed"),
+    ("dae_auroc", _tie_blind_auroc, "ties are ignored"),
     ("vae_kl_pair", _swapped_pair_kl, "not symmetric"),
     ("vae_kl_pair", _std_pair_kl, "log of the VARIANCE"),
     ("vae_kl", _std_kl, "log of the VARIANCE"),
@@ -316,6 +340,9 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("dcgan_shape", _true_division_size, "(rounding)"),
     ("dcgan_shape", _conv_formula_everywhere, "transposed convolution"),
     ("dcgan_overlap", _stride_one_overlap, "not correct"),
+    ("dcgan_is", _log_inception_score, "0 * log 0 is NaN"),
+    ("dcgan_is", _mean_of_exp_score, "average the KL divergences first"),
+    ("dcgan_is", _no_split_score, "splits is ignored"),
     ("aae_swiss", _no_root_swiss_roll, "square root"),
     ("aae_mixture", _uniform_mixture, "uniform noise"),
     ("aae_occupancy", _count_occupancy, "shares"),

@@ -374,6 +374,68 @@ def _l2_paste_extremes(fn: Fn) -> None:
                  "the result when every pixel was dropped")
 
 
+def _auroc_oracle(inlier: torch.Tensor, outlier: torch.Tensor) -> float:
+    """Oracle: the share of (outlier, inlier) pairs the outlier wins, ties one half, by explicit loops."""
+    total = 0.0
+    for o in outlier.tolist():
+        for i in inlier.tolist():
+            total += 1.0 if o > i else 0.5 if o == i else 0.0
+    return total / (len(outlier) * len(inlier))
+
+
+def _l2_auroc_extremes(fn: Fn) -> None:
+    inlier, outlier = torch.tensor([0.0, 1.0, 2.0]), torch.tensor([5.0, 6.0])
+    value = expect_scalar(fn(inlier, outlier))
+    expect_true(abs(value) > 1e-6 or abs(expect_scalar(fn(outlier, inlier)) - 1) > 1e-6, "the direction is reversed: "
+                "a HIGHER score must mean 'more likely an outlier'")
+    expect_true(abs(value - 1.0) < 1e-9, "outliers that all score above every inlier should give an AUROC of 1")
+    expect_true(abs(expect_scalar(fn(outlier, inlier)) - 0.0) < 1e-9, "outliers that all score below every inlier "
+                "should give an AUROC of 0")
+
+
+def _l2_auroc_ties(fn: Fn) -> None:
+    inlier, outlier = torch.tensor([1.0, 2.0, 3.0, 3.0]), torch.tensor([3.0, 4.0, 0.0])
+    value = expect_scalar(fn(inlier, outlier))
+    expected = _auroc_oracle(inlier, outlier)
+    expect_true(abs(value - expected) < 1e-9 or abs(value - (expected - 1 / 12)) > 1e-9, "ties are ignored: a tied "
+                "pair counts one half")
+    expect_true(abs(value - expected) < 1e-9, "the AUROC of overlapping scores with ties is not correct")
+
+
+def _is_oracle(probs: torch.Tensor, splits: int) -> float:
+    """Oracle: the Inception Score by explicit loops over chunks, rows and classes, float64."""
+    scores = []
+    for chunk in torch.tensor_split(probs.double(), splits):
+        marginal = chunk.mean(0).tolist()
+        kls = [sum(p * math.log(p / m) for p, m in zip(row, marginal) if p > 0) for row in chunk.tolist()]
+        scores.append(math.exp(sum(kls) / len(kls)))
+    return sum(scores) / len(scores)
+
+
+def _l5_is_extremes(fn: Fn) -> None:
+    confident = torch.eye(10).repeat(2, 1)  # every class twice, each with certainty
+    value = fn(confident)
+    expect_true(not (isinstance(value, float) and math.isnan(value)) and not (isinstance(value, torch.Tensor)
+                and bool(value.isnan().any())), XLOGY_NAN)
+    expect_true(abs(expect_scalar(value) - 10.0) < 1e-6, "confident predictions spread evenly over 10 classes should "
+                "score 10")
+    same = torch.softmax(torch.randn(1, 10, generator=seeded(113)), 1).expand(8, 10).clone()
+    expect_true(abs(expect_scalar(fn(same)) - 1.0) < 1e-6, "identical predictions for every sample should score 1")
+
+
+def _l5_is_random(fn: Fn) -> None:
+    probs = torch.softmax(torch.randn(12, 5, generator=seeded(114)) * 2, 1)
+    value = expect_scalar(fn(probs))
+    p64 = probs.double()
+    kl = (p64 * (p64 / p64.mean(0)).log()).sum(1)
+    expect_true(abs(value - float(kl.exp().mean())) > 1e-6, "the exponential is taken per sample and then averaged: "
+                "average the KL divergences first, then take the exponential")
+    expect_true(abs(value - _is_oracle(probs, 1)) < 1e-5, "the score of random predictions is not correct")
+    split = expect_scalar(fn(probs, 3))
+    expect_true(abs(split - _is_oracle(probs, 1)) > 1e-6, "splits is ignored: each chunk has its own marginal p(y)")
+    expect_true(abs(split - _is_oracle(probs, 3)) < 1e-5, "the score averaged over 3 splits is not correct")
+
+
 def _kl_pair_oracle(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
                     logvar_p: torch.Tensor) -> torch.Tensor:
     """Oracle: torch.distributions' KL between two diagonal Gaussians, summed over dimensions, float64."""
@@ -1093,6 +1155,12 @@ EXERCISES: tuple[Exercise, ...] = (
              "pasting the known pixels back",
              (Case("known and dropped pixels", _l2_paste_values, "the mask says which source each pixel comes from"),
               Case("all known, all dropped", _l2_paste_extremes, "mask 1 means kept"))),
+    Exercise("dae_auroc",
+             2,
+             "auroc",
+             "the AUROC of an outlier score",
+             (Case("perfect separations", _l2_auroc_extremes, "the share of (outlier, inlier) pairs the outlier wins"),
+              Case("overlap and ties", _l2_auroc_ties, "a tie is half a win"))),
     Exercise("vae_kl_pair",
              3,
              "diagonal_gaussian_kl",
@@ -1203,6 +1271,12 @@ EXERCISES: tuple[Exercise, ...] = (
              "derivation: uneven overlap of a transposed convolution",
              (Case("kernel 3, stride 2", _l5_overlap_uneven, "input i covers k consecutive outputs from i * s"),
               Case("other settings", _l5_overlap_even, "the same rule for any kernel and stride"))),
+    Exercise("dcgan_is",
+             5,
+             "inception_score",
+             "the classifier Inception Score",
+             (Case("confident or identical predictions", _l5_is_extremes, "0 log 0 counts as 0"),
+              Case("random predictions and splits", _l5_is_random, "exp of the mean KL, per chunk, then averaged"))),
     Exercise("aae_swiss",
              6,
              "sample_swiss_roll",
