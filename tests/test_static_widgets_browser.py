@@ -35,14 +35,15 @@ from headless_chromium import Browser, find_chromium  # noqa: E402
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 
 VISIBLE_FRAMES = """
-Array.from(document.querySelectorAll('.cw-slider img.cw-frame'))
+Array.from(document.querySelectorAll('.cw-slider')[WHICH].querySelectorAll('img.cw-frame'))
   .filter(e => getComputedStyle(e).display !== 'none')
   .map(e => e.getAttribute('data-k') + ':' + e.src.slice(-32))
 """
 VISIBLE_LABEL = """
-Array.from(document.querySelectorAll('.cw-slider span[data-k]'))
+Array.from(document.querySelectorAll('.cw-slider')[WHICH].querySelectorAll('span[data-k]'))
   .filter(e => getComputedStyle(e).display !== 'none').map(e => e.textContent).join('')
 """
+INTERPOLATION, PLAYER = "0", "1"  # the page's two frame sliders, in page order
 THUMB = """
 (() => { const t = document.querySelector('.cw-scatter [data-role=thumb]');
          return t.style.backgroundPosition + '|' + getComputedStyle(t).visibility; })()
@@ -86,18 +87,19 @@ def test_static_widgets_work_in_headless_chromium(tmp_path):
     page = _page(tmp_path)
     with Browser(width=900, height=1100) as browser:
         load = browser.open(page)
-        browser.evaluate("new Promise(r => setTimeout(r, 200))")  # matplotlib's player starts in a setTimeout
         assert load.remote_requests == [] and load.failed_requests == []
 
         # the interpolation slider: a click at its right end shows the last frame (t = 1) instead of t = 0.5
-        before = browser.evaluate(VISIBLE_FRAMES)
+        frames, label = (VISIBLE_FRAMES.replace("WHICH", INTERPOLATION),
+                         VISIBLE_LABEL.replace("WHICH", INTERPOLATION))
+        before = browser.evaluate(frames)
         assert [item.split(":")[0] for item in before] == ["2", "2"]
-        assert browser.evaluate(VISIBLE_LABEL) == "t = 0.50"
+        assert browser.evaluate(label).startswith("t = 0.50, |z_t| = ")
         _click(browser, *_centre(browser, ".cw-slider input[type=range]", 0.995))
-        after = browser.evaluate(VISIBLE_FRAMES)
+        after = browser.evaluate(frames)
         assert [item.split(":")[0] for item in after] == ["4", "4"]
         assert after != before  # another image is displayed
-        assert browser.evaluate(VISIBLE_LABEL) == "t = 1.00"
+        assert browser.evaluate(label).startswith("t = 1.00, |z_t| = ")
 
         # the scatter: moving the mouse onto a point shows its thumbnail: tile i of the 7-column atlas
         assert browser.evaluate(THUMB).endswith("|hidden")
@@ -123,11 +125,20 @@ def test_static_widgets_work_in_headless_chromium(tmp_path):
         )
         assert panels == ["none", "block"]
 
-        # the progress player (matplotlib's JavaScript, icons without a CDN) shows another frame
-        image = "document.querySelector('img[id^=_anim_img]').src.slice(-32)"
-        first = browser.evaluate(image)
-        _click(browser, *_centre(browser, "input[id^=_anim_slider]", 0.995))
-        assert browser.evaluate(image) != first
+        # the progress player: its play button advances the frames (600 ms each), a second click pauses
+        frames, label = VISIBLE_FRAMES.replace("WHICH", PLAYER), VISIBLE_LABEL.replace("WHICH", PLAYER)
+        assert [item.split(":")[0] for item in browser.evaluate(frames)] == ["0"]
+        assert browser.evaluate(label) == "epoch 1"
+        play = "document.querySelectorAll('.cw-slider')[1].querySelector('button')"
+        browser.evaluate(f"{play}.click()")
+        browser.evaluate("new Promise(r => setTimeout(r, 1500))")
+        browser.evaluate(f"{play}.click()")
+        shown = browser.evaluate(frames)
+        assert len(shown) == 1 and shown[0].split(":")[0] in {"1", "2", "3"}  # moved on, one frame at a time
+        assert browser.evaluate(label) == f"epoch {int(shown[0].split(':')[0]) + 1}"
+        assert browser.evaluate(f"{play}.textContent").endswith("play")  # paused
+        browser.evaluate("new Promise(r => setTimeout(r, 800))")
+        assert browser.evaluate(frames) == shown  # stays paused
 
         late = browser.drain_events(0.3)
         assert late.remote_requests == [] and late.console_errors == [] and load.console_errors == []
