@@ -468,3 +468,24 @@ def test_an_unattempted_stub_reads_as_not_attempted_yet_and_shows_no_raw_false(
 def test_solution_functions_are_found_for_every_exercise() -> None:
     for exercise in EXERCISES:
         assert exercise.function in solution_functions(exercise.lesson), exercise.name
+
+
+# ------------------------------------------------------------------------------ what a student's page holds
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_each_lesson_mixes_kinds_and_ends_with_one_open_experiment_with_a_rubric(lesson: int) -> None:
+    text = (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8")
+    kinds = re.findall(r"^## Exercise \d+\.\d+ \(([^)]*)\)", text, re.M)
+    assert len(kinds) >= 4 and len({kind.split(",")[0] for kind in kinds}) >= 3, kinds
+    assert sum(kind == "open experiment" for kind in kinds) == 1
+    open_part = text[text.index("(open experiment)"):]
+    assert markers.RUBRIC_BEGIN in open_part and "Rubric (instructor only)" in open_part
+    assert len([e for e in EXERCISES if e.lesson == lesson]) >= 3  # graded exercises with self-checks
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_the_student_page_has_no_rubric_and_no_cell_expected_to_raise(lesson: int) -> None:
+    student = (ROOT / "exercises" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8")
+    assert "Rubric" not in student and "RUBRIC" not in student
+    assert markers.RAISES_TAG not in student  # no traceback on the published page
+    assert student.count("raise NotImplementedError('not attempted yet')") == len(
+        [e for e in EXERCISES if e.lesson == lesson])
