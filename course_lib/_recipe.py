@@ -181,7 +181,7 @@ def model_config(model: nn.Module) -> dict[str, Any]:
 
 
 def recipe_config(
-    recipe: Callable[..., Any],
+    recipe: Callable[..., Any] | Sequence[Callable[..., Any]],
     models: Mapping[str, nn.Module],
     budget: Budget,
     data: torch.Tensor,
@@ -190,13 +190,15 @@ def recipe_config(
 ) -> dict[str, Any]:
     """Everything that determines a trained model, for :func:`course_lib.cache.cached_training`:
     the models' configurations, the budget, a description of the training data, the seed, the
-    recipe's options and the fingerprint of the recipe's and the models' code.
+    recipe's options and the fingerprint of the code: ``recipe`` (the ``fit_*`` function, or it and
+    the functions its training step calls, e.g. ``(fit_gan, adversarial_step)``) and the models.
     """
+    recipes = tuple(recipe) if isinstance(recipe, Sequence) else (recipe,)
     return {
         "models": {key: model_config(model) for key, model in models.items()},
         "budget": dataclasses.asdict(budget),
         "data": describe_data(data),
         "seed": seed,
         "options": options,
-        "code": code_fingerprint(recipe, *models.values()),
+        "code": code_fingerprint(*recipes, *models.values()),
     }

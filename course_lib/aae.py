@@ -164,7 +164,8 @@ def fit_aae(
         check_label_values(labels, images.shape[0], 10)
     images, labels = training_subset(images, labels, budget.n_train, seed)
     device = torch.device(device)
-    config = recipe_config(fit_aae, {"model": model}, budget, images, seed, prior=prior, supervised=supervised,
+    code = (fit_aae, discriminator_loss, generator_loss_non_saturating)  # the step's code, for the cache key
+    config = recipe_config(code, {"model": model}, budget, images, seed, prior=prior, supervised=supervised,
                            lr=lr, lr_adversarial=lr_adversarial, lr_discriminator=lr_discriminator)
     cache_name = name or f"aae-{prior}" + ("-supervised" if supervised else "")
     model.to(device)

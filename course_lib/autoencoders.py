@@ -321,8 +321,8 @@ def fit_autoencoder(
     check_loss(loss)
     check_signed_images(images)
     train_images, _ = training_subset(images, labels, budget.n_train, seed)
-    config = recipe_config(fit_autoencoder, {"model": model}, budget, train_images, seed, loss=loss, lr=lr,
-                           corruption=corruption.config() if corruption is not None else None)
+    config = recipe_config((fit_autoencoder, reconstruction_loss), {"model": model}, budget, train_images, seed,
+                           loss=loss, lr=lr, corruption=corruption.config() if corruption is not None else None)
     name = name or type(model).__name__.lower() + ("-denoising" if corruption is not None else "")
     model.to(device)
 

@@ -704,7 +704,7 @@ def fit_gan(
                        if generator.n_classes is not None else None)
 
     config = recipe_config(
-        fit_gan, {"generator": generator, "discriminator": discriminator}, budget, images, seed,
+        (fit_gan, adversarial_step), {"generator": generator, "discriminator": discriminator}, budget, images, seed,
         loss=loss, lr=lr, lr_discriminator=lr_discriminator, betas=list(betas), margin=margin,
         snapshot_noise=describe_data(snapshot_noise), labels=labels is not None,
     )

@@ -339,7 +339,7 @@ def fit_toy_gan(
                                                                               else target),
         "grid": None if grid is None else describe_data(grid),
         "callbacks": [getattr(c, "__qualname__", type(c).__qualname__) for c in callbacks],
-        "code": code_fingerprint(fit_toy_gan, generator, discriminator),
+        "code": code_fingerprint(fit_toy_gan, adversarial_step, generator, discriminator),
     }
     run_name = name or f"toy-gan-{loss}"
 

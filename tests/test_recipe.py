@@ -181,6 +181,32 @@ def test_the_fingerprint_covers_the_recipe_and_the_library_bases(tmp_path) -> No
             sys.modules.pop(name, None)
 
 
+def test_the_fingerprint_covers_the_training_step_of_each_recipe(tmp_path, monkeypatch) -> None:
+    signed, _ = _images()
+    budget = Budget(1, None, 20)
+
+    def stored_code() -> str:
+        (path,) = (tmp_path / "cache").glob("stepcheck-*.pt")
+        code = torch.load(path, weights_only=True)["config"]["code"]
+        path.unlink()
+        return code
+
+    def fit() -> None:
+        gan.fit_gan(gan.MLPGenerator(hidden=(8,)), gan.MLPDiscriminator(hidden=(8,)), signed, budget=budget,
+                    name="stepcheck")
+
+    fit()
+    original = stored_code()
+    real = _recipe.inspect.getsource
+
+    def edited(obj):  # the source of adversarial_step as if one line had changed
+        return real(obj) + ("# edited" if obj is gan.adversarial_step else "")
+
+    monkeypatch.setattr(_recipe.inspect, "getsource", edited)
+    fit()
+    assert stored_code() != original
+
+
 class _Reads:
     """Counts the ways a tensor's value reaches the host."""
 
