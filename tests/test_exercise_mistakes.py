@@ -489,3 +489,20 @@ def test_the_student_page_has_no_rubric_and_no_cell_expected_to_raise(lesson: in
     assert markers.RAISES_TAG not in student  # no traceback on the published page
     assert student.count("raise NotImplementedError('not attempted yet')") == len(
         [e for e in EXERCISES if e.lesson == lesson])
+
+
+def test_an_unmodified_student_notebook_shows_no_error_no_raw_value_and_no_warning(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lesson 3's student notebook, run as a reader runs it: every check reads 'not attempted yet'."""
+    jupytext = pytest.importorskip("jupytext")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    notebook = jupytext.read(ROOT / "exercises" / "lesson3_exercises.md")
+    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True).execute()
+    outputs = [out for cell in notebook.cells for out in cell.get("outputs", [])]
+    shown = [(out.output_type, getattr(out, "name", "")) for out in outputs if out.output_type != "stream"
+             or out.name == "stderr"]
+    assert shown == []  # no traceback, no raw True/False, nothing on stderr
+    reports = sum("not attempted yet" in out.get("text", "") for out in outputs)
+    assert reports == len([e for e in EXERCISES if e.lesson == 3])
