@@ -320,8 +320,8 @@ def fit_vae(
         raise CourseInputError(f"beta must be >= 0, got {beta}")
     lr = model.default_lr if lr is None else lr
     train_images, _ = training_subset(images, labels, budget.n_train, seed)
-    config = recipe_config((fit_vae, elbo), {"model": model}, budget, train_images, seed, likelihood=likelihood,
-                           beta=beta, sigma=sigma if likelihood != "bernoulli" else None, lr=lr,
+    config = recipe_config((fit_vae, vae_step, elbo), {"model": model}, budget, train_images, seed,
+                           likelihood=likelihood, beta=beta, sigma=sigma if likelihood != "bernoulli" else None, lr=lr,
                            lr_schedule=lr_schedule, init_output_bias=init_output_bias,
                            test_images=test_images is not None)
     name = name or type(model).__name__.lower()
