@@ -4,7 +4,7 @@
 # when unset: gpu with CUDA, cpu otherwise). Usage: bash tools/build_book.sh [extra jupyter-book args]
 source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 
-export COURSE_PROGRESS=plain        # one line per epoch in the book, not progress bars
+export COURSE_PROGRESS=plain        # one summary line per training run in the book, not progress bars
 export COURSE_STATIC_WIDGETS=1      # widgets render as self-contained HTML that works without a kernel
 
 if [ -f tools/vendor_js.py ]; then

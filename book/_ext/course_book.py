@@ -3,7 +3,7 @@
 At the start of every build it:
 
 * sets the environment the notebooks run in, unless the caller set it already:
-  ``COURSE_PROGRESS=plain`` (one line per epoch, no progress widget) and ``COURSE_STATIC_WIDGETS=1``
+  ``COURSE_PROGRESS=plain`` (one summary line per training run, no progress widget) and ``COURSE_STATIC_WIDGETS=1``
   (widgets render as kernel-free HTML + JavaScript). The kernels that execute the notebooks inherit it.
   It also removes a non-inline ``MPLBACKEND`` (such as ``Agg``): in a kernel that would replace
   matplotlib's inline backend, and every figure would vanish from the book;
