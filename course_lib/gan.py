@@ -187,11 +187,16 @@ class _Discriminator(nn.Module):
     image_shape: tuple[int, ...]
     _config: dict[str, Any]
     minibatch: MinibatchDiscrimination | None
+    projection: nn.Embedding | None
 
-    def _head(self, n_features: int, minibatch_features: int) -> None:
+    def _head(self, n_features: int, minibatch_features: int, projection: bool = False) -> None:
         self.minibatch = (MinibatchDiscrimination(n_features, minibatch_features, normalise=True)
                           if minibatch_features else None)
         self.out = nn.Linear(n_features + minibatch_features, 1)
+        self.projection = None
+        if projection and self.n_classes is not None:
+            self.projection = nn.Embedding(self.n_classes, n_features + minibatch_features)
+            nn.init.normal_(self.projection.weight, 0.0, 0.02)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
@@ -203,7 +208,10 @@ class _Discriminator(nn.Module):
         h = self.features(x, labels)
         if self.minibatch is not None:
             h = self.minibatch(h)
-        return self.out(h).squeeze(1)
+        logits = self.out(h).squeeze(1)
+        if self.projection is not None and labels is not None:  # projection discriminator
+            logits = logits + (self.projection(labels) * h).sum(dim=1)
+        return logits
 
     @property
     def config(self) -> dict[str, Any]:
@@ -256,22 +264,28 @@ class MLPDiscriminator(_Discriminator):
         n_classes: ``K`` for a label-conditioned discriminator (one-hot label appended to the pixels).
         minibatch_features: ``B > 0`` appends a :class:`MinibatchDiscrimination` layer with ``B``
             outputs to the last hidden layer; 0 = off.
+        projection: with ``n_classes``, also add ``embed(y) . h`` to the logit, where ``h`` is the last
+            hidden layer (the projection discriminator of Miyato & Koyama 2018): the label then
+            acts on every feature, not only on 10 of the 794 inputs.
         image_shape: ``(C, H, W)`` of the input.
     """
 
     def __init__(self, hidden: Sequence[int] = (512, 256), *, n_classes: int | None = None,
-                 minibatch_features: int = 0, image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+                 minibatch_features: int = 0, projection: bool = False,
+                 image_shape: Sequence[int] = MNIST_SHAPE) -> None:
         super().__init__()
         self.n_classes, self.image_shape = n_classes, tuple(image_shape)
         self._config = {"hidden": list(hidden), "n_classes": n_classes, "minibatch_features": minibatch_features,
                         "image_shape": list(image_shape)}
+        if projection:
+            self._config["projection"] = True
         layers: list[nn.Module] = []
         width = int(torch.tensor(image_shape).prod()) + (n_classes or 0)
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
             width = h
         self.body = nn.Sequential(*layers)
-        self._head(width, minibatch_features)
+        self._head(width, minibatch_features, projection)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         h = x.flatten(1)

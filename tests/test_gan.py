@@ -219,3 +219,17 @@ def test_mlp_generator_batch_norm_option():
     assert normed.config["batch_norm"] is True and plain.config != normed.config
     images = normed(torch.randn(4, 100))
     assert images.shape == (4, 1, 28, 28) and images.abs().max() <= 1
+
+
+def test_projection_discriminator_adds_the_label_embedding_times_the_features():
+    torch.manual_seed(0)
+    d = MLPDiscriminator(hidden=(16, 8), n_classes=10, projection=True)
+    x, y = torch.rand(5, 1, 28, 28) * 2 - 1, torch.tensor([0, 3, 3, 9, 1])
+    with torch.no_grad():
+        h = d.features(x, y)
+        by_hand = d.out(h).squeeze(1) + (d.projection.weight[y] * h).sum(dim=1)
+        assert torch.allclose(d(x, y), by_hand)
+        d.projection.weight[3] += 1.0  # only the rows asking for digit 3 change
+        changed = (d(x, y) - by_hand).abs() > 1e-6
+    assert changed.tolist() == [False, True, True, False, False]
+    assert MLPDiscriminator(hidden=(8,), projection=True).projection is None  # unconditional: no projection
