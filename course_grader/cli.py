@@ -113,7 +113,8 @@ def grade_batch(folder: Path, out: Path, exercises: Sequence[Exercise], config: 
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m course_grader", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m course_grader",
+                                     description="Grade a folder of submissions, each in its own bubblewrap sandbox.")
     parser.add_argument("submissions", type=Path, help="folder of submissions (.ipynb, .md, .py; sub-folders too)")
     parser.add_argument("--out", type=Path, required=True, help="folder for grades.csv and feedback/ (resumable)")
     parser.add_argument("--tests", type=Path, help="a private Python file defining EXERCISES (default: the "
