@@ -15,9 +15,9 @@ Run by tests/test_colab_rehearsal.py (hence by ``.ci/run``; ``COURSE_SKIP_COLAB=
    ``.pth`` file (as Colab's runtime sees its system packages): whatever the cell installs goes into the
    fresh environment, and the stack itself is never written to. A stand-in ``google.colab`` module is
    imported first, as Colab's kernel has it loaded.
-3. **The published repository**: a clone of this repository's HEAD, with the release tag
-   ``v<version>`` at HEAD, stands for GitHub; the lesson's first cell -- read from the clone's
-   ``.ipynb``, exactly as Colab opens it -- is run with the GitHub URL replaced by the clone's file URL.
+3. **The published repository**: a one-commit repository of this repository's HEAD, tagged with the
+   release tag ``v<version>``, stands for GitHub; the lesson's first cell -- read from the copy's
+   ``.ipynb``, exactly as Colab opens it -- is run with the GitHub URL replaced by the copy's file URL.
 4. Then the lesson's imports (every top-level ``import`` of its code cells) and one short recipe
    run (``fit_vae`` under the smoke profile), and the lesson's Time table (package data in the wheel).
 
@@ -147,14 +147,24 @@ def torch_fingerprint(stack: Path) -> str:
 
 
 def published_copy(work: Path, tag: str) -> Path:
-    """A clone of this repository's HEAD with ``tag`` at HEAD: the stand-in for GitHub."""
+    """A one-commit repository holding this repository's HEAD, tagged ``tag``: the stand-in for GitHub.
+
+    Made from ``git archive HEAD`` rather than cloned: CI checks out shallow, and pip's partial clone
+    (``--filter=blob:none``) of a clone of a shallow repository can hang.
+    """
     dirty = run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT).stdout.strip()
     if dirty:
-        print("rehearsal: note: uncommitted changes are not rehearsed (the clone is of HEAD)", flush=True)
-    clone = work / "published"
-    run(["git", "clone", "--quiet", str(ROOT), str(clone)])
-    run(["git", "-C", str(clone), "tag", "-f", tag, "HEAD"])
-    return clone
+        print("rehearsal: note: uncommitted changes are not rehearsed (the copy is of HEAD)", flush=True)
+    published = work / "published"
+    published.mkdir()
+    archive = subprocess.run(["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(published)], input=archive.stdout, check=True)
+    identity = ["-c", "user.name=rehearsal", "-c", "user.email=rehearsal@localhost"]
+    run(["git", "init", "--quiet", str(published)])
+    run(["git", "-C", str(published), "add", "--all"])
+    run(["git", "-C", str(published), *identity, "commit", "--quiet", "-m", f"HEAD of {ROOT}"])
+    run(["git", "-C", str(published), *identity, "tag", tag])
+    return published
 
 
 def fresh_runtime(work: Path, python312: str, stack: Path) -> Path:
@@ -180,12 +190,12 @@ def rehearse(lesson: str, stack_location: Path, keep: bool = False) -> dict:
     fingerprint = torch_fingerprint(stack)
     work = Path(tempfile.mkdtemp(prefix="colab-rehearsal-"))
     try:
-        clone = published_copy(work, release.tag)
+        published = published_copy(work, release.tag)
         python = fresh_runtime(work, python312, stack)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COURSE_", "VIRTUAL_ENV", "PYTHON"))}
         env.update(
-            REHEARSAL_NOTEBOOK=str(clone / lesson), REHEARSAL_PUBLIC_URL=release.repository,
-            REHEARSAL_LOCAL_URL=clone.as_uri(), COURSE_PROFILE="smoke", COURSE_CACHE="off",
+            REHEARSAL_NOTEBOOK=str(published / lesson), REHEARSAL_PUBLIC_URL=release.repository,
+            REHEARSAL_LOCAL_URL=published.as_uri(), COURSE_PROFILE="smoke", COURSE_CACHE="off",
             COURSE_PROGRESS="plain", MPLBACKEND="Agg", OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"),
             GIT_TERMINAL_PROMPT="0",
         )
