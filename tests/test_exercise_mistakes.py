@@ -360,7 +360,9 @@ def test_the_public_check_catches_each_classic_mistake_and_says_why(
         name: str, mistake: Callable[..., Any], phrase: str, capsys: pytest.CaptureFixture) -> None:
     assert check(name, mistake, verbose=False) is False
     check(name, mistake)
-    out = capsys.readouterr().out
+    report = capsys.readouterr().out
+    assert all(len(line) <= 88 for line in report.splitlines())
+    out = " ".join(report.split())  # the report wraps long lines
     assert "FAIL" in out and phrase in out, out
 
 
@@ -462,6 +464,7 @@ def test_an_unattempted_stub_reads_as_not_attempted_yet_and_shows_no_raw_false(
     assert check("pixel_loglik", namespace["pixel_log_likelihood"]) is None  # a notebook shows nothing after it
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "Traceback" not in out and "FAIL" not in out
+    assert all(len(line) <= 88 for line in out.splitlines())  # no horizontal scroll bar on the page
     assert check("pixel_loglik", namespace["pixel_log_likelihood"], verbose=False) is False
 
 

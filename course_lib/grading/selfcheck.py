@@ -8,11 +8,20 @@ runs further cases, so passing here is necessary, not sufficient.
 from __future__ import annotations
 
 import difflib
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
 from course_lib.errors import CourseInputError
 from course_lib.grading.core import Exercise, run_case
+
+WIDTH = 88  # a notebook's output cell, in the book and in Colab, without a horizontal scroll bar
+
+
+def _say(text: str, indent: str = "", hang: str = "        ") -> None:
+    """Print ``text`` wrapped to :data:`WIDTH` columns, continuation lines indented by ``hang``."""
+    print(textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent + hang,
+                        break_on_hyphens=False, break_long_words=False))
 
 
 def find_exercise(name: str) -> Exercise:
@@ -52,16 +61,16 @@ def check(name: str, fn: Callable[..., Any], *, verbose: bool = True) -> bool | 
     if not verbose:
         return passed == len(results)
     if any(r.not_implemented for r in results):
-        print(f"{name}: {exercise.function} is not attempted yet. Replace its `raise NotImplementedError(...)` "
-              "line with your code, run that cell, then run this check again.")
+        _say(f"{name}: {exercise.function} is not attempted yet. Replace its `raise NotImplementedError(...)` "
+             "line with your code, run that cell, then run this check again.", hang="  ")
         return None
     for k, result in enumerate(results, 1):
         if result.passed:
-            print(f"  ok    case {k}/{len(results)}: {result.description}")
+            _say(f"ok    case {k}/{len(results)}: {result.description}", "  ")
         else:
-            print(f"  FAIL  case {k}/{len(results)}: {result.description}: {result.message}")
+            _say(f"FAIL  case {k}/{len(results)}: {result.description}: {result.message}", "  ")
             if result.hint:
-                print(f"        hint: {result.hint}")
+                _say(f"hint: {result.hint}", "        ", "      ")
     if passed == len(results):
         print(f"{name}: all {len(results)} public checks passed. (The grader runs more cases.)")
     else:
