@@ -142,8 +142,9 @@ class MinibatchDiscrimination(nn.Module):
         check_tensor(features, "features", shape=(None, self.in_features))
         n = features.shape[0]
         m = (features @ self.T.view(self.in_features, -1)).view(n, self.out_features, self.kernel_dims)
-        distances = (m.unsqueeze(0) - m.unsqueeze(1)).abs().sum(dim=3)  # (N, N, B): L1 over C
-        similarity = torch.exp(-distances).sum(dim=1) - 1.0  # drop j = i, whose term is exp(0) = 1
+        rows = m.transpose(0, 1)  # (B, N, C): one set of N rows per similarity feature
+        distances = torch.cdist(rows, rows, p=1)  # (B, N, N): L1 over C
+        similarity = (torch.exp(-distances).sum(dim=2) - 1.0).T  # (N, B); drop j = i, exp(0) = 1
         if self.normalise:
             similarity = similarity / max(n - 1, 1)
         return torch.cat([features, similarity], dim=1)
