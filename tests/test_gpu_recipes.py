@@ -21,7 +21,7 @@ from torch import nn
 import course_lib
 from course_lib import toys
 from course_lib.aae import AdversarialAutoencoder, fit_aae
-from course_lib.autoencoders import Autoencoder, fit_autoencoder
+from course_lib.autoencoders import Autoencoder, PointDenoiser, fit_autoencoder, fit_point_denoiser
 from course_lib.gan import DCDiscriminator, DCGenerator, fit_gan
 from course_lib.profiles import Budget
 from course_lib.training import History
@@ -43,6 +43,13 @@ def run_autoencoder(device: str) -> tuple[list[nn.Module], History]:
     images, labels = images_and_labels(signed=True)
     model, history = fit_autoencoder(Autoencoder(latent_dim=4), images, labels=labels, budget=ONE_EPOCH,
                                      device=device, cache=False)
+    return [model], history
+
+
+def run_point_denoiser(device: str) -> tuple[list[nn.Module], History]:
+    points = torch.randn(N_IMAGES, 2, generator=torch.Generator().manual_seed(0))
+    model, history = fit_point_denoiser(PointDenoiser(hidden=16), points, budget=ONE_EPOCH, device=device,
+                                        cache=False, sigma=0.1)
     return [model], history
 
 
@@ -79,6 +86,7 @@ def run_toy_gan(device: str) -> tuple[list[nn.Module], History]:
 
 CASES: dict[str, Callable[[str], tuple[list[nn.Module], History]]] = {
     "fit_autoencoder": run_autoencoder,
+    "fit_point_denoiser": run_point_denoiser,
     "fit_vae": run_vae,
     "fit_gan": run_gan,
     "fit_aae": run_aae,
