@@ -492,6 +492,8 @@ def test_the_student_page_has_no_rubric_and_no_cell_expected_to_raise(lesson: in
     assert markers.RAISES_TAG not in student  # no traceback on the published page
     assert student.count("raise NotImplementedError('not attempted yet')") == len(
         [e for e in EXERCISES if e.lesson == lesson])
+    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", student, re.S)[1:]  # after the Colab set-up cell
+    assert len(cells) > 5 and [line for cell in cells for line in cell.split("\n") if len(line) > 88] == []
 
 
 def test_an_unmodified_student_notebook_shows_no_error_no_raw_value_and_no_warning(
