@@ -99,15 +99,43 @@ def check_signed_images(images: object, image_shape: Sequence[int] = IMAGE_SHAPE
     return images
 
 
-def check_label_values(labels: object, n: int, n_classes: int | None, who: str = "labels") -> torch.Tensor:
-    """Check ``(n,)`` integer labels with values in ``0..n_classes-1`` (any non-negative value when
-    ``n_classes`` is ``None``). Reads the values, so a recipe calls it once on the data set."""
+def _check_label_shape(labels: object, n: int, who: str) -> torch.Tensor:
     if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dim() != 1:
         got = (f"dtype {labels.dtype}, shape {tuple(labels.shape)}" if isinstance(labels, torch.Tensor)
                else type(labels).__name__)
         raise CourseInputError(f"{who} must be a 1-D int64 tensor, got {got}")
     if labels.shape[0] != n:
         raise CourseInputError(f"{who} must have shape ({n},), one per example, got {tuple(labels.shape)}")
+    return labels
+
+
+def check_labels(labels: object, n: int, n_classes: int | None, who: str) -> torch.Tensor | None:
+    """Check labels against a network's ``n_classes`` (``None`` = unconditional) and batch size ``n``.
+
+    Shape and dtype only (this runs on every forward pass, and reading values would stall a GPU);
+    the recipes check the values once, with :func:`check_label_values`.
+
+    Returns:
+        ``labels`` (``(n,)`` int64) or ``None`` for an unconditional network.
+    """
+    if n_classes is None:
+        if labels is not None:
+            raise CourseInputError(
+                f"{who} is unconditional (built without n_classes) but labels were given; "
+                "build both networks with n_classes=10 to condition on labels, or drop the labels"
+            )
+        return None
+    if labels is None:
+        raise CourseInputError(
+            f"{who} is conditional (n_classes={n_classes}) and needs labels: call it as {who}(input, labels)"
+        )
+    return _check_label_shape(labels, n, "labels").long()
+
+
+def check_label_values(labels: object, n: int, n_classes: int | None, who: str = "labels") -> torch.Tensor:
+    """Check ``(n,)`` integer labels with values in ``0..n_classes-1`` (any non-negative value when
+    ``n_classes`` is ``None``). Reads the values, so a recipe calls it once on the data set."""
+    labels = _check_label_shape(labels, n, who)
     if labels.numel():
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or (n_classes is not None and high >= n_classes):

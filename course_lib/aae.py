@@ -29,11 +29,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib._recipe import check_images, check_label_values, mlp, recipe_config, training_subset
+from course_lib._recipe import (
+    IMAGE_SHAPE,
+    check_images,
+    check_label_values,
+    check_labels,
+    mlp,
+    recipe_config,
+    training_subset,
+)
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training
 from course_lib.errors import CourseInputError, check_tensor
-from course_lib.gan import MNIST_SHAPE, check_labels
 from course_lib.gan_objectives import discriminator_loss, generator_loss_non_saturating
 from course_lib.priors import PRIORS, sample_prior
 from course_lib.profiles import Budget
@@ -58,7 +65,7 @@ class AdversarialAutoencoder(nn.Module):
 
     def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 512),
                  disc_hidden: Sequence[int] = (256, 256), *, n_classes: int | None = None,
-                 image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+                 image_shape: Sequence[int] = IMAGE_SHAPE) -> None:
         super().__init__()
         self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, tuple(image_shape)
         self.config: dict[str, Any] = {"model": "AdversarialAutoencoder", "latent_dim": latent_dim,

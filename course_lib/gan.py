@@ -28,7 +28,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib._recipe import check_images, check_label_values, recipe_config, training_subset
+from course_lib._recipe import (
+    IMAGE_SHAPE,
+    check_images,
+    check_label_values,
+    check_labels,
+    recipe_config,
+    training_subset,
+)
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training, describe_data
 from course_lib.errors import CourseInputError, check_tensor
@@ -36,7 +43,7 @@ from course_lib.gan_objectives import check_loss_kind, discriminator_loss_for, g
 from course_lib.profiles import Budget
 from course_lib.training import History, ImageSnapshot, train
 
-MNIST_SHAPE = (1, 28, 28)
+MNIST_SHAPE = IMAGE_SHAPE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -52,35 +59,6 @@ def check_latent(z: object, latent_dim: int) -> torch.Tensor:
             f"got {tuple(z.shape)}; draw it with torch.randn(n, {latent_dim})"
         )
     return check_tensor(z, "z", shape=(None, latent_dim))
-
-
-def check_labels(labels: object, n: int, n_classes: int | None, who: str) -> torch.Tensor | None:
-    """Check labels against a network's ``n_classes`` (``None`` = unconditional) and batch size ``n``.
-
-    Shape and dtype only (this runs on every forward pass, and reading values would stall a GPU);
-    the recipes check the values once, with :func:`course_lib._recipe.check_label_values`.
-
-    Returns:
-        ``labels`` (``(n,)`` int64) or ``None`` for an unconditional network.
-    """
-    if n_classes is None:
-        if labels is not None:
-            raise CourseInputError(
-                f"{who} is unconditional (built without n_classes) but labels were given; "
-                "build both networks with n_classes=10 to condition on labels, or drop the labels"
-            )
-        return None
-    if labels is None:
-        raise CourseInputError(
-            f"{who} is conditional (n_classes={n_classes}) and needs labels: call it as {who}(input, labels)"
-        )
-    if not isinstance(labels, torch.Tensor) or labels.is_floating_point() or labels.dim() != 1:
-        got = f"dtype {labels.dtype}, shape {tuple(labels.shape)}" if isinstance(labels, torch.Tensor) else \
-            type(labels).__name__
-        raise CourseInputError(f"labels must be a 1-D int64 tensor, got {got}")
-    if labels.shape[0] != n:
-        raise CourseInputError(f"labels must have shape ({n},), one per example, got {tuple(labels.shape)}")
-    return labels.long()
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
