@@ -5,8 +5,9 @@ Start every notebook with::
     import course_lib
     settings = course_lib.setup(seed=0)   # device, run profile, seeds
 
-Modules: ``data`` (embedded MNIST and helpers), ``profiles`` (training budgets), ``batches`` (fast
-mini-batches), ``training`` (the shared loop), ``cache`` (checkpoint cache), ``errors``.
+Modules: ``data`` (embedded MNIST and helpers), ``profiles`` (training budgets),
+``batches`` (fast mini-batches), ``training`` (the shared loop), ``cache`` (checkpoint
+cache), ``errors``.
 """
 
 from course_lib.errors import CourseError
@@ -15,4 +16,12 @@ from course_lib.settings import Settings, setup
 
 __version__ = "0.1.0"
 
-__all__ = ["Budget", "CourseError", "Profile", "Settings", "__version__", "get_profile", "setup"]
+__all__ = [
+    "Budget",
+    "CourseError",
+    "Profile",
+    "Settings",
+    "__version__",
+    "get_profile",
+    "setup",
+]

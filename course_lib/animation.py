@@ -1,16 +1,18 @@
-"""Animations that play in the notebook and in the built book, with no kernel and no network.
+"""Animations that play in the notebook and in the built book, with no kernel and no
+network.
 
-* :func:`progress_animation`: the fixed-noise sample grids a recipe stores in ``history.snapshots``
-  (one ``(n, C, H, W)`` grid per epoch, see :class:`course_lib.training.ImageSnapshot`), tiled
-  into frames;
-* :func:`figure_player`: any matplotlib figure redrawn frame by frame (e.g. the 1-D toy GAN's
-  densities over training), each frame saved as a PNG.
+* :func:`progress_animation`: the fixed-noise sample grids a recipe stores in
+  ``history.snapshots`` (one ``(n, C, H, W)`` grid per epoch, see
+  :class:`course_lib.training.ImageSnapshot`), tiled into frames;
+* :func:`figure_player`: any matplotlib figure redrawn frame by frame (e.g. the 1-D toy
+  GAN's densities over training), each frame saved as a PNG.
 
-Both return a :class:`FramePlayer`: every frame is embedded as a PNG ``<img>``, and the frame slider
-of :func:`course_lib.static_widgets.slider_html` (with a play button) shows one at a time. The
-player is the course's own HTML, so nothing is edited after the fact: no regular expressions over
-another library's output, no CDN icons. Keep it small: at most ``max_frames`` evenly spaced
-frames (first and last always included); :attr:`FramePlayer.html_bytes` says how large it is.
+Both return a :class:`FramePlayer`: every frame is embedded as a PNG ``<img>``, and the
+frame slider of :func:`course_lib.static_widgets.slider_html` (with a play button) shows
+one at a time. The player is the course's own HTML, so nothing is edited after the fact:
+no regular expressions over another library's output, no CDN icons. Keep it small: at
+most ``max_frames`` evenly spaced frames (first and last always included);
+:attr:`FramePlayer.html_bytes` says how large it is.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from course_lib.viz import display_images, tile
 
 
 def pick_frames(count: int, max_frames: int) -> list[int]:
-    """At most ``max_frames`` evenly spaced indices of ``range(count)``, always with the first and the last."""
+    """At most ``max_frames`` evenly spaced indices of ``range(count)``, always with the
+    first and the last."""
     if max_frames < 1:
         raise CourseInputError(f"max_frames must be at least 1, got {max_frames}")
     if count <= max_frames:
@@ -43,16 +46,28 @@ class FramePlayer:
     Attributes:
         pngs: the embedded frames, PNG bytes.
         labels: one label per frame, e.g. ``"epoch 5"``.
-        frames: the frames as ``(H, W)`` arrays in ``[0, 1]`` (grids of :func:`progress_animation`),
-            or ``None`` for figure frames.
+        frames: the frames as ``(H, W)`` arrays in ``[0, 1]`` (grids of
+            :func:`progress_animation`), or ``None`` for figure frames.
         html: the player, a ``<div>`` with no ``<script>`` and no external URL.
     """
 
-    def __init__(self, pngs: list[bytes], labels: list[str], *, title: str | None, width: int,
-                 interval_ms: int, frames: list[np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        pngs: list[bytes],
+        labels: list[str],
+        *,
+        title: str | None,
+        width: int,
+        interval_ms: int,
+        frames: list[np.ndarray] | None = None,
+    ) -> None:
         self.pngs, self.labels, self.frames = pngs, labels, frames
-        panel = sw.image_panel(title or "", [sw.data_uri(png) for png in pngs], width=width)
-        self.html = sw.slider_html(panel, labels, slider_name="frame", play_ms=interval_ms)
+        panel = sw.image_panel(
+            title or "", [sw.data_uri(png) for png in pngs], width=width
+        )
+        self.html = sw.slider_html(
+            panel, labels, slider_name="frame", play_ms=interval_ms
+        )
 
     @property
     def html_bytes(self) -> int:
@@ -63,7 +78,10 @@ class FramePlayer:
         return self.html
 
     def __repr__(self) -> str:
-        return f"FramePlayer({len(self.pngs)} frames, {self.html_bytes / 1024:.0f} KiB of HTML)"
+        return (
+            f"FramePlayer({len(self.pngs)} frames, {self.html_bytes / 1024:.0f} KiB "
+            "of HTML)"
+        )
 
 
 ProgressAnimation = FramePlayer
@@ -88,38 +106,46 @@ def progress_animation(
     title: str | None = None,
     grey_levels: int = 32,
 ) -> FramePlayer:
-    """Animate sample grids over the epochs (e.g. ``history.snapshots`` of a GAN trained on fixed noise).
+    """Animate sample grids over the epochs (e.g. ``history.snapshots`` of a GAN trained
+    on fixed noise).
 
     Args:
-        snapshots: one ``(n, C, H, W)`` tensor per epoch, all the same shape, values in ``[-1, 1]`` or
-            ``[0, 1]``.
+        snapshots: one ``(n, C, H, W)`` tensor per epoch, all the same shape, values in
+            ``[-1, 1]`` or ``[0, 1]``.
         nrow: images per row of each grid (default: about the square root of ``n``).
-        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect from all the snapshots together.
+        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect from all the
+            snapshots together.
         labels: one label per snapshot (default ``"epoch 1"``, ``"epoch 2"``, ...).
-        max_frames: keep at most this many evenly spaced snapshots (first and last included).
+        max_frames: keep at most this many evenly spaced snapshots (first and last
+            included).
         scale: screen pixels per image pixel (the grid is enlarged without smoothing).
         interval_ms: time between frames when playing.
         title: caption above the grid.
-        grey_levels: grey levels of the embedded frames (256 = exact; 32 looks the same on digit grids
-            and is smaller).
+        grey_levels: grey levels of the embedded frames (256 = exact; 32 looks the same
+            on digit grids and is smaller).
 
     Returns:
         A :class:`FramePlayer` whose :attr:`~FramePlayer.frames` are the tiled grids.
 
     Raises:
-        CourseInputError: no snapshots, snapshots of different shapes, labels of the wrong length,
-            values outside the range, or ``grey_levels`` outside ``2..256``.
+        CourseInputError: no snapshots, snapshots of different shapes, labels of the
+            wrong length, values outside the range, or ``grey_levels`` outside
+            ``2..256``.
     """
     if len(snapshots) == 0:
         raise CourseInputError(
-            "snapshots is empty; train with callbacks=[ImageSnapshot(...)] so history.snapshots has one grid per epoch"
+            "snapshots is empty; train with callbacks=[ImageSnapshot(...)] so "
+            "history.snapshots has one grid per epoch"
         )
     shapes = {tuple(s.shape) for s in snapshots}
     if len(shapes) != 1:
-        raise CourseInputError(f"all snapshots must have the same shape, got {sorted(shapes)}")
+        raise CourseInputError(
+            f"all snapshots must have the same shape, got {sorted(shapes)}"
+        )
     if labels is not None and len(labels) != len(snapshots):
         raise CourseInputError(
-            f"labels must have one entry per snapshot ({len(snapshots)}), got {len(labels)}"
+            f"labels must have one entry per snapshot ({len(snapshots)}), got "
+            f"{len(labels)}"
         )
     chosen = pick_frames(len(snapshots), max_frames)
     stacked = torch.stack([torch.as_tensor(snapshots[i]) for i in chosen])
@@ -129,9 +155,17 @@ def progress_animation(
     ncol = nrow or int(np.ceil(np.sqrt(n)))
     frames = [tile(grid, ncol) for grid in shown]
     pngs = [sw.png_bytes(_quantise(frame, grey_levels)) for frame in frames]
-    frame_labels = [labels[i] if labels is not None else f"epoch {i + 1}" for i in chosen]
-    return FramePlayer(pngs, frame_labels, title=title, width=frames[0].shape[1] * scale,
-                       interval_ms=interval_ms, frames=frames)
+    frame_labels = [
+        labels[i] if labels is not None else f"epoch {i + 1}" for i in chosen
+    ]
+    return FramePlayer(
+        pngs,
+        frame_labels,
+        title=title,
+        width=frames[0].shape[1] * scale,
+        interval_ms=interval_ms,
+        frames=frames,
+    )
 
 
 def figure_player(
@@ -144,14 +178,16 @@ def figure_player(
     dpi: int = 80,
     title: str | None = None,
 ) -> FramePlayer:
-    """Play a matplotlib figure that ``draw(k)`` updates to frame ``k`` (``k = 0 .. n_frames - 1``).
+    """Play a matplotlib figure that ``draw(k)`` updates to frame ``k`` (``k = 0 ..
+    n_frames - 1``).
 
-    Each frame is saved as a PNG after ``draw(k)``; the figure is closed afterwards, so a cell
-    ending in the player shows the player only.
+    Each frame is saved as a PNG after ``draw(k)``; the figure is closed afterwards, so
+    a cell ending in the player shows the player only.
 
     Args:
         figure: a ``matplotlib.figure.Figure``.
-        draw: updates the figure's artists for frame ``k`` (its return value is ignored).
+        draw: updates the figure's artists for frame ``k`` (its return value is
+            ignored).
         n_frames: number of frames, at least 1.
         labels: one label per frame (default ``"frame 1"``, ...).
         interval_ms: time between frames when playing.
@@ -165,11 +201,15 @@ def figure_player(
     from matplotlib.figure import Figure
 
     if not isinstance(figure, Figure):
-        raise CourseInputError(f"figure must be a matplotlib Figure, got {type(figure).__name__}")
+        raise CourseInputError(
+            f"figure must be a matplotlib Figure, got {type(figure).__name__}"
+        )
     if n_frames < 1:
         raise CourseInputError(f"n_frames must be at least 1, got {n_frames}")
     if labels is not None and len(labels) != n_frames:
-        raise CourseInputError(f"labels must have one entry per frame ({n_frames}), got {len(labels)}")
+        raise CourseInputError(
+            f"labels must have one entry per frame ({n_frames}), got {len(labels)}"
+        )
     pngs = []
     for k in range(n_frames):
         draw(k)
@@ -178,5 +218,11 @@ def figure_player(
         pngs.append(buffer.getvalue())
     width = int(round(figure.get_figwidth() * dpi))
     plt.close(figure)
-    frame_labels = list(labels) if labels is not None else [f"frame {k + 1}" for k in range(n_frames)]
-    return FramePlayer(pngs, frame_labels, title=title, width=width, interval_ms=interval_ms)
+    frame_labels = (
+        list(labels)
+        if labels is not None
+        else [f"frame {k + 1}" for k in range(n_frames)]
+    )
+    return FramePlayer(
+        pngs, frame_labels, title=title, width=width, interval_ms=interval_ms
+    )

@@ -1,12 +1,14 @@
 """MNIST, embedded and exact, plus the small data helpers every lesson uses.
 
-MNIST ships inside the package (``course_lib/assets/mnist.npz``, ``uint8``, about 11 MB), so the
-course works offline. See ``course_lib/assets/MNIST.md`` for provenance and licence.
+MNIST ships inside the package (``course_lib/assets/mnist.npz``, ``uint8``, about 11
+MB), so the course works offline. See ``course_lib/assets/MNIST.md`` for provenance and
+licence.
 
 Value ranges used in the course:
 
 * ``[0, 1]`` -- what :func:`load_mnist` returns; used with Bernoulli likelihoods (VAE).
-* ``[-1, 1]`` -- :func:`to_signed`; used with tanh outputs (autoencoders, GANs). Background is -1.
+* ``[-1, 1]`` -- :func:`to_signed`; used with tanh outputs (autoencoders, GANs).
+  Background is -1.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ MNIST_SIZES = {"train": 60_000, "test": 10_000}
 
 @functools.lru_cache(maxsize=4)
 def _read_mnist_arrays(path: str, expected_sha256: str) -> dict[str, np.ndarray]:
-    """Read and verify the embedded ``.npz``; cached, so the checksum is computed once per process."""
+    """Read and verify the embedded ``.npz``; cached, so the checksum is computed once
+    per process."""
     file = Path(path)
     if not file.is_file():
         raise DataError(
@@ -38,8 +41,10 @@ def _read_mnist_arrays(path: str, expected_sha256: str) -> dict[str, np.ndarray]
     digest = hashlib.sha256(raw).hexdigest()
     if digest != expected_sha256:
         raise DataError(
-            f"the embedded MNIST file {file} is corrupted (SHA-256 {digest[:12]}..., expected "
-            f"{expected_sha256[:12]}...). Restore it with `git checkout -- course_lib/assets/mnist.npz`."
+            f"the embedded MNIST file {file} is corrupted (SHA-256 {digest[:12]}..., "
+            "expected "
+            f"{expected_sha256[:12]}...). Restore it with `git checkout -- "
+            "course_lib/assets/mnist.npz`."
         )
     import io
 
@@ -47,16 +52,20 @@ def _read_mnist_arrays(path: str, expected_sha256: str) -> dict[str, np.ndarray]
         return {key: archive[key] for key in archive.files}
 
 
-def load_mnist(split: str = "train", *, path: Path | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def load_mnist(
+    split: str = "train", *, path: Path | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Load MNIST from the embedded file, in the official order.
 
     Args:
         split: ``"train"`` (60 000 images) or ``"test"`` (10 000 images).
-        path: another ``.npz`` with the same layout (for tests); its checksum must still match.
+        path: another ``.npz`` with the same layout (for tests); its checksum must still
+            match.
 
     Returns:
-        ``(images, labels)``: images ``float32`` of shape ``(N, 1, 28, 28)`` with values ``k/255``
-        in ``[0, 1]`` for the original byte ``k``; labels ``int64`` of shape ``(N,)`` in ``0..9``.
+        ``(images, labels)``: images ``float32`` of shape ``(N, 1, 28, 28)`` with values
+        ``k/255`` in ``[0, 1]`` for the original byte ``k``; labels ``int64`` of shape
+        ``(N,)`` in ``0..9``.
 
     Raises:
         CourseInputError: for an unknown split.
@@ -65,13 +74,16 @@ def load_mnist(split: str = "train", *, path: Path | str | None = None) -> tuple
     if split not in MNIST_SIZES:
         raise CourseInputError(f"split must be 'train' or 'test', got {split!r}")
     arrays = _read_mnist_arrays(str(path or MNIST_PATH), MNIST_SHA256)
-    images = torch.from_numpy(arrays[f"{split}_images"]).float().div_(255.0).unsqueeze(1)
+    images = (
+        torch.from_numpy(arrays[f"{split}_images"]).float().div_(255.0).unsqueeze(1)
+    )
     labels = torch.from_numpy(arrays[f"{split}_labels"].astype(np.int64))
     return images, labels
 
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:
-    """Map images from ``[0, 1]`` to ``[-1, 1]`` (``2x - 1``); background becomes -1 (black)."""
+    """Map images from ``[0, 1]`` to ``[-1, 1]`` (``2x - 1``); background becomes -1
+    (black)."""
     check_tensor(x, "x", value_range=(0.0, 1.0))
     return x * 2.0 - 1.0
 
@@ -82,15 +94,19 @@ def to_unit(x: torch.Tensor) -> torch.Tensor:
     return (x + 1.0) / 2.0
 
 
-def binarise(x: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Dynamic binarisation: each pixel becomes 1 with probability equal to its intensity.
+def binarise(
+    x: torch.Tensor, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Dynamic binarisation: each pixel becomes 1 with probability equal to its
+    intensity.
 
     Args:
         x: images in ``[0, 1]``, any shape.
         generator: optional random generator, for reproducible draws.
 
     Returns:
-        A tensor of the same shape and dtype with values in ``{0, 1}``; a fresh draw each call.
+        A tensor of the same shape and dtype with values in ``{0, 1}``; a fresh draw
+        each call.
     """
     check_tensor(x, "x", value_range=(0.0, 1.0))
     return torch.bernoulli(x.clamp(0.0, 1.0), generator=generator)
@@ -108,24 +124,31 @@ def stratified_subset(
         seed: which examples are picked (the same seed always gives the same subset).
 
     Returns:
-        ``(images[idx], labels[idx])`` with ``idx`` sorted, so the official order is kept.
+        ``(images[idx], labels[idx])`` with ``idx`` sorted, so the official order is
+        kept.
     """
     if n is None:
         return images, labels
     if labels.dim() != 1 or labels.shape[0] != images.shape[0]:
         raise CourseInputError(
-            f"labels must have shape ({images.shape[0]},) to match images, got {tuple(labels.shape)}"
+            f"labels must have shape ({images.shape[0]},) to match images, got "
+            f"{tuple(labels.shape)}"
         )
     if not 0 < n <= labels.shape[0]:
         raise CourseInputError(f"n must be between 1 and {labels.shape[0]}, got {n}")
     generator = torch.Generator().manual_seed(seed)
     classes = torch.unique(labels)
     per_class = [torch.nonzero(labels == c).flatten() for c in classes]
-    quota = [n // len(classes) + (1 if i < n % len(classes) else 0) for i in range(len(classes))]
+    quota = [
+        n // len(classes) + (1 if i < n % len(classes) else 0)
+        for i in range(len(classes))
+    ]
     chosen = []
     for members, q in zip(per_class, quota):
         if q > len(members):
-            raise CourseInputError(f"cannot take {q} examples of a class that has only {len(members)}")
+            raise CourseInputError(
+                f"cannot take {q} examples of a class that has only {len(members)}"
+            )
         chosen.append(members[torch.randperm(len(members), generator=generator)[:q]])
     idx = torch.sort(torch.cat(chosen)).values
     return images[idx], labels[idx]
@@ -135,9 +158,14 @@ TORCHVISION_DATASETS = ("FashionMNIST", "CIFAR10")
 
 
 def load_torchvision_dataset(
-    name: str, split: str = "train", *, root: Path | str | None = None, download: bool = True
+    name: str,
+    split: str = "train",
+    *,
+    root: Path | str | None = None,
+    download: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Load Fashion-MNIST or CIFAR-10 through torchvision (downloads on first use; needs the network).
+    """Load Fashion-MNIST or CIFAR-10 through torchvision (downloads on first use; needs
+    the network).
 
     Args:
         name: ``"FashionMNIST"`` or ``"CIFAR10"``.
@@ -146,14 +174,18 @@ def load_torchvision_dataset(
         download: allow torchvision to download missing files.
 
     Returns:
-        ``(images, labels)``: ``float32`` images ``(N, C, H, W)`` in ``[0, 1]`` (C = 1 for
-        Fashion-MNIST at 28x28, 3 for CIFAR-10 at 32x32) and ``int64`` labels ``(N,)``.
+        ``(images, labels)``: ``float32`` images ``(N, C, H, W)`` in ``[0, 1]`` (C = 1
+        for Fashion-MNIST at 28x28, 3 for CIFAR-10 at 32x32) and ``int64`` labels
+        ``(N,)``.
 
     Raises:
-        DataError: when the files are absent and cannot be downloaded, saying what to do.
+        DataError: when the files are absent and cannot be downloaded, saying what to
+            do.
     """
     if name not in TORCHVISION_DATASETS:
-        raise CourseInputError(f"unknown dataset {name!r}; choose one of {', '.join(TORCHVISION_DATASETS)}")
+        raise CourseInputError(
+            f"unknown dataset {name!r}; choose one of {', '.join(TORCHVISION_DATASETS)}"
+        )
     if split not in ("train", "test"):
         raise CourseInputError(f"split must be 'train' or 'test', got {split!r}")
     import torchvision
@@ -164,11 +196,15 @@ def load_torchvision_dataset(
     dataset_class = getattr(torchvision.datasets, name)
     try:
         dataset = dataset_class(str(root), train=(split == "train"), download=download)
-    except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
-        reason = " ".join(str(error).split())  # one line, however torchvision formats it
+    # URLError is an OSError; torchvision raises RuntimeError
+    except (OSError, RuntimeError) as error:
+        # one line, however torchvision formats it
+        reason = " ".join(str(error).split())
         raise DataError(
-            f"{name} is not in {root} and could not be downloaded ({type(error).__name__}: {reason}). "
-            "Connect to the internet and run again, or copy the torchvision files into that folder; "
+            f"{name} is not in {root} and could not be downloaded "
+            f"({type(error).__name__}: {reason}). "
+            "Connect to the internet and run again, or copy the torchvision files "
+            "into that folder; "
             "MNIST needs no download: use course_lib.data.load_mnist."
         ) from None
     data = torch.as_tensor(np.asarray(dataset.data))

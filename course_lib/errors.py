@@ -1,6 +1,7 @@
 """The course's error types and the small input checks every module shares.
 
-Every message names the problem *and* the fix, so a student never has to read a deep stack trace.
+Every message names the problem *and* the fix, so a student never has to read a deep
+stack trace.
 """
 
 from __future__ import annotations
@@ -42,13 +43,16 @@ def check_tensor(
     value_range: tuple[float, float] | None = None,
     floating: bool = True,
 ) -> torch.Tensor:
-    """Check that ``x`` is a tensor of the expected shape and value range, and return it.
+    """Check that ``x`` is a tensor of the expected shape and value range, and return
+    it.
 
     Args:
         x: the object to check.
         name: the argument's name, used in the message.
-        shape: expected shape; ``None`` entries accept any size (e.g. ``(None, 1, 28, 28)``).
-        value_range: inclusive ``(low, high)`` every element must lie in (checked with a 1e-4 tolerance).
+        shape: expected shape; ``None`` entries accept any size (e.g. ``(None, 1, 28,
+            28)``).
+        value_range: inclusive ``(low, high)`` every element must lie in (checked with a
+            1e-4 tolerance).
         floating: require a floating-point dtype.
 
     Raises:
@@ -56,15 +60,23 @@ def check_tensor(
     """
     if not isinstance(x, torch.Tensor):
         raise CourseInputError(
-            f"{name} must be a torch.Tensor, got {type(x).__name__}; convert it with torch.as_tensor"
+            f"{name} must be a torch.Tensor, got {type(x).__name__}; convert it with "
+            "torch.as_tensor"
         )
     if floating and not x.is_floating_point():
-        raise CourseInputError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; call .float() first")
+        raise CourseInputError(
+            f"{name} must be a floating-point tensor, got dtype {x.dtype}; call "
+            ".float() first"
+        )
     if shape is not None:
-        ok = x.dim() == len(shape) and all(s is None or s == d for s, d in zip(shape, x.shape))
+        ok = x.dim() == len(shape) and all(
+            s is None or s == d for s, d in zip(shape, x.shape)
+        )
         if not ok:
             want = "(" + ", ".join("N" if s is None else str(s) for s in shape) + ")"
-            raise CourseInputError(f"{name} must have shape {want}, got {tuple(x.shape)}")
+            raise CourseInputError(
+                f"{name} must have shape {want}, got {tuple(x.shape)}"
+            )
     if value_range is not None and x.numel() > 0:
         low, high = value_range
         lo, hi = float(x.detach().min()), float(x.detach().max())
@@ -75,6 +87,7 @@ def check_tensor(
             elif (low, high) == (0.0, 1.0) and lo < 0:
                 hint = "; scale [-1, 1] images back with course_lib.data.to_unit"
             raise CourseInputError(
-                f"{name} must have values in [{low:g}, {high:g}], got values in [{lo:.3g}, {hi:.3g}]{hint}"
+                f"{name} must have values in [{low:g}, {high:g}], got values in "
+                f"[{lo:.3g}, {hi:.3g}]{hint}"
             )
     return x

@@ -1,24 +1,27 @@
 """The frozen MNIST evaluator: a small CNN classifier that ships with the course.
 
-Every sample-quality number in the course (class coverage, classifier Inception Score, Fréchet
-distance) is computed with this one network, so numbers are comparable across lessons. Its weights
-live in ``course_lib/assets/evaluator.pt`` (about 0.5 MB), are checked against :data:`EVALUATOR_SHA256`
-and are loaded with ``torch.load(weights_only=True)``, so the file can never run code.
+Every sample-quality number in the course (class coverage, classifier Inception Score,
+Fréchet distance) is computed with this one network, so numbers are comparable across
+lessons. Its weights live in ``course_lib/assets/evaluator.pt`` (about 0.5 MB), are
+checked against :data:`EVALUATOR_SHA256` and are loaded with
+``torch.load(weights_only=True)``, so the file can never run code.
 
 Rebuild it (4 epochs, about 2 minutes on 2 idle CPU cores) with::
 
     python -m benchmarks.evaluator --train
 
-which trains with the shared loop, writes the file, and prints the test accuracy and the new
-SHA-256 to paste into :data:`EVALUATOR_SHA256`. Check the shipped file, and print what real data
-scores, with ``python -m benchmarks.evaluator --report``.
+which trains with the shared loop, writes the file, and prints the test accuracy and the
+new SHA-256 to paste into :data:`EVALUATOR_SHA256`. Check the shipped file, and print
+what real data scores, with ``python -m benchmarks.evaluator --report``.
 
-Reference figures of the shipped weights (seed 0, torch 2.x, CPU): test accuracy 99.10 % on the
-10 000 test images; real test images: Inception Score 9.67, all 10 classes covered, KL to uniform
-0.0018; Fréchet real-data floor (train vs test) 1.78 at n = 5 000 and 1.37 at n = 10 000.
+Reference figures of the shipped weights (seed 0, torch 2.x, CPU): test accuracy 99.10 %
+on the 10 000 test images; real test images: Inception Score 9.67, all 10 classes
+covered, KL to uniform 0.0018; Fréchet real-data floor (train vs test) 1.78 at n = 5 000
+and 1.37 at n = 10 000.
 
-Inputs are images ``(N, 1, 28, 28)`` in ``[0, 1]``. Images of tanh models (``[-1, 1]``) must be
-converted with :func:`course_lib.data.to_unit` first, or passed with ``signed=True``.
+Inputs are images ``(N, 1, 28, 28)`` in ``[0, 1]``. Images of tanh models (``[-1, 1]``)
+must be converted with :func:`course_lib.data.to_unit` first, or passed with
+``signed=True``.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ NUM_CLASSES = 10
 
 
 class MnistClassifier(nn.Module):
-    """Three 3x3 conv blocks (32, 64, 64 channels, each ReLU + 2x2 max-pool), a 128-d layer, 10 logits.
+    """Three 3x3 conv blocks (32, 64, 64 channels, each ReLU + 2x2 max-pool), a 128-d
+    layer, 10 logits.
 
-    About 131 000 parameters. Shapes: ``(N, 1, 28, 28)`` -> conv blocks -> ``(N, 64, 3, 3)`` ->
-    ``features`` ``(N, 128)`` (after ReLU) -> ``logits`` ``(N, 10)``.
+    About 131 000 parameters. Shapes: ``(N, 1, 28, 28)`` -> conv blocks -> ``(N, 64, 3,
+    3)`` -> ``features`` ``(N, 128)`` (after ReLU) -> ``logits`` ``(N, 10)``.
     """
 
     def __init__(self) -> None:
@@ -60,7 +64,8 @@ class MnistClassifier(nn.Module):
         self.dropout = nn.Dropout(0.3)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """Penultimate features: ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(N, 128)``, non-negative."""
+        """Penultimate features: ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(N, 128)``,
+        non-negative."""
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)  # (N, 32, 14, 14)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)  # (N, 64, 7, 7)
         x = F.max_pool2d(F.relu(self.conv3(x)), 2)  # (N, 64, 3, 3)
@@ -74,9 +79,9 @@ class MnistClassifier(nn.Module):
 class Evaluator:
     """The frozen classifier in eval mode, with input checks and batching.
 
-    Every method takes images ``(N, 1, 28, 28)`` in ``[0, 1]`` on any device (``signed=True``
-    accepts ``[-1, 1]`` and converts with ``(x + 1) / 2``), works in batches of ``batch_size``
-    without gradients, and returns CPU tensors.
+    Every method takes images ``(N, 1, 28, 28)`` in ``[0, 1]`` on any device
+    (``signed=True`` accepts ``[-1, 1]`` and converts with ``(x + 1) / 2``), works in
+    batches of ``batch_size`` without gradients, and returns CPU tensors.
 
     Args:
         model: a trained :class:`MnistClassifier`.
@@ -84,7 +89,13 @@ class Evaluator:
         batch_size: images per forward pass.
     """
 
-    def __init__(self, model: MnistClassifier, device: torch.device | str = "cpu", *, batch_size: int = 1000):
+    def __init__(
+        self,
+        model: MnistClassifier,
+        device: torch.device | str = "cpu",
+        *,
+        batch_size: int = 1000,
+    ):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         for parameter in self.model.parameters():
@@ -98,7 +109,8 @@ class Evaluator:
             return (images + 1.0) / 2.0
         if images.numel() and float(images.min()) < -1e-4:
             raise CourseInputError(
-                f"the evaluator expects images in [0, 1], got a minimum of {float(images.min()):.3g}; "
+                "the evaluator expects images in [0, 1], got a minimum of "
+                f"{float(images.min()):.3g}; "
                 "convert tanh outputs with course_lib.data.to_unit, or pass signed=True"
             )
         return check_tensor(images, "images", value_range=(0.0, 1.0))
@@ -109,7 +121,9 @@ class Evaluator:
         outputs = []
         for start in range(0, len(images), self.batch_size):
             batch = images[start : start + self.batch_size].to(self.device)
-            out = self.model.features(batch) if head == "features" else self.model(batch)
+            out = (
+                self.model.features(batch) if head == "features" else self.model(batch)
+            )
             outputs.append(out.float().cpu())
         if not outputs:
             width = FEATURE_DIM if head == "features" else NUM_CLASSES
@@ -132,10 +146,15 @@ class Evaluator:
         """Penultimate features ``(N, 128)`` (used by the Fréchet distance)."""
         return self._run(images, signed, "features")
 
-    def accuracy(self, images: torch.Tensor, labels: torch.Tensor, *, signed: bool = False) -> float:
-        """Share of ``images`` whose predicted class equals ``labels`` (``(N,)`` ints), in ``[0, 1]``."""
+    def accuracy(
+        self, images: torch.Tensor, labels: torch.Tensor, *, signed: bool = False
+    ) -> float:
+        """Share of ``images`` whose predicted class equals ``labels`` (``(N,)`` ints),
+        in ``[0, 1]``."""
         check_tensor(labels, "labels", shape=(len(images),), floating=False)
-        return float((self.predict(images, signed=signed) == labels.cpu()).float().mean())
+        return float(
+            (self.predict(images, signed=signed) == labels.cpu()).float().mean()
+        )
 
 
 def file_sha256(path: Path | str) -> str:
@@ -157,7 +176,8 @@ def load_evaluator(
         expected_sha256: the checksum it must have; default :data:`EVALUATOR_SHA256`.
 
     Raises:
-        DataError: when the file is missing or its checksum does not match, saying how to restore it.
+        DataError: when the file is missing or its checksum does not match, saying how
+            to restore it.
     """
     file = Path(path) if path is not None else EVALUATOR_PATH
     expected = expected_sha256 or EVALUATOR_SHA256
@@ -170,9 +190,12 @@ def load_evaluator(
     digest = file_sha256(file)
     if digest != expected:
         raise DataError(
-            f"the evaluator weights {file} are corrupted or were changed (SHA-256 {digest[:12]}..., expected "
-            f"{expected[:12]}...). Restore them with `git checkout -- course_lib/assets/evaluator.pt`; "
-            "after a deliberate rebuild, paste the new SHA-256 into course_lib.evaluator.EVALUATOR_SHA256."
+            f"the evaluator weights {file} are corrupted or were changed (SHA-256 "
+            f"{digest[:12]}..., expected "
+            f"{expected[:12]}...). Restore them with `git checkout -- "
+            "course_lib/assets/evaluator.pt`; "
+            "after a deliberate rebuild, paste the new SHA-256 into "
+            "course_lib.evaluator.EVALUATOR_SHA256."
         )
     state = torch.load(file, map_location="cpu", weights_only=True)
     model = MnistClassifier()
@@ -190,19 +213,21 @@ def train_evaluator(
 ) -> tuple[MnistClassifier, History]:
     """Train a fresh :class:`MnistClassifier` on MNIST with the shared training loop.
 
-    Adam with learning rate ``lr``, multiplied by ``lr_decay`` after every epoch; cross-entropy loss.
+    Adam with learning rate ``lr``, multiplied by ``lr_decay`` after every epoch;
+    cross-entropy loss.
 
     Args:
-        budget: epochs, training-set size and batch size; default ``get_profile("cpu").budget("evaluator")``
-            (4 epochs over all 60 000 images, batch 128).
+        budget: epochs, training-set size and batch size; default
+            ``get_profile("cpu").budget("evaluator")`` (4 epochs over all 60 000 images,
+            batch 128).
         lr: initial Adam learning rate.
         lr_decay: factor applied to the learning rate after each epoch.
         seed: seeds weights, dropout and batch order.
         device: where to train.
 
     Returns:
-        ``(model, history)``: the trained model in eval mode on the CPU, and the per-epoch history
-        (``loss``, ``accuracy`` on the training batches).
+        ``(model, history)``: the trained model in eval mode on the CPU, and the
+        per-epoch history (``loss``, ``accuracy`` on the training batches).
     """
     budget = budget or get_profile("cpu").budget("evaluator")
     seed_everything(seed)
@@ -222,14 +247,17 @@ def train_evaluator(
         return {"loss": loss, "accuracy": (logits.argmax(1) == y).float().mean()}
 
     model.train()
-    batches = TensorBatches(images, labels, batch_size=budget.batch_size, device=device, seed=seed)
+    batches = TensorBatches(
+        images, labels, batch_size=budget.batch_size, device=device, seed=seed
+    )
     decay = [lambda epoch, history: scheduler.step()]
     history = train(step, batches, budget.epochs, name="evaluator", callbacks=decay)
     return model.cpu().eval(), history
 
 
 def save_weights(model: MnistClassifier, path: Path | str) -> str:
-    """Write ``model``'s state dict (CPU tensors only) to ``path`` and return the file's SHA-256."""
+    """Write ``model``'s state dict (CPU tensors only) to ``path`` and return the file's
+    SHA-256."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     torch.save(state, path)
     return file_sha256(path)

@@ -1,13 +1,16 @@
-"""Sample-quality and reconstruction metrics: plain functions, each checked against known values.
+"""Sample-quality and reconstruction metrics: plain functions, each checked against
+known values.
 
 Classifier-based figures use the frozen evaluator (:mod:`course_lib.evaluator`):
 
-* :func:`class_histogram`, :func:`kl_to_uniform`, :func:`coverage_report` -- which digits a generator
-  draws and how evenly (mode collapse shows as a few classes and a large KL).
-* :func:`inception_score` -- ``exp(E_x KL(p(y|x) || p(y)))``: 1 for useless samples, at most 10.
-* :func:`frechet_distance`, :func:`frechet_distance_images`, :func:`real_data_floor` -- the distance
-  between two Gaussians fitted to penultimate features. Only compare it within one evaluator, next to
-  the real-data floor (train vs test images).
+* :func:`class_histogram`, :func:`kl_to_uniform`, :func:`coverage_report` -- which
+  digits a generator draws and how evenly (mode collapse shows as a few classes and a
+  large KL).
+* :func:`inception_score` -- ``exp(E_x KL(p(y|x) || p(y)))``: 1 for useless samples, at
+  most 10.
+* :func:`frechet_distance`, :func:`frechet_distance_images`, :func:`real_data_floor` --
+  the distance between two Gaussians fitted to penultimate features. Only compare it
+  within one evaluator, next to the real-data floor (train vs test images).
 
 Image and latent figures: :func:`psnr`, :func:`ssim`, :func:`sharpness`, :func:`mmd`,
 :func:`component_occupancy`, :func:`prior_match`.
@@ -26,20 +29,24 @@ from course_lib.errors import CourseInputError, check_tensor
 from course_lib.evaluator import Evaluator
 
 COVERAGE_THRESHOLD = 0.01
-"""A class counts as *covered* when at least this share (1 %) of the samples is classified as it."""
+"""A class counts as *covered* when at least this share (1 %) of the samples is
+classified as it."""
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Class histograms and coverage
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def class_histogram(probs_or_labels: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
+def class_histogram(
+    probs_or_labels: torch.Tensor, num_classes: int = 10
+) -> torch.Tensor:
     """Share of samples per class.
 
     Args:
-        probs_or_labels: either class probabilities (or logits) ``(N, C)`` -- each sample counts for its
-            most likely class -- or integer labels ``(N,)`` in ``0..num_classes-1``.
+        probs_or_labels: either class probabilities (or logits) ``(N, C)`` -- each
+            sample counts for its most likely class -- or integer labels ``(N,)`` in
+            ``0..num_classes-1``.
         num_classes: ``C``.
 
     Returns:
@@ -47,23 +54,31 @@ def class_histogram(probs_or_labels: torch.Tensor, num_classes: int = 10) -> tor
     """
     x = probs_or_labels
     if not isinstance(x, torch.Tensor):
-        raise CourseInputError(f"probs_or_labels must be a torch.Tensor, got {type(x).__name__}")
+        raise CourseInputError(
+            f"probs_or_labels must be a torch.Tensor, got {type(x).__name__}"
+        )
     if x.dim() == 2:
         if x.shape[1] != num_classes:
-            raise CourseInputError(f"probabilities must have shape (N, {num_classes}), got {tuple(x.shape)}")
+            raise CourseInputError(
+                f"probabilities must have shape (N, {num_classes}), got "
+                f"{tuple(x.shape)}"
+            )
         labels = x.argmax(dim=1)
     elif x.dim() == 1 and not x.is_floating_point():
         labels = x
     else:
         raise CourseInputError(
-            f"probs_or_labels must be probabilities (N, {num_classes}) or integer labels (N,), "
+            f"probs_or_labels must be probabilities (N, {num_classes}) or integer "
+            "labels (N,), "
             f"got shape {tuple(x.shape)} and dtype {x.dtype}"
         )
     if len(labels) == 0:
         raise CourseInputError("class_histogram needs at least one sample")
     if int(labels.min()) < 0 or int(labels.max()) >= num_classes:
         low, high = int(labels.min()), int(labels.max())
-        raise CourseInputError(f"labels must lie in 0..{num_classes - 1}, got {low}..{high}")
+        raise CourseInputError(
+            f"labels must lie in 0..{num_classes - 1}, got {low}..{high}"
+        )
     counts = torch.bincount(labels.cpu(), minlength=num_classes).double()
     return counts / counts.sum()
 
@@ -71,14 +86,19 @@ def class_histogram(probs_or_labels: torch.Tensor, num_classes: int = 10) -> tor
 def kl_to_uniform(histogram: torch.Tensor) -> float:
     """``KL(h || uniform) = sum_c h_c log(C h_c)`` in nats (``0 log 0 = 0``).
 
-    0 for a perfectly even histogram, ``log C`` (2.303 for 10 classes) when all samples are one class.
+    0 for a perfectly even histogram, ``log C`` (2.303 for 10 classes) when all samples
+    are one class.
 
     Args:
         histogram: ``(C,)`` non-negative shares summing to 1.
     """
-    h = check_tensor(histogram, "histogram", shape=(None,), value_range=(0.0, 1.0)).double()
+    h = check_tensor(
+        histogram, "histogram", shape=(None,), value_range=(0.0, 1.0)
+    ).double()
     if abs(float(h.sum()) - 1.0) > 1e-6:
-        raise CourseInputError(f"histogram must sum to 1, got {float(h.sum()):.6g}; divide by its sum")
+        raise CourseInputError(
+            f"histogram must sum to 1, got {float(h.sum()):.6g}; divide by its sum"
+        )
     return float(torch.xlogy(h, h * len(h)).sum())
 
 
@@ -90,7 +110,8 @@ class CoverageReport:
         shares: ``(10,)`` share of samples per predicted class (sums to 1).
         covered: number of classes with a share of at least ``threshold``.
         kl_uniform: ``KL(shares || uniform)`` in nats.
-        threshold: the share that counts as covered (default :data:`COVERAGE_THRESHOLD` = 1 %).
+        threshold: the share that counts as covered (default :data:`COVERAGE_THRESHOLD`
+            = 1 %).
     """
 
     shares: torch.Tensor
@@ -109,9 +130,14 @@ class CoverageReport:
         return float(self.shares.max())
 
     def __str__(self) -> str:
-        percent = " ".join(f"{d}:{100 * float(s):.1f}%" for d, s in enumerate(self.shares))
-        return (f"{self.covered}/{len(self.shares)} classes covered (>= {100 * self.threshold:g} %), "
-                f"KL to uniform {self.kl_uniform:.4f}; shares {percent}")
+        percent = " ".join(
+            f"{d}:{100 * float(s):.1f}%" for d, s in enumerate(self.shares)
+        )
+        return (
+            f"{self.covered}/{len(self.shares)} classes covered (>= "
+            f"{100 * self.threshold:g} %), "
+            f"KL to uniform {self.kl_uniform:.4f}; shares {percent}"
+        )
 
 
 def coverage_report(
@@ -124,9 +150,11 @@ def coverage_report(
     """Classify ``samples`` with the frozen evaluator and report the class coverage.
 
     Args:
-        samples: images ``(N, 1, 28, 28)`` in ``[0, 1]`` (``[-1, 1]`` with ``signed=True``).
+        samples: images ``(N, 1, 28, 28)`` in ``[0, 1]`` (``[-1, 1]`` with
+            ``signed=True``).
         evaluator: from :func:`course_lib.evaluator.load_evaluator`.
-        threshold: a class is covered when its share is at least this (default 0.01 = 1 %).
+        threshold: a class is covered when its share is at least this (default 0.01 =
+            1 %).
         signed: the samples are in ``[-1, 1]``.
     """
     shares = class_histogram(evaluator.probs(samples, signed=signed))
@@ -134,22 +162,27 @@ def coverage_report(
     return CoverageReport(shares, covered, kl_to_uniform(shares), threshold)
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Inception Score
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _check_probs(probs: torch.Tensor) -> torch.Tensor:
-    p = check_tensor(probs, "probs", shape=(None, None), value_range=(0.0, 1.0)).double()
+    p = check_tensor(
+        probs, "probs", shape=(None, None), value_range=(0.0, 1.0)
+    ).double()
     if len(p) == 0:
         raise CourseInputError("probs is empty; give at least one row")
     if float((p.sum(dim=1) - 1.0).abs().max()) > 1e-4:
-        raise CourseInputError("each row of probs must sum to 1; apply .softmax(dim=1) to logits first")
+        raise CourseInputError(
+            "each row of probs must sum to 1; apply .softmax(dim=1) to logits first"
+        )
     return p
 
 
 def inception_score_per_split(probs: torch.Tensor, splits: int = 1) -> torch.Tensor:
-    """Inception Score of each of ``splits`` consecutive, equal-sized chunks of ``probs``.
+    """Inception Score of each of ``splits`` consecutive, equal-sized chunks of
+    ``probs``.
 
     Args:
         probs: class probabilities ``p(y|x)`` ``(N, C)``, rows summing to 1.
@@ -160,27 +193,33 @@ def inception_score_per_split(probs: torch.Tensor, splits: int = 1) -> torch.Ten
     """
     p = _check_probs(probs)
     if not 1 <= splits <= len(p):
-        raise CourseInputError(f"splits must be between 1 and the number of rows ({len(p)}), got {splits}")
+        raise CourseInputError(
+            f"splits must be between 1 and the number of rows ({len(p)}), got {splits}"
+        )
     scores = []
     for chunk in torch.tensor_split(p, splits):
         marginal = chunk.mean(dim=0, keepdim=True)  # p(y), (1, C)
-        kl = (torch.xlogy(chunk, chunk) - torch.xlogy(chunk, marginal)).sum(dim=1)  # KL(p(y|x) || p(y)), (n,)
+        # KL(p(y|x) || p(y)), (n,)
+        kl = (torch.xlogy(chunk, chunk) - torch.xlogy(chunk, marginal)).sum(dim=1)
         scores.append(torch.exp(kl.mean()))
     return torch.stack(scores)
 
 
 def inception_score(probs: torch.Tensor, splits: int = 1) -> float:
-    """Classifier Inception Score ``exp(E_x KL(p(y|x) || p(y)))``, averaged over ``splits`` chunks.
+    """Classifier Inception Score ``exp(E_x KL(p(y|x) || p(y)))``, averaged over
+    ``splits`` chunks.
 
-    It is high (up to ``C``) when each sample is classified confidently *and* the classes are used
-    evenly; 1 when every sample gets the same prediction. The 10 000 MNIST test images score 9.67 with
-    the course's evaluator: the reference for generated samples (the evaluator is not fully confident
-    even on real digits, so 10 is out of reach).
+    It is high (up to ``C``) when each sample is classified confidently *and* the
+    classes are used evenly; 1 when every sample gets the same prediction. The 10 000
+    MNIST test images score 9.67 with the course's evaluator: the reference for
+    generated samples (the evaluator is not fully confident even on real digits, so 10
+    is out of reach).
 
     Args:
         probs: ``(N, C)`` class probabilities, e.g. ``evaluator.probs(samples)``.
-        splits: the score is computed on each of ``splits`` chunks and averaged (the usual choice is 10;
-            with few samples per chunk, ``p(y)`` is noisy and the score is biased).
+        splits: the score is computed on each of ``splits`` chunks and averaged (the
+            usual choice is 10; with few samples per chunk, ``p(y)`` is noisy and the
+            score is biased).
 
     Returns:
         The mean score, in ``[1, C]``.
@@ -188,9 +227,9 @@ def inception_score(probs: torch.Tensor, splits: int = 1) -> float:
     return float(inception_score_per_split(probs, splits).mean())
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Fréchet distance
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _check_features(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
@@ -200,14 +239,17 @@ def _check_features(x: torch.Tensor | np.ndarray, name: str) -> np.ndarray:
     if x.ndim != 2:
         raise CourseInputError(f"{name} must have shape (N, D), got {x.shape}")
     if len(x) < 2:
-        raise CourseInputError(f"{name} needs at least 2 rows to estimate a covariance, got {len(x)}")
+        raise CourseInputError(
+            f"{name} needs at least 2 rows to estimate a covariance, got {len(x)}"
+        )
     if not np.isfinite(x).all():
         raise CourseInputError(f"{name} contains NaN or infinite values")
     return x
 
 
 def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
-    """Square root of a symmetric positive semi-definite matrix (tiny negative eigenvalues clipped)."""
+    """Square root of a symmetric positive semi-definite matrix (tiny negative
+    eigenvalues clipped)."""
     eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2.0)
     return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
 
@@ -219,10 +261,11 @@ def frechet_distance_from_stats(
 
     ``||mu_a - mu_b||^2 + Tr(sigma_a + sigma_b - 2 (sigma_a sigma_b)^(1/2))``.
 
-    ``Tr((sigma_a sigma_b)^(1/2))`` is computed as the sum of the square roots of the eigenvalues of
-    the symmetric matrix ``sigma_a^(1/2) sigma_b sigma_a^(1/2)``, which has the same eigenvalues as
-    ``sigma_a sigma_b``. This gives the value ``scipy.linalg.sqrtm`` would, but stays real and finite
-    for singular or ill-conditioned covariances (no complex parts to discard).
+    ``Tr((sigma_a sigma_b)^(1/2))`` is computed as the sum of the square roots of the
+    eigenvalues of the symmetric matrix ``sigma_a^(1/2) sigma_b sigma_a^(1/2)``, which
+    has the same eigenvalues as ``sigma_a sigma_b``. This gives the value
+    ``scipy.linalg.sqrtm`` would, but stays real and finite for singular or
+    ill-conditioned covariances (no complex parts to discard).
 
     Args:
         mu_a, mu_b: means ``(D,)``.
@@ -231,12 +274,19 @@ def frechet_distance_from_stats(
     Returns:
         The distance (``>= 0`` up to rounding).
     """
-    mu_a, mu_b = np.atleast_1d(mu_a).astype(np.float64), np.atleast_1d(mu_b).astype(np.float64)
-    sigma_a, sigma_b = np.atleast_2d(sigma_a).astype(np.float64), np.atleast_2d(sigma_b).astype(np.float64)
+    mu_a, mu_b = (
+        np.atleast_1d(mu_a).astype(np.float64),
+        np.atleast_1d(mu_b).astype(np.float64),
+    )
+    sigma_a, sigma_b = (
+        np.atleast_2d(sigma_a).astype(np.float64),
+        np.atleast_2d(sigma_b).astype(np.float64),
+    )
     d = mu_a.shape[0]
     if mu_b.shape != (d,) or sigma_a.shape != (d, d) or sigma_b.shape != (d, d):
         raise CourseInputError(
-            f"shapes do not match: mu_a {mu_a.shape}, mu_b {mu_b.shape}, sigma_a {sigma_a.shape}, "
+            f"shapes do not match: mu_a {mu_a.shape}, mu_b {mu_b.shape}, sigma_a "
+            f"{sigma_a.shape}, "
             f"sigma_b {sigma_b.shape}; expected (D,), (D,), (D, D), (D, D)"
         )
     root_a = _psd_sqrt(sigma_a)
@@ -244,35 +294,50 @@ def frechet_distance_from_stats(
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2.0)
     trace_sqrt = float(np.sqrt(np.clip(eigenvalues, 0.0, None)).sum())
     diff = mu_a - mu_b
-    value = float(diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * trace_sqrt)
+    value = float(
+        diff @ diff + np.trace(sigma_a) + np.trace(sigma_b) - 2.0 * trace_sqrt
+    )
     return max(value, 0.0)
 
 
-def frechet_distance(feats_a: torch.Tensor | np.ndarray, feats_b: torch.Tensor | np.ndarray) -> float:
-    """Fréchet distance between Gaussians fitted (mean + covariance) to two feature sets.
+def frechet_distance(
+    feats_a: torch.Tensor | np.ndarray, feats_b: torch.Tensor | np.ndarray
+) -> float:
+    """Fréchet distance between Gaussians fitted (mean + covariance) to two feature
+    sets.
 
     Args:
         feats_a: ``(N_a, D)`` features, e.g. ``evaluator.features(samples)``.
         feats_b: ``(N_b, D)`` features of the reference set.
 
     Returns:
-        The distance, ``>= 0``; about 0 for two large samples of the same distribution, but biased
-        upwards for small ``N`` -- compare only values computed with the same ``N`` (see
-        :func:`real_data_floor`).
+        The distance, ``>= 0``; about 0 for two large samples of the same distribution,
+        but biased upwards for small ``N`` -- compare only values computed with the same
+        ``N`` (see :func:`real_data_floor`).
     """
     a, b = _check_features(feats_a, "feats_a"), _check_features(feats_b, "feats_b")
     if a.shape[1] != b.shape[1]:
-        raise CourseInputError(f"feature sizes differ: feats_a has {a.shape[1]}, feats_b has {b.shape[1]}")
-    return frechet_distance_from_stats(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+        raise CourseInputError(
+            f"feature sizes differ: feats_a has {a.shape[1]}, feats_b has {b.shape[1]}"
+        )
+    return frechet_distance_from_stats(
+        a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
+    )
 
 
 def frechet_distance_images(
-    images_a: torch.Tensor, images_b: torch.Tensor, evaluator: Evaluator, *, signed: bool = False
+    images_a: torch.Tensor,
+    images_b: torch.Tensor,
+    evaluator: Evaluator,
+    *,
+    signed: bool = False,
 ) -> float:
-    """Fréchet distance between two image sets on the evaluator's 128-d penultimate features.
+    """Fréchet distance between two image sets on the evaluator's 128-d penultimate
+    features.
 
     Args:
-        images_a, images_b: ``(N, 1, 28, 28)`` in ``[0, 1]`` (both ``[-1, 1]`` with ``signed=True``).
+        images_a, images_b: ``(N, 1, 28, 28)`` in ``[0, 1]`` (both ``[-1, 1]`` with
+            ``signed=True``).
         evaluator: the frozen evaluator.
     """
     feats_a = evaluator.features(images_a, signed=signed)
@@ -281,10 +346,11 @@ def frechet_distance_images(
 
 
 def real_data_floor(evaluator: Evaluator, n: int = 5000, *, seed: int = 0) -> float:
-    """Fréchet distance between ``n`` random MNIST training images and ``n`` random test images.
+    """Fréchet distance between ``n`` random MNIST training images and ``n`` random test
+    images.
 
-    The value a perfect generator would get against ``n`` test images; report generated samples'
-    distance next to it, computed with the same ``n``.
+    The value a perfect generator would get against ``n`` test images; report generated
+    samples' distance next to it, computed with the same ``n``.
 
     Args:
         evaluator: the frozen evaluator.
@@ -292,35 +358,42 @@ def real_data_floor(evaluator: Evaluator, n: int = 5000, *, seed: int = 0) -> fl
         seed: which images are drawn.
     """
     if not 2 <= n <= 10_000:
-        raise CourseInputError(f"n must be between 2 and 10 000 (the size of the test set), got {n}")
+        raise CourseInputError(
+            f"n must be between 2 and 10 000 (the size of the test set), got {n}"
+        )
     generator = torch.Generator().manual_seed(seed)
     train_images, _ = load_mnist("train")
     test_images, _ = load_mnist("test")
     train_pick = torch.randperm(len(train_images), generator=generator)[:n]
     test_pick = torch.randperm(len(test_images), generator=generator)[:n]
-    return frechet_distance_images(train_images[train_pick], test_images[test_pick], evaluator)
+    return frechet_distance_images(
+        train_images[train_pick], test_images[test_pick], evaluator
+    )
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Reconstruction quality and sharpness
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def _check_image_pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _check_image_pair(
+    a: torch.Tensor, b: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     check_tensor(a, "a", shape=(None, None, None, None), value_range=(0.0, 1.0))
     check_tensor(b, "b", shape=tuple(a.shape), value_range=(0.0, 1.0))
     return a.detach().cpu().double(), b.detach().cpu().double()
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Peak signal-to-noise ratio of each image, ``10 log10(1 / MSE)`` in dB (data range 1).
+    """Peak signal-to-noise ratio of each image, ``10 log10(1 / MSE)`` in dB (data range
+    1).
 
     Args:
         a, b: images ``(N, C, H, W)`` in ``[0, 1]``, same shape.
 
     Returns:
-        ``(N,)`` float64 PSNR per image (``inf`` where the images are identical); take ``.mean()`` for
-        the mean per-image PSNR.
+        ``(N,)`` float64 PSNR per image (``inf`` where the images are identical); take
+        ``.mean()`` for the mean per-image PSNR.
     """
     a, b = _check_image_pair(a, b)
     mse = ((a - b) ** 2).flatten(1).mean(dim=1)
@@ -328,10 +401,11 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Structural similarity of each image (``skimage.metrics.structural_similarity``, data range 1).
+    """Structural similarity of each image (``skimage.metrics.structural_similarity``,
+    data range 1).
 
-    Default scikit-image settings: a 7x7 uniform window, ``K1 = 0.01``, ``K2 = 0.03``; channels are
-    averaged.
+    Default scikit-image settings: a 7x7 uniform window, ``K1 = 0.01``, ``K2 = 0.03``;
+    channels are averaged.
 
     Args:
         a, b: images ``(N, C, H, W)`` in ``[0, 1]``, same shape, ``H, W >= 7``.
@@ -343,20 +417,26 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
     a, b = _check_image_pair(a, b)
     if min(a.shape[2:]) < 7:
-        raise CourseInputError(f"ssim needs images of at least 7x7 pixels, got {tuple(a.shape[2:])}")
+        raise CourseInputError(
+            f"ssim needs images of at least 7x7 pixels, got {tuple(a.shape[2:])}"
+        )
     a_np, b_np = a.numpy(), b.numpy()
     values = [
-        np.mean([structural_similarity(x_c, y_c, data_range=1.0) for x_c, y_c in zip(x, y)])
+        np.mean(
+            [structural_similarity(x_c, y_c, data_range=1.0) for x_c, y_c in zip(x, y)]
+        )
         for x, y in zip(a_np, b_np)
     ]
     return torch.tensor(values, dtype=torch.float64)
 
 
 def sharpness(images: torch.Tensor) -> torch.Tensor:
-    """Mean gradient magnitude of each image: higher means sharper edges (blurry VAE samples score low).
+    """Mean gradient magnitude of each image: higher means sharper edges (blurry VAE
+    samples score low).
 
-    The gradient is the forward difference ``(x[i, j+1] - x[i, j], x[i+1, j] - x[i, j])``, its length
-    averaged over the ``(H-1) x (W-1)`` pixels where both differences exist.
+    The gradient is the forward difference ``(x[i, j+1] - x[i, j], x[i+1, j] - x[i,
+    j])``, its length averaged over the ``(H-1) x (W-1)`` pixels where both differences
+    exist.
 
     Args:
         images: ``(N, C, H, W)`` in ``[0, 1]``.
@@ -364,16 +444,18 @@ def sharpness(images: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(N,)`` float64 mean gradient magnitude per image, in ``[0, sqrt(2)]``.
     """
-    x = check_tensor(images, "images", shape=(None, None, None, None), value_range=(0.0, 1.0))
+    x = check_tensor(
+        images, "images", shape=(None, None, None, None), value_range=(0.0, 1.0)
+    )
     x = x.detach().cpu().double()
     gx = x[:, :, :-1, 1:] - x[:, :, :-1, :-1]
     gy = x[:, :, 1:, :-1] - x[:, :, :-1, :-1]
     return torch.sqrt(gx**2 + gy**2).flatten(1).mean(dim=1)
 
 
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Latent-space figures: MMD and mixture-component occupancy
-# ----------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _check_points(x: torch.Tensor, name: str, dim: int | None = None) -> torch.Tensor:
@@ -383,51 +465,72 @@ def _check_points(x: torch.Tensor, name: str, dim: int | None = None) -> torch.T
     return x.detach().cpu().double()
 
 
-def median_bandwidth(x: torch.Tensor, y: torch.Tensor, *, max_points: int = 1000) -> float:
-    """Median pairwise distance of the pooled points (the "median heuristic" RBF bandwidth).
+def median_bandwidth(
+    x: torch.Tensor, y: torch.Tensor, *, max_points: int = 1000
+) -> float:
+    """Median pairwise distance of the pooled points (the "median heuristic" RBF
+    bandwidth).
 
     Args:
-        x: ``(N, D)``; y: ``(M, D)``. At most ``max_points`` of each (the first ones) are used.
+        x: ``(N, D)``; y: ``(M, D)``. At most ``max_points`` of each (the first ones)
+            are used.
     """
-    pooled = torch.cat([_check_points(x, "x")[:max_points], _check_points(y, "y", x.shape[1])[:max_points]])
+    pooled = torch.cat(
+        [
+            _check_points(x, "x")[:max_points],
+            _check_points(y, "y", x.shape[1])[:max_points],
+        ]
+    )
     distances = torch.cdist(pooled, pooled)
     off_diagonal = distances[~torch.eye(len(pooled), dtype=torch.bool)]
     return float(off_diagonal.median())
 
 
-def _kernel_sum(a: torch.Tensor, b: torch.Tensor, bandwidths: Sequence[float], block: int = 1024) -> float:
+def _kernel_sum(
+    a: torch.Tensor, b: torch.Tensor, bandwidths: Sequence[float], block: int = 1024
+) -> float:
     """``sum_ij sum_h exp(-|a_i - b_j|^2 / (2 h^2))``, in row blocks to bound memory."""
     total = 0.0
     for start in range(0, len(a), block):
         squared = torch.cdist(a[start : start + block], b).pow(2)
-        total += float(sum(torch.exp(-squared / (2.0 * h * h)).sum() for h in bandwidths))
+        total += float(
+            sum(torch.exp(-squared / (2.0 * h * h)).sum() for h in bandwidths)
+        )
     return total
 
 
-def mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float] | None = None) -> float:
-    """Unbiased estimate of the squared maximum mean discrepancy ``MMD^2`` with a sum of RBF kernels.
+def mmd(
+    x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float] | None = None
+) -> float:
+    """Unbiased estimate of the squared maximum mean discrepancy ``MMD^2`` with a sum of
+    RBF kernels.
 
     ``k(a, b) = sum_h exp(-|a - b|^2 / (2 h^2))`` and
 
-    ``MMD^2 = mean_{i != j} k(x_i, x_j) + mean_{i != j} k(y_i, y_j) - 2 mean_{i, j} k(x_i, y_j)``.
+    ``MMD^2 = mean_{i != j} k(x_i, x_j) + mean_{i != j} k(y_i, y_j) - 2 mean_{i, j}
+    k(x_i, y_j)``.
 
-    About 0 (it can be slightly negative) when ``x`` and ``y`` come from the same distribution; larger
-    the more they differ. Cost: ``O((N + M)^2 D)`` time, memory bounded by row blocks.
+    About 0 (it can be slightly negative) when ``x`` and ``y`` come from the same
+    distribution; larger the more they differ. Cost: ``O((N + M)^2 D)`` time, memory
+    bounded by row blocks.
 
     Args:
         x: ``(N, D)`` points, e.g. encoded test images; ``N >= 2``.
         y: ``(M, D)`` points, e.g. samples of the prior; ``M >= 2``.
         bandwidths: RBF length scales ``h``; default: the median pairwise distance times
-            ``(0.5, 1, 2)`` (see :func:`median_bandwidth`). Use the same bandwidths for every model you
-            compare.
+            ``(0.5, 1, 2)`` (see :func:`median_bandwidth`). Use the same bandwidths for
+            every model you compare.
 
     Returns:
-        The ``MMD^2`` estimate (a float, in units of the summed kernel, at most ``2 len(bandwidths)``).
+        The ``MMD^2`` estimate (a float, in units of the summed kernel, at most ``2
+        len(bandwidths)``).
     """
     x = _check_points(x, "x")
     y = _check_points(y, "y", x.shape[1])
     if len(x) < 2 or len(y) < 2:
-        raise CourseInputError(f"mmd needs at least 2 points per set, got {len(x)} and {len(y)}")
+        raise CourseInputError(
+            f"mmd needs at least 2 points per set, got {len(x)} and {len(y)}"
+        )
     if bandwidths is None:
         median = median_bandwidth(x, y)
         bandwidths = [median * factor for factor in (0.5, 1.0, 2.0)]
@@ -435,26 +538,31 @@ def mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Sequence[float] | None = N
     if not bandwidths or min(bandwidths) <= 0:
         raise CourseInputError(f"bandwidths must be positive numbers, got {bandwidths}")
     n, m, k = len(x), len(y), len(bandwidths)
-    xx = (_kernel_sum(x, x, bandwidths) - n * k) / (n * (n - 1))  # the diagonal contributes k per point
+    # the diagonal contributes k per point
+    xx = (_kernel_sum(x, x, bandwidths) - n * k) / (n * (n - 1))
     yy = (_kernel_sum(y, y, bandwidths) - m * k) / (m * (m - 1))
     xy = _kernel_sum(x, y, bandwidths) / (n * m)
     return xx + yy - 2.0 * xy
 
 
 def component_occupancy(codes: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    """Share of points whose nearest mixture-component centre (Euclidean) is each component.
+    """Share of points whose nearest mixture-component centre (Euclidean) is each
+    component.
 
     Args:
         codes: ``(N, D)`` points, e.g. encoded test images.
         centres: ``(K, D)`` component means of the prior.
 
     Returns:
-        ``(K,)`` float64 shares summing to 1; an AAE matching a 10-Gaussian prior gives about 0.1 each.
+        ``(K,)`` float64 shares summing to 1; an AAE matching a 10-Gaussian prior gives
+        about 0.1 each.
     """
     codes = _check_points(codes, "codes")
     centres = _check_points(centres, "centres", codes.shape[1])
     if len(codes) == 0 or len(centres) == 0:
-        raise CourseInputError("component_occupancy needs at least one point and one centre")
+        raise CourseInputError(
+            "component_occupancy needs at least one point and one centre"
+        )
     nearest = torch.cdist(codes, centres).argmin(dim=1)
     counts = torch.bincount(nearest, minlength=len(centres)).double()
     return counts / counts.sum()
@@ -467,7 +575,8 @@ def prior_match(
     *,
     bandwidths: Sequence[float] | None = None,
 ) -> dict[str, float | list[float]]:
-    """How well encoded points match a prior: MMD^2 to prior samples and, for a mixture, occupancy.
+    """How well encoded points match a prior: MMD^2 to prior samples and, for a mixture,
+    occupancy.
 
     Args:
         codes: ``(N, D)`` encoded test images (AAE, plain AE or VAE means).
@@ -476,13 +585,16 @@ def prior_match(
         bandwidths: passed to :func:`mmd`; give the same ones to every model compared.
 
     Returns:
-        ``{"mmd2": float}`` and, with ``centres``, ``"occupancy"`` (list of K shares) and
-        ``"max_occupancy_deviation"`` (largest ``|share - 1/K|``).
+        ``{"mmd2": float}`` and, with ``centres``, ``"occupancy"`` (list of K shares)
+        and ``"max_occupancy_deviation"`` (largest ``|share - 1/K|``).
     """
-    report: dict[str, float | list[float]] = {"mmd2": mmd(codes, prior_samples, bandwidths)}
+    report: dict[str, float | list[float]] = {
+        "mmd2": mmd(codes, prior_samples, bandwidths)
+    }
     if centres is not None:
         shares = component_occupancy(codes, centres)
         report["occupancy"] = [float(s) for s in shares]
-        report["max_occupancy_deviation"] = float((shares - 1.0 / len(shares)).abs().max())
+        report["max_occupancy_deviation"] = float(
+            (shares - 1.0 / len(shares)).abs().max()
+        )
     return report
-

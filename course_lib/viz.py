@@ -1,18 +1,20 @@
 """Every figure the lessons show, drawn with matplotlib in one consistent style.
 
 Each function takes tensors (or NumPy arrays), checks them, draws, and **returns** the
-:class:`~matplotlib.figure.Figure` without calling ``plt.show()``: Jupyter shows a returned figure
-once when it is the cell's last expression (the figure is detached from pyplot, see :func:`finish`),
+:class:`~matplotlib.figure.Figure` without calling ``plt.show()``: Jupyter shows a
+returned figure once when it is the cell's last expression (the figure is detached from
+pyplot, see :func:`finish`),
 a test can inspect it, and ``fig.savefig(...)`` writes it to a file::
 
     from course_lib import viz
     fig = viz.compare_rows({"original": x[:10], "reconstruction": model(x[:10])})
 
-Images are ``(N, 1, H, W)`` (or ``(N, H, W)``, or ``(N, 3, H, W)`` for colour) with values in
-``[-1, 1]`` (tanh models) or ``[0, 1]`` (Bernoulli models, after ``torch.sigmoid`` of the logits).
-Functions that show images take ``value_range=(-1, 1)`` or ``(0, 1)``; with ``None`` the range is
-detected (any negative value means ``[-1, 1]``). Images are always shown with a fixed grey colormap,
-black = the low end of the range, never rescaled per image, so a mid-grey hole stays mid-grey.
+Images are ``(N, 1, H, W)`` (or ``(N, H, W)``, or ``(N, 3, H, W)`` for colour) with
+values in ``[-1, 1]`` (tanh models) or ``[0, 1]`` (Bernoulli models, after
+``torch.sigmoid`` of the logits). Functions that show images take ``value_range=(-1,
+1)`` or ``(0, 1)``; with ``None`` the range is detected (any negative value means ``[-1,
+1]``). Images are always shown with a fixed grey colormap, black = the low end of the
+range, never rescaled per image, so a mid-grey hole stays mid-grey.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ BOOK_WIDTH = 7.0
 """Width in inches of a figure that fills the book's text column."""
 
 DIGIT_COLOURS = [plt.get_cmap("tab10")(k) for k in range(10)]
-"""One colour per digit 0-9 (matplotlib's ``tab10``), the same in every scatter and bar chart."""
+"""One colour per digit 0-9 (matplotlib's ``tab10``), the same in every scatter and bar
+chart."""
 
 PAD_VALUE = 0.3
 """Grey level of the 2-pixel frame between tiled images (0 = black, 1 = white)."""
@@ -63,7 +66,8 @@ STYLE: dict[str, Any] = {
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """The course's matplotlib style (:data:`STYLE`), as a context: ``with viz.style(): ...``."""
+    """The course's matplotlib style (:data:`STYLE`), as a context: ``with viz.style():
+    ...``."""
     with plt.rc_context(cast(Any, STYLE)):  # matplotlib types its keys as literals
         yield
 
@@ -71,21 +75,23 @@ def style() -> Iterator[None]:
 def finish(fig: Figure) -> Figure:
     """Detach a finished figure from pyplot and return it.
 
-    Jupyter then shows it exactly once, as the value of a cell's last expression (``viz.image_grid(x)``
-    or ``fig``), never a second time when the cell ends, and ``fig = viz.image_grid(x)`` shows nothing
-    until ``fig`` is displayed. The figure still draws and saves normally (``fig.savefig(path)``).
+    Jupyter then shows it exactly once, as the value of a cell's last expression
+    (``viz.image_grid(x)`` or ``fig``), never a second time when the cell ends, and
+    ``fig = viz.image_grid(x)`` shows nothing until ``fig`` is displayed. The figure
+    still draws and saves normally (``fig.savefig(path)``).
     """
     plt.close(fig)
     return fig
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Input checks shared by the figures, the animation and the widgets
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def as_array(x: object, name: str) -> np.ndarray:
-    """``x`` (a tensor, an array or a list of numbers) as a float64 NumPy array on the CPU."""
+    """``x`` (a tensor, an array or a list of numbers) as a float64 NumPy array on the
+    CPU."""
     if isinstance(x, torch.Tensor):
         return x.detach().to("cpu", torch.float64).numpy()
     try:
@@ -100,32 +106,42 @@ def as_array(x: object, name: str) -> np.ndarray:
 def resolve_value_range(
     values: np.ndarray, name: str, value_range: tuple[float, float] | None
 ) -> tuple[float, float]:
-    """Check that ``values`` lie in ``value_range`` (or detect ``(-1, 1)`` / ``(0, 1)``) and return the range.
+    """Check that ``values`` lie in ``value_range`` (or detect ``(-1, 1)`` / ``(0, 1)``)
+    and return the range.
 
     Raises:
         CourseInputError: for NaN/inf, an unknown range, or values outside the range.
     """
     if values.size and not np.isfinite(values).all():
-        raise CourseInputError(f"{name} contains NaN or infinite values; check the model's output")
+        raise CourseInputError(
+            f"{name} contains NaN or infinite values; check the model's output"
+        )
     lo = float(values.min()) if values.size else 0.0
     hi = float(values.max()) if values.size else 0.0
     if value_range is None:
         value_range = (-1.0, 1.0) if lo < 0 else (0.0, 1.0)
         if lo < -1 - 1e-4 or hi > 1 + 1e-4:
             raise CourseInputError(
-                f"{name} must have values in [-1, 1] or [0, 1], got values in [{lo:.3g}, {hi:.3g}]; "
+                f"{name} must have values in [-1, 1] or [0, 1], got values in "
+                f"[{lo:.3g}, {hi:.3g}]; "
                 "apply torch.sigmoid to logits, or divide bytes by 255"
             )
         return value_range
     if tuple(value_range) not in ((-1.0, 1.0), (0.0, 1.0)):
-        raise CourseInputError(f"value_range must be (-1, 1) or (0, 1), got {value_range}")
+        raise CourseInputError(
+            f"value_range must be (-1, 1) or (0, 1), got {value_range}"
+        )
     low, high = float(value_range[0]), float(value_range[1])
     if lo < low - 1e-4 or hi > high + 1e-4:
         hint = "; apply torch.sigmoid to logits" if (low, high) == (0.0, 1.0) else ""
         if (low, high) == (0.0, 1.0) and lo >= -1 - 1e-4 and hi <= 1 + 1e-4:
-            hint = "; these look like [-1, 1] images: pass value_range=(-1, 1) or use course_lib.data.to_unit"
+            hint = (
+                "; these look like [-1, 1] images: pass value_range=(-1, 1) or use "
+                "course_lib.data.to_unit"
+            )
         raise CourseInputError(
-            f"{name} must have values in [{low:g}, {high:g}], got values in [{lo:.3g}, {hi:.3g}]{hint}"
+            f"{name} must have values in [{low:g}, {high:g}], got values in "
+            f"[{lo:.3g}, {hi:.3g}]{hint}"
         )
     return low, high
 
@@ -133,11 +149,12 @@ def resolve_value_range(
 def display_images(
     images: object, name: str = "images", value_range: tuple[float, float] | None = None
 ) -> np.ndarray:
-    """Images as a float array ready to show: ``(N, H, W)`` grey or ``(N, H, W, 3)`` colour, values in ``[0, 1]``.
+    """Images as a float array ready to show: ``(N, H, W)`` grey or ``(N, H, W, 3)``
+    colour, values in ``[0, 1]``.
 
     Args:
-        images: ``(N, 1, H, W)``, ``(N, 3, H, W)``, ``(N, H, W)`` or ``(N, 784)`` (reshaped to 28x28),
-            values in ``value_range``.
+        images: ``(N, 1, H, W)``, ``(N, 3, H, W)``, ``(N, H, W)`` or ``(N, 784)``
+            (reshaped to 28x28), values in ``value_range``.
         name: the argument's name, used in error messages.
         value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect.
 
@@ -151,7 +168,8 @@ def display_images(
         array = array[:, 0] if array.shape[1] == 1 else array.transpose(0, 2, 3, 1)
     if array.ndim not in (3, 4) or (array.ndim == 4 and array.shape[-1] != 3):
         raise CourseInputError(
-            f"{name} must have shape (N, 1, H, W), (N, 3, H, W), (N, H, W) or (N, 784), got {array.shape}; "
+            f"{name} must have shape (N, 1, H, W), (N, 3, H, W), (N, H, W) or (N, "
+            f"784), got {array.shape}; "
             "for one image add a batch dimension with x.unsqueeze(0)"
         )
     if array.shape[0] == 0:
@@ -160,11 +178,15 @@ def display_images(
     return np.clip((array - low) / (high - low), 0.0, 1.0)
 
 
-def tile(images: np.ndarray, ncol: int, *, pad: int = 2, pad_value: float = PAD_VALUE) -> np.ndarray:
-    """Tile ``(N, H, W)`` or ``(N, H, W, 3)`` images into one picture, ``ncol`` per row, with a ``pad``-pixel frame.
+def tile(
+    images: np.ndarray, ncol: int, *, pad: int = 2, pad_value: float = PAD_VALUE
+) -> np.ndarray:
+    """Tile ``(N, H, W)`` or ``(N, H, W, 3)`` images into one picture, ``ncol`` per row,
+    with a ``pad``-pixel frame.
 
     Returns:
-        ``(rows * (H + pad) + pad, ncol * (W + pad) + pad[, 3])`` array; unused cells are ``pad_value``.
+        ``(rows * (H + pad) + pad, ncol * (W + pad) + pad[, 3])`` array; unused cells
+        are ``pad_value``.
     """
     n, h, w = images.shape[:3]
     rows = -(-n // ncol)
@@ -173,7 +195,8 @@ def tile(images: np.ndarray, ncol: int, *, pad: int = 2, pad_value: float = PAD_
     for k in range(n):
         r, c = divmod(k, ncol)
         canvas[
-            pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + c * (w + pad) : pad + c * (w + pad) + w,
         ] = images[k]
     return canvas
 
@@ -183,7 +206,8 @@ def points_2d(x: object, name: str) -> np.ndarray:
     array = as_array(x, name)
     if array.ndim != 2 or array.shape[1] != 2:
         raise CourseInputError(
-            f"{name} must have shape (N, 2), got {array.shape}; for codes with more than 2 dimensions use "
+            f"{name} must have shape (N, 2), got {array.shape}; for codes with more "
+            "than 2 dimensions use "
             "course_lib.widgets.tsne_explorer (or PCA) to get 2-D points first"
         )
     if array.shape[0] == 0:
@@ -197,59 +221,80 @@ def digit_labels(labels: object, n: int, name: str = "labels") -> np.ndarray:
     """``(n,)`` integer class labels in ``0..9`` as an int array."""
     array = as_array(labels, name)
     if array.shape != (n,):
-        raise CourseInputError(f"{name} must have shape ({n},), one label per point, got {array.shape}")
+        raise CourseInputError(
+            f"{name} must have shape ({n},), one label per point, got {array.shape}"
+        )
     if n and (np.any(array != np.round(array)) or array.min() < 0 or array.max() > 9):
         raise CourseInputError(
-            f"{name} must be integer digits 0..9, got values in [{array.min():g}, {array.max():g}]"
+            f"{name} must be integer digits 0..9, got values in [{array.min():g}, "
+            f"{array.max():g}]"
         )
     return array.astype(np.int64)
 
 
 def decode_batch(
-    decode: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor, name: str = "decode"
+    decode: Callable[[torch.Tensor], torch.Tensor],
+    z: torch.Tensor,
+    name: str = "decode",
 ) -> torch.Tensor:
-    """Run ``decode(z)`` under ``torch.no_grad()`` and return ``(M, C, H, W)`` images on the CPU.
+    """Run ``decode(z)`` under ``torch.no_grad()`` and return ``(M, C, H, W)`` images on
+    the CPU.
 
     ``(M, 784)`` outputs of fully connected decoders are reshaped to ``(M, 1, 28, 28)``.
 
     Raises:
-        CourseInputError: when ``decode`` is not callable or returns something that is not ``M`` images.
+        CourseInputError: when ``decode`` is not callable or returns something that is
+            not ``M`` images.
     """
     if not callable(decode):
         raise CourseInputError(
-            f"{name} must be a function taking codes (M, d) to images, got {type(decode).__name__}"
+            f"{name} must be a function taking codes (M, d) to images, got "
+            f"{type(decode).__name__}"
         )
     with torch.no_grad():
         out = decode(z)
     if not isinstance(out, torch.Tensor):
-        raise CourseInputError(f"{name} must return a tensor of images, got {type(out).__name__}")
+        raise CourseInputError(
+            f"{name} must return a tensor of images, got {type(out).__name__}"
+        )
     out = out.detach().cpu().float()
     if out.dim() == 2 and out.shape[1] == 784:
         out = out.view(-1, 1, 28, 28)
     if out.dim() != 4 or out.shape[0] != z.shape[0]:
         raise CourseInputError(
-            f"{name} must return ({z.shape[0]}, C, H, W) images for {z.shape[0]} codes, got {tuple(out.shape)}"
+            f"{name} must return ({z.shape[0]}, C, H, W) images for {z.shape[0]} "
+            f"codes, got {tuple(out.shape)}"
         )
     return out
 
 
 def _series(history: object, name: str = "history") -> dict[str, list[float]]:
-    """A :class:`~course_lib.training.History` or a ``{name: [values]}`` dict as a plain dict of lists."""
-    values = history if isinstance(history, Mapping) else getattr(history, "values", None)
+    """A :class:`~course_lib.training.History` or a ``{name: [values]}`` dict as a plain
+    dict of lists."""
+    values = (
+        history if isinstance(history, Mapping) else getattr(history, "values", None)
+    )
     if not isinstance(values, Mapping):
-        raise CourseInputError(f"{name} must be a History or a dict of lists, got {type(history).__name__}")
+        raise CourseInputError(
+            f"{name} must be a History or a dict of lists, got {type(history).__name__}"
+        )
     return {str(k): [float(v) for v in seq] for k, seq in values.items()}
 
 
-def _pick(series: Mapping[str, list[float]], keys: Sequence[str], what: str) -> dict[str, list[float]]:
+def _pick(
+    series: Mapping[str, list[float]], keys: Sequence[str], what: str
+) -> dict[str, list[float]]:
     missing = [k for k in keys if k not in series]
     if missing:
         raise CourseInputError(
-            f"{what}: no series named {missing}; the history has: {', '.join(series) or 'nothing'}"
+            f"{what}: no series named {missing}; the history has: "
+            f"{', '.join(series) or 'nothing'}"
         )
     empty = [k for k in keys if not series[k]]
     if empty:
-        raise CourseInputError(f"{what}: the series {empty} are empty; train for at least one epoch first")
+        raise CourseInputError(
+            f"{what}: the series {empty} are empty; train for at least one epoch first"
+        )
     return {k: series[k] for k in keys}
 
 
@@ -262,13 +307,15 @@ def _image_axes(ax: plt.Axes) -> None:
 
 
 def _show_tiles(ax: plt.Axes, shown: np.ndarray, ncol: int) -> None:
-    ax.imshow(tile(shown, ncol), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    ax.imshow(
+        tile(shown, ncol), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest"
+    )
     _image_axes(ax)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Image grids
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def image_grid(
@@ -281,7 +328,8 @@ def image_grid(
     """A grid of images, ``nrow`` images per row (as ``torchvision.utils.make_grid``).
 
     Args:
-        images: ``(N, 1, H, W)`` (or see :func:`display_images`), values in ``[-1, 1]`` or ``[0, 1]``.
+        images: ``(N, 1, H, W)`` (or see :func:`display_images`), values in ``[-1, 1]``
+            or ``[0, 1]``.
         nrow: number of images in each row (at least 1).
         title: figure title.
         value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect.
@@ -296,7 +344,9 @@ def image_grid(
     rows = -(-len(shown) // ncol)
     cell = min(0.75, BOOK_WIDTH / ncol)
     with style():
-        fig, ax = plt.subplots(figsize=(ncol * cell, rows * cell + (0.3 if title else 0.0)))
+        fig, ax = plt.subplots(
+            figsize=(ncol * cell, rows * cell + (0.3 if title else 0.0))
+        )
         _show_tiles(ax, shown, ncol)
         if title:
             ax.set_title(title)
@@ -310,25 +360,36 @@ def compare_rows(
     value_range: tuple[float, float] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Rows of images side by side, e.g. ``{"original": x, "corrupted": x_tilde, "reconstruction": y}``.
+    """Rows of images side by side, e.g. ``{"original": x, "corrupted": x_tilde,
+    "reconstruction": y}``.
 
     Args:
-        rows: row label -> images ``(N, 1, H, W)``; every row shows its first ``n`` images.
+        rows: row label -> images ``(N, 1, H, W)``; every row shows its first ``n``
+            images.
         n: images per row (default: the smallest ``N``, at most 12).
-        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect each row's range separately.
+        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect each row's range
+            separately.
         title: figure title.
 
     Returns:
         A figure with one axes per row, labelled on the left with the row's name.
     """
     if not isinstance(rows, Mapping) or not rows:
-        raise CourseInputError("rows must be a non-empty dict, e.g. {'original': x, 'reconstruction': y}")
-    shown = {label: display_images(images, f"rows[{label!r}]", value_range) for label, images in rows.items()}
+        raise CourseInputError(
+            "rows must be a non-empty dict, e.g. {'original': x, 'reconstruction': y}"
+        )
+    shown = {
+        label: display_images(images, f"rows[{label!r}]", value_range)
+        for label, images in rows.items()
+    }
     smallest = min(len(v) for v in shown.values())
     n = min(smallest, 12) if n is None else n
     if not 1 <= n <= smallest:
-        raise CourseInputError(f"n must be between 1 and {smallest} (the shortest row), got {n}")
-    cell = min(0.9, (BOOK_WIDTH - 1.2) / n)  # 1.2 in for the row labels: the whole figure fits the book
+        raise CourseInputError(
+            f"n must be between 1 and {smallest} (the shortest row), got {n}"
+        )
+    # 1.2 in for the row labels: the whole figure fits the book
+    cell = min(0.9, (BOOK_WIDTH - 1.2) / n)
     with style():
         fig, axes = plt.subplots(
             len(shown),
@@ -344,9 +405,9 @@ def compare_rows(
     return finish(fig)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Training curves
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 TIMING_KEYS = ("seconds", "examples_per_second")
 
@@ -362,11 +423,13 @@ def loss_curves(
     """Per-epoch curves of a training history.
 
     Args:
-        history: a :class:`~course_lib.training.History` or a dict ``{name: [one value per epoch]}``.
+        history: a :class:`~course_lib.training.History` or a dict ``{name: [one value
+            per epoch]}``.
         keys: which series to plot (default: all but the timing series).
         title: figure title.
         logy: logarithmic y axis.
-        separate: one axes per series (for losses of very different sizes) instead of one shared axes.
+        separate: one axes per series (for losses of very different sizes) instead of
+            one shared axes.
 
     Returns:
         A figure with one axes (or one per key when ``separate``), x = epoch (from 1).
@@ -374,15 +437,25 @@ def loss_curves(
     series = _series(history)
     keys = [k for k in series if k not in TIMING_KEYS] if keys is None else list(keys)
     if not keys:
-        raise CourseInputError("the history has no series to plot; pass keys=[...] or train first")
+        raise CourseInputError(
+            "the history has no series to plot; pass keys=[...] or train first"
+        )
     chosen = _pick(series, keys, "loss_curves")
     with style():
         count = len(chosen) if separate else 1
-        fig, axes = plt.subplots(1, count, figsize=(min(BOOK_WIDTH, 3.6 * count + 0.6), 3.0), squeeze=False)
+        fig, axes = plt.subplots(
+            1, count, figsize=(min(BOOK_WIDTH, 3.6 * count + 0.6), 3.0), squeeze=False
+        )
         for i, (key, values) in enumerate(chosen.items()):
             ax = axes[0, i if separate else 0]
             epochs = np.arange(1, len(values) + 1)
-            ax.plot(epochs, values, marker="o" if len(values) <= 30 else None, label=key, color=f"C{i}")
+            ax.plot(
+                epochs,
+                values,
+                marker="o" if len(values) <= 30 else None,
+                label=key,
+                color=f"C{i}",
+            )
             ax.set_xlabel("epoch")
             if separate:
                 ax.set_title(key)
@@ -429,22 +502,27 @@ def gan_curves(
     probabilities: Sequence[str] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """GAN training curves: the two losses (left) and the discriminator's outputs (right).
+    """GAN training curves: the two losses (left) and the discriminator's outputs
+    (right).
 
-    Read the right panel as in the PyTorch DCGAN tutorial: ``D(x)`` is the mean probability the
-    discriminator gives real images, ``D(G(z))`` the one it gives fakes, before and after its own
-    update. At the game's equilibrium both approach 0.5 (dashed line); ``D(x) -> 1`` with
-    ``D(G(z)) -> 0`` means the discriminator wins and the generator gets no useful gradient.
+    Read the right panel as in the PyTorch DCGAN tutorial: ``D(x)`` is the mean
+    probability the discriminator gives real images, ``D(G(z))`` the one it gives fakes,
+    before and after its own update. At the game's equilibrium both approach 0.5 (dashed
+    line); ``D(x) -> 1`` with ``D(G(z)) -> 0`` means the discriminator wins and the
+    generator gets no useful gradient.
 
     Args:
-        history: a :class:`~course_lib.training.History` or dict with one value per epoch.
+        history: a :class:`~course_lib.training.History` or dict with one value per
+            epoch.
         losses: loss series to plot (default: every key containing ``loss``).
-        probabilities: series with values in ``[0, 1]`` (default: keys starting with ``d_`` whose
-            values all lie in ``[0, 1]``, e.g. ``d_real``, ``d_fake_before``, ``d_fake_after``).
+        probabilities: series with values in ``[0, 1]`` (default: keys starting with
+            ``d_`` whose values all lie in ``[0, 1]``, e.g. ``d_real``,
+            ``d_fake_before``, ``d_fake_after``).
         title: figure title.
 
     Returns:
-        A figure with two axes: losses, and discriminator outputs on a ``[0, 1]`` y axis.
+        A figure with two axes: losses, and discriminator outputs on a ``[0, 1]`` y
+            axis.
     """
     series = _series(history)
     if losses is None:
@@ -453,7 +531,8 @@ def gan_curves(
         probabilities = [k for k in series if _looks_like_probability(k, series[k])]
     if not losses or not probabilities:
         raise CourseInputError(
-            f"gan_curves needs loss series and D-output series; the history has: {', '.join(series) or 'nothing'}. "
+            "gan_curves needs loss series and D-output series; the history has: "
+            f"{', '.join(series) or 'nothing'}. "
             "Name them with losses=[...] and probabilities=[...]"
         )
     loss_series = _pick(series, losses, "gan_curves")
@@ -461,7 +540,8 @@ def gan_curves(
     for key, values in prob_series.items():
         if min(values) < 0 or max(values) > 1:
             raise CourseInputError(
-                f"gan_curves: {key!r} must hold probabilities in [0, 1], got {min(values):.3g}.."
+                f"gan_curves: {key!r} must hold probabilities in [0, 1], got "
+                f"{min(values):.3g}.."
                 f"{max(values):.3g}; pass mean sigmoid(logits), not logits"
             )
     with style():
@@ -497,17 +577,22 @@ def gan_curves(
     return finish(fig)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Encoder kernels and latent sizes
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def _kernels(weights: object, name: str, n: int) -> np.ndarray:
     array = as_array(weights, name)
     if array.ndim != 2 or array.shape[1] != 784:
-        hint = "; it looks transposed: pass weights.T" if array.ndim == 2 and array.shape[0] == 784 else ""
+        hint = (
+            "; it looks transposed: pass weights.T"
+            if array.ndim == 2 and array.shape[0] == 784
+            else ""
+        )
         raise CourseInputError(
-            f"{name} must have shape (d, 784), one 28x28 kernel per row (nn.Linear(784, d).weight), "
+            f"{name} must have shape (d, 784), one 28x28 kernel per row "
+            "(nn.Linear(784, d).weight), "
             f"got {array.shape}{hint}"
         )
     if not np.isfinite(array).all():
@@ -517,7 +602,8 @@ def _kernels(weights: object, name: str, n: int) -> np.ndarray:
     kernels = array[:n].reshape(-1, 28, 28)
     scale = np.abs(kernels).max(axis=(1, 2), keepdims=True)
     scale[scale == 0] = 1.0
-    return 0.5 + 0.5 * kernels / scale  # each kernel on its own symmetric scale: 0 weight = mid-grey
+    # each kernel on its own symmetric scale: 0 weight = mid-grey
+    return 0.5 + 0.5 * kernels / scale
 
 
 def _draw_kernels(ax: plt.Axes, kernels: np.ndarray, title: str | None) -> None:
@@ -561,7 +647,8 @@ def error_vs_latent_size(
     ylabel: str = "test reconstruction MSE",
     title: str | None = None,
 ) -> Figure:
-    """Reconstruction error against latent size, on a log-2 x axis with one tick per size.
+    """Reconstruction error against latent size, on a log-2 x axis with one tick per
+    size.
 
     Args:
         sizes: latent sizes, e.g. ``[2, 10, 100]`` (positive, increasing).
@@ -570,12 +657,14 @@ def error_vs_latent_size(
         title: axes title.
 
     Returns:
-        A figure with one axes; with a single curve each point is annotated with its value.
+        A figure with one axes; with a single curve each point is annotated with its
+        value.
     """
     size_array = as_array(sizes, "sizes")
     if size_array.ndim != 1 or len(size_array) == 0 or np.any(size_array <= 0):
         raise CourseInputError(
-            f"sizes must be a non-empty list of positive latent sizes, got {list(size_array)}"
+            "sizes must be a non-empty list of positive latent sizes, got "
+            f"{list(size_array)}"
         )
     if np.any(np.diff(size_array) <= 0):
         raise CourseInputError(f"sizes must be increasing, got {list(size_array)}")
@@ -586,14 +675,23 @@ def error_vs_latent_size(
             curve = as_array(values, f"errors[{label!r}]" if label else "errors")
             if curve.shape != size_array.shape:
                 raise CourseInputError(
-                    f"errors must have one value per size ({len(size_array)}), got shape {curve.shape}"
+                    f"errors must have one value per size ({len(size_array)}), got "
+                    f"shape {curve.shape}"
                 )
             ax.plot(size_array, curve, marker="o", color=f"C{i}", label=label or None)
             if len(curves) == 1:  # with several curves the labels would collide
                 for s, e in zip(size_array, values):
-                    ax.annotate(f"{e:.3g}", (s, e), textcoords="offset points", xytext=(4, 5), fontsize=8)
+                    ax.annotate(
+                        f"{e:.3g}",
+                        (s, e),
+                        textcoords="offset points",
+                        xytext=(4, 5),
+                        fontsize=8,
+                    )
         ax.set_xscale("log", base=2)
-        ax.set_xticks(size_array, [f"{int(s)}" if s == int(s) else f"{s:g}" for s in size_array])
+        ax.set_xticks(
+            size_array, [f"{int(s)}" if s == int(s) else f"{s:g}" for s in size_array]
+        )
         ax.minorticks_off()
         ax.set_xlabel("latent size d")
         ax.set_ylabel(ylabel)
@@ -604,12 +702,14 @@ def error_vs_latent_size(
     return finish(fig)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Latent spaces
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
-def _scatter_digits(ax: plt.Axes, points: np.ndarray, labels: np.ndarray, *, legend: bool = True) -> None:
+def _scatter_digits(
+    ax: plt.Axes, points: np.ndarray, labels: np.ndarray, *, legend: bool = True
+) -> None:
     size = float(np.clip(3000 / len(points), 2, 25))
     for digit in range(10):
         chosen = labels == digit
@@ -634,7 +734,9 @@ def _scatter_digits(ax: plt.Axes, points: np.ndarray, labels: np.ndarray, *, leg
         )
 
 
-def latent_scatter(codes: object, labels: object, *, title: str | None = None) -> Figure:
+def latent_scatter(
+    codes: object, labels: object, *, title: str | None = None
+) -> Figure:
     """2-D codes as points coloured by digit, with a legend.
 
     Args:
@@ -665,16 +767,21 @@ def _extent(extent: float | Sequence[float]) -> tuple[float, float, float, float
         return (-float(extent), float(extent), -float(extent), float(extent))
     values = tuple(float(v) for v in extent)
     if len(values) != 4 or values[0] >= values[1] or values[2] >= values[3]:
-        raise CourseInputError(f"extent must be a number r or (z1_min, z1_max, z2_min, z2_max), got {extent}")
+        raise CourseInputError(
+            "extent must be a number r or (z1_min, z1_max, z2_min, z2_max), got "
+            f"{extent}"
+        )
     return values[0], values[1], values[2], values[3]
 
 
 def manifold_codes(extent: float | Sequence[float] = 3.0, n: int = 15) -> torch.Tensor:
-    """The ``n x n`` grid of 2-D codes at the centres of the cells of ``extent``, top row first.
+    """The ``n x n`` grid of 2-D codes at the centres of the cells of ``extent``, top
+    row first.
 
     Returns:
-        ``(n * n, 2)`` float32 tensor; row ``i`` of the picture has ``z2`` decreasing from the top,
-        column ``j`` has ``z1`` increasing to the right (so ``imshow(..., extent=extent)`` lines up).
+        ``(n * n, 2)`` float32 tensor; row ``i`` of the picture has ``z2`` decreasing
+        from the top, column ``j`` has ``z1`` increasing to the right (so ``imshow(...,
+        extent=extent)`` lines up).
     """
     x0, x1, y0, y1 = _extent(extent)
     if n < 2:
@@ -694,13 +801,15 @@ def manifold_grid(
     device: torch.device | str | None = None,
     title: str | None = None,
 ) -> Figure:
-    """The decoded 2-D latent space: an ``n x n`` grid of codes, each decoded into an image.
+    """The decoded 2-D latent space: an ``n x n`` grid of codes, each decoded into an
+    image.
 
     Args:
-        decode: takes ``(n*n, 2)`` codes and returns ``(n*n, 1, 28, 28)`` (or ``(n*n, 784)``) images in
-            ``[0, 1]`` or ``[-1, 1]``; for a VAE whose decoder returns logits pass
-            ``lambda z: torch.sigmoid(vae.decode(z))``.
-        extent: ``r`` for the square ``[-r, r]^2``, or ``(z1_min, z1_max, z2_min, z2_max)``.
+        decode: takes ``(n*n, 2)`` codes and returns ``(n*n, 1, 28, 28)`` (or ``(n*n,
+            784)``) images in ``[0, 1]`` or ``[-1, 1]``; for a VAE whose decoder returns
+            logits pass ``lambda z: torch.sigmoid(vae.decode(z))``.
+        extent: ``r`` for the square ``[-r, r]^2``, or ``(z1_min, z1_max, z2_min,
+            z2_max)``.
         n: images per side.
         value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect.
         device: where to put the codes before calling ``decode`` (default CPU).
@@ -739,14 +848,15 @@ def prior_vs_posterior(
     prior_components: object | None = None,
     titles: tuple[str, str] = ("samples of the prior p(z)", "encoded test images q(z)"),
 ) -> Figure:
-    """Prior samples next to the encoded data (the aggregated posterior), with the same axis limits.
+    """Prior samples next to the encoded data (the aggregated posterior), with the same
+    axis limits.
 
     Args:
         prior_samples: ``(M, 2)`` samples of the imposed prior.
         codes: ``(N, 2)`` codes of test images.
         labels: ``(N,)`` digits of those images (colours of the right panel).
-        prior_components: optional ``(M,)`` mixture-component index 0..9 of each prior sample, to colour
-            the left panel the same way.
+        prior_components: optional ``(M,)`` mixture-component index 0..9 of each prior
+            sample, to colour the left panel the same way.
         titles: the two panel titles.
 
     Returns:
@@ -756,10 +866,14 @@ def prior_vs_posterior(
     points = points_2d(codes, "codes")
     digits = digit_labels(labels, len(points))
     components = (
-        None if prior_components is None else digit_labels(prior_components, len(prior), "prior_components")
+        None
+        if prior_components is None
+        else digit_labels(prior_components, len(prior), "prior_components")
     )
     with style():
-        fig, axes = plt.subplots(1, 2, figsize=(BOOK_WIDTH, 3.5), sharex=True, sharey=True)
+        fig, axes = plt.subplots(
+            1, 2, figsize=(BOOK_WIDTH, 3.5), sharex=True, sharey=True
+        )
         if components is None:
             axes[0].scatter(
                 prior[:, 0],
@@ -780,9 +894,9 @@ def prior_vs_posterior(
     return finish(fig)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # GAN toys, mode collapse
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def toy_gan_1d(
@@ -793,23 +907,28 @@ def toy_gan_1d(
     *,
     title: str | None = None,
 ) -> Figure:
-    """The 1-D toy GAN at one moment: data density, generator density and the discriminator's D(x).
+    """The 1-D toy GAN at one moment: data density, generator density and the
+    discriminator's D(x).
 
     Args:
         x_grid: ``(K,)`` increasing x values.
         data_density: ``(K,)`` density of the data at ``x_grid`` (non-negative).
-        generator_density: ``(K,)`` density of the generator's samples (e.g. a histogram or KDE).
+        generator_density: ``(K,)`` density of the generator's samples (e.g. a histogram
+            or KDE).
         d_of_x: ``(K,)`` discriminator output ``D(x)`` in ``[0, 1]``.
         title: axes title.
 
     Returns:
-        A figure with two axes: densities (left y axis) and a twin axis for ``D(x)`` on ``[0, 1]``
-        with a dashed line at 0.5, where an optimal D ends up when the generator matches the data.
+        A figure with two axes: densities (left y axis) and a twin axis for ``D(x)`` on
+            ``[0, 1]``
+        with a dashed line at 0.5, where an optimal D ends up when the generator matches
+        the data.
     """
     x = as_array(x_grid, "x_grid")
     if x.ndim != 1 or len(x) < 2 or np.any(np.diff(x) <= 0):
         raise CourseInputError(
-            f"x_grid must be a 1-D increasing array of at least 2 points, got shape {x.shape}"
+            "x_grid must be a 1-D increasing array of at least 2 points, got shape "
+            f"{x.shape}"
         )
     arrays = {}
     for name, value in (
@@ -819,11 +938,16 @@ def toy_gan_1d(
     ):
         arrays[name] = as_array(value, name)
         if arrays[name].shape != x.shape:
-            raise CourseInputError(f"{name} must have shape {x.shape} like x_grid, got {arrays[name].shape}")
+            raise CourseInputError(
+                f"{name} must have shape {x.shape} like x_grid, got "
+                f"{arrays[name].shape}"
+            )
         if not np.isfinite(arrays[name]).all() or arrays[name].min() < 0:
             raise CourseInputError(f"{name} must be finite and non-negative")
     if arrays["d_of_x"].max() > 1 + 1e-6:
-        raise CourseInputError("d_of_x must be a probability in [0, 1]; apply torch.sigmoid to the logits")
+        raise CourseInputError(
+            "d_of_x must be a probability in [0, 1]; apply torch.sigmoid to the logits"
+        )
     with style():
         fig, ax = plt.subplots(figsize=(5.6, 3.2))
         ax.fill_between(x, arrays["data_density"], color="C0", alpha=0.25, linewidth=0)
@@ -833,13 +957,21 @@ def toy_gan_1d(
         ax.set_ylabel("density")
         ax.set_ylim(bottom=0)
         twin = ax.twinx()
-        twin.plot(x, arrays["d_of_x"], color="C2", linestyle="--", label="discriminator $D(x)$")
+        twin.plot(
+            x,
+            arrays["d_of_x"],
+            color="C2",
+            linestyle="--",
+            label="discriminator $D(x)$",
+        )
         twin.axhline(0.5, color="0.5", linestyle=":", linewidth=1)
         twin.set_ylim(0, 1.02)
         twin.set_ylabel("D(x)")
         twin.grid(False)
         twin.spines["right"].set_visible(True)
-        handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        handles = (
+            ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        )
         ax.legend(handles=handles, loc="upper left")
         if title:
             ax.set_title(title)
@@ -852,10 +984,12 @@ def class_histogram_plot(
     title: str | None = None,
     class_names: Sequence[str] | None = None,
 ) -> Figure:
-    """The share of generated samples per class, with a dashed line at the uniform share (10 % for 10 classes).
+    """The share of generated samples per class, with a dashed line at the uniform share
+    (10 % for 10 classes).
 
     Args:
-        shares: ``(K,)`` fractions in ``[0, 1]`` summing to 1 (e.g. ``course_lib.metrics.class_histogram``).
+        shares: ``(K,)`` fractions in ``[0, 1]`` summing to 1 (e.g.
+            ``course_lib.metrics.class_histogram``).
         title: axes title.
         class_names: ``K`` bar labels (default ``0..K-1``).
 
@@ -865,14 +999,32 @@ def class_histogram_plot(
     values = as_array(shares, "shares")
     if values.ndim != 1 or len(values) < 2:
         raise CourseInputError(
-            f"shares must be a 1-D array with one share per class, got shape {values.shape}"
+            "shares must be a 1-D array with one share per class, got shape "
+            f"{values.shape}"
         )
-    if not np.isfinite(values).all() or values.min() < 0 or abs(values.sum() - 1.0) > 1e-3:
-        hint = "; these look like counts: divide them by their total" if values.sum() > 1.5 else ""
-        raise CourseInputError(f"shares must be non-negative and sum to 1, got sum {values.sum():.4g}{hint}")
-    names = [str(k) for k in range(len(values))] if class_names is None else list(class_names)
+    if (
+        not np.isfinite(values).all()
+        or values.min() < 0
+        or abs(values.sum() - 1.0) > 1e-3
+    ):
+        hint = (
+            "; these look like counts: divide them by their total"
+            if values.sum() > 1.5
+            else ""
+        )
+        raise CourseInputError(
+            "shares must be non-negative and sum to 1, got sum "
+            f"{values.sum():.4g}{hint}"
+        )
+    names = (
+        [str(k) for k in range(len(values))]
+        if class_names is None
+        else list(class_names)
+    )
     if len(names) != len(values):
-        raise CourseInputError(f"class_names must have {len(values)} names, got {len(names)}")
+        raise CourseInputError(
+            f"class_names must have {len(values)} names, got {len(names)}"
+        )
     uniform = 1.0 / len(values)
     with style():
         fig, ax = plt.subplots(figsize=(4.8, 3.0))
@@ -896,9 +1048,9 @@ def class_histogram_plot(
     return finish(fig)
 
 
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Inpainting
-# ----------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 INPAINTING_PANELS = (
     ("noisy", "corrupted input"),
@@ -920,30 +1072,35 @@ def inpainting_figure(
     value_range: tuple[float, float] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """The inpainting comparison: corrupted input, DAE, Telea and Navier-Stokes, PSNR in each row's title.
+    """The inpainting comparison: corrupted input, DAE, Telea and Navier-Stokes, PSNR in
+    each row's title.
 
     Args:
         noisy: ``(N, 1, 28, 28)`` corrupted images (dropped pixels black).
         dae: ``(N, 1, 28, 28)`` DAE outputs.
         telea: ``(N, 1, 28, 28)`` OpenCV Telea results.
         ns: ``(N, 1, 28, 28)`` OpenCV Navier-Stokes results.
-        psnrs: mean PSNR in dB per panel: keys ``"dae"``, ``"telea"``, ``"ns"`` (required) and
-            ``"noisy"`` (optional).
+        psnrs: mean PSNR in dB per panel: keys ``"dae"``, ``"telea"``, ``"ns"``
+            (required) and ``"noisy"`` (optional).
         clean: optional ``(N, 1, 28, 28)`` originals, shown as the first row.
         n: images per row (default ``min(N, 10)``).
-        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect each panel's range separately
-            (the DAE may work in ``[-1, 1]`` while OpenCV results are in ``[0, 1]``).
+        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect each panel's range
+            separately (the DAE may work in ``[-1, 1]`` while OpenCV results are in
+            ``[0, 1]``).
         title: figure title.
 
     Returns:
         A figure with one axes per row (4, or 5 with ``clean``).
     """
     if not isinstance(psnrs, Mapping):
-        raise CourseInputError("psnrs must be a dict like {'dae': 20.7, 'telea': 17.9, 'ns': 18.8} (dB)")
+        raise CourseInputError(
+            "psnrs must be a dict like {'dae': 20.7, 'telea': 17.9, 'ns': 18.8} (dB)"
+        )
     missing = [k for k in ("dae", "telea", "ns") if k not in psnrs]
     if missing:
         raise CourseInputError(
-            f"psnrs is missing {missing}; give the mean PSNR in dB of 'dae', 'telea' and 'ns'"
+            f"psnrs is missing {missing}; give the mean PSNR in dB of 'dae', 'telea' "
+            "and 'ns'"
         )
     given = {"noisy": noisy, "dae": dae, "telea": telea, "ns": ns}
     panels: list[tuple[str, np.ndarray]] = []
@@ -957,7 +1114,8 @@ def inpainting_figure(
     count = len(panels[0][1])
     if any(len(images) != count for _, images in panels):
         raise CourseInputError(
-            f"every panel must hold the same images; got counts {[len(i) for _, i in panels]}"
+            "every panel must hold the same images; got counts "
+            f"{[len(i) for _, i in panels]}"
         )
     n = min(count, 10) if n is None else n
     if not 1 <= n <= count:
@@ -965,7 +1123,10 @@ def inpainting_figure(
     cell = BOOK_WIDTH / max(n, 8)
     with style():
         fig, axes = plt.subplots(
-            len(panels), 1, figsize=(n * cell, len(panels) * (cell + 0.28)), squeeze=False
+            len(panels),
+            1,
+            figsize=(n * cell, len(panels) * (cell + 0.28)),
+            squeeze=False,
         )
         for ax, (label, images) in zip(axes[:, 0], panels):
             _show_tiles(ax, images[:n], n)

@@ -1,10 +1,13 @@
 """What a lesson page needs at run time, kept apart from the models.
 
-- ``colab``: the first cell of every notebook (installs course_lib in Google Colab only);
-- ``glue``: numbers in the prose come from the run (a thin wrapper around myst-nb's ``glue``);
-- ``source``: ``show_source(obj)`` shows the library's own code, highlighted, on the page;
+- ``colab``: the first cell of every notebook (installs course_lib in Google Colab
+  only);
+- ``glue``: numbers in the prose come from the run (a thin wrapper around myst-nb's
+  ``glue``);
+- ``source``: ``show_source(obj)`` shows the library's own code, highlighted, on the
+  page;
 - ``timings``: the measured run time of each lesson.
 
-Nothing here is needed to train or evaluate a model; the lessons import these modules, the
-models never do.
+Nothing here is needed to train or evaluate a model; the lessons import these modules,
+the models never do.
 """

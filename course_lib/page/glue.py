@@ -3,11 +3,12 @@
 In a lesson::
 
     from course_lib.page.glue import glue
-    glue("vae_test_nll", nll)          # then write {glue:text}`vae_test_nll:.1f` in the prose
+    glue("vae_test_nll", nll)          # then write {glue:text}`vae_test_nll:.1f` in the
+    prose
 
-In the book build the value is stored in the notebook and substituted into the text. Where
-myst-nb is not installed (e.g. a plain Colab runtime) nothing is stored and the value is simply
-skipped, so the notebook still runs.
+In the book build the value is stored in the notebook and substituted into the text.
+Where myst-nb is not installed (e.g. a plain Colab runtime) nothing is stored and the
+value is simply skipped, so the notebook still runs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def glue(name: str, value: Any, *, display: bool = False) -> None:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
-    if hasattr(value, "item") and callable(value.item):  # a 0-d tensor or NumPy scalar: glue the number
+    # a 0-d tensor or NumPy scalar: glue the number
+    if hasattr(value, "item") and callable(value.item):
         value = value.item()
     myst_glue(name, value, display=display)

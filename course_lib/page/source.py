@@ -7,10 +7,11 @@ In a lesson::
     show_source(objectives.kl_standard_normal)
     show_source(gan.adversarial_step, docstring=False)
 
-The cell's output is a :class:`Source`: Jupyter, Colab and the built book (myst-nb stores the
-``text/html`` output) show it as a highlighted code block with inline colours, so no style sheet
-is needed; a terminal shows the plain text. The code shown is read from the installed package with
-:func:`inspect.getsource`, so the page can never drift from what the lesson runs.
+The cell's output is a :class:`Source`: Jupyter, Colab and the built book (myst-nb
+stores the ``text/html`` output) show it as a highlighted code block with inline
+colours, so no style sheet is needed; a terminal shows the plain text. The code shown is
+read from the installed package with :func:`inspect.getsource`, so the page can never
+drift from what the lesson runs.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ class Source:
     Attributes:
         code: the Python source, dedented.
         title: e.g. ``"course_lib.vae._VAE.encode"``.
-        path: the file, relative to the package's parent (e.g. ``"course_lib/vae.py"``), or ``""``.
-        first_line: line number of the first line of ``code`` in ``path`` (0 when unknown).
+        path: the file, relative to the package's parent (e.g. ``"course_lib/vae.py"``),
+            or ``""``.
+        first_line: line number of the first line of ``code`` in ``path`` (0 when
+            unknown).
     """
 
     code: str
@@ -51,7 +54,8 @@ class Source:
         return f"# {self.caption()}\n{self.code}"
 
     def caption(self) -> str:
-        """``"course_lib.vae._VAE.encode (course_lib/vae.py, line 51)"``, or the title alone."""
+        """``"course_lib.vae._VAE.encode (course_lib/vae.py, line 51)"``, or the title
+        alone."""
         if not self.path:
             return self.title
         where = f"{self.path}, line {self.first_line}" if self.first_line else self.path
@@ -62,11 +66,16 @@ class Source:
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
 
-        body = highlight(self.code, PythonLexer(), HtmlFormatter(noclasses=True, style=STYLE, nowrap=False))
+        body = highlight(
+            self.code,
+            PythonLexer(),
+            HtmlFormatter(noclasses=True, style=STYLE, nowrap=False),
+        )
         caption = html.escape(self.caption())
         return (
             '<div class="course-source" style="margin: 0.5em 0">'
-            f'<div style="font-size: 0.85em; color: #555; margin-bottom: 0.2em"><code>{caption}</code></div>'
+            '<div style="font-size: 0.85em; color: #555; margin-bottom: '
+            f'0.2em"><code>{caption}</code></div>'
             f'<div style="overflow-x: auto">{body}</div></div>'
         )
 
@@ -80,26 +89,31 @@ def show_source(
     methods: Sequence[str] | None = None,
     docstring: bool = True,
 ) -> Source:
-    """The source of a library function, method or class, ready to display as a cell's output.
+    """The source of a library function, method or class, ready to display as a cell's
+    output.
 
     Args:
-        obj: a function (``objectives.elbo``), a method (``vae.MLPVAE.encode``, found on the class
-            that defines it) or a class (``vae.MLPVAE``).
-        methods: for a class, show only its ``class`` line and these methods, in this order; a method
-            the class inherits is taken from the class that defines it, under a comment naming it.
-        docstring: ``False`` leaves out docstrings (a page that explains the code in prose).
+        obj: a function (``objectives.elbo``), a method (``vae.MLPVAE.encode``, found on
+            the class that defines it) or a class (``vae.MLPVAE``).
+        methods: for a class, show only its ``class`` line and these methods, in this
+            order; a method the class inherits is taken from the class that defines it,
+            under a comment naming it.
+        docstring: ``False`` leaves out docstrings (a page that explains the code in
+            prose).
 
     Returns:
         A :class:`Source`, shown highlighted in Jupyter, Colab and the book.
 
     Raises:
-        CourseInputError: for an object without Python source (a built-in, a C extension), for
-            ``methods`` on something that is not a class, or for a name that is not a method of it.
+        CourseInputError: for an object without Python source (a built-in, a C
+            extension), for ``methods`` on something that is not a class, or for a name
+            that is not a method of it.
     """
     if methods is not None and not isinstance(obj, type):
         raise CourseInputError(
             f"methods= selects methods of a class, but {_name(obj)} is not a class; "
-            f"pass the class (e.g. show_source(MLPVAE, methods=['encode'])) or drop methods="
+            "pass the class (e.g. show_source(MLPVAE, methods=['encode'])) or drop "
+            "methods="
         )
     target = inspect.unwrap(obj) if callable(obj) else obj
     if isinstance(target, (classmethod, staticmethod)):
@@ -112,27 +126,45 @@ def show_source(
             code = _strip_docstrings(code)
         return Source(code, _name(target), _path(target), first_line)
     assert isinstance(target, type)
-    groups: dict[type, list[str]] = {}  # defining class -> the selected methods' code, in order
+    # defining class -> the selected methods' code, in order
+    groups: dict[type, list[str]] = {}
     for method in methods:
         owner = next((c for c in target.__mro__ if method in vars(c)), None)
         if owner is None or not _is_code(vars(owner)[method]):
-            known = sorted({n for c in target.__mro__ if not c.__module__.startswith(("torch", "builtins"))
-                            for n, v in vars(c).items() if _is_code(v) and not n.startswith("__")})
+            known = sorted(
+                {
+                    n
+                    for c in target.__mro__
+                    if not c.__module__.startswith(("torch", "builtins"))
+                    for n, v in vars(c).items()
+                    if _is_code(v) and not n.startswith("__")
+                }
+            )
             raise CourseInputError(
-                f"{target.__name__} has no method {method!r}; its methods are: {', '.join(known)}"
+                f"{target.__name__} has no method {method!r}; its methods are: "
+                f"{', '.join(known)}"
             )
         member = vars(owner)[method]
-        code, _ = _source(member.fget if isinstance(member, property) else getattr(member, "__func__", member))
+        code, _ = _source(
+            member.fget
+            if isinstance(member, property)
+            else getattr(member, "__func__", member)
+        )
         if not docstring:
             code = _strip_docstrings(code)
         groups.setdefault(owner, []).append(textwrap.indent(code, "    "))
-    blocks = [_class_line(owner) + "\n" + "\n\n".join(codes) for owner, codes in groups.items()]
+    blocks = [
+        _class_line(owner) + "\n" + "\n\n".join(codes)
+        for owner, codes in groups.items()
+    ]
     title = f"{_name(target)}: {', '.join(methods)}"
     return Source("\n\n\n".join(blocks), title, _path(target))
 
 
 def _is_code(value: object) -> bool:
-    return inspect.isfunction(value) or isinstance(value, (classmethod, staticmethod, property))
+    return inspect.isfunction(value) or isinstance(
+        value, (classmethod, staticmethod, property)
+    )
 
 
 def _name(obj: object) -> str:
@@ -146,8 +178,10 @@ def _source(obj: object) -> tuple[str, int]:
         lines, first_line = inspect.getsourcelines(obj)  # type: ignore[arg-type]
     except (OSError, TypeError) as error:
         raise CourseInputError(
-            f"cannot show the source of {_name(obj)}: it has no Python source file ({error}); "
-            "pass a function, method or class defined in a .py file, e.g. from course_lib"
+            f"cannot show the source of {_name(obj)}: it has no Python source file "
+            f"({error}); "
+            "pass a function, method or class defined in a .py file, e.g. from "
+            "course_lib"
         ) from None
     return textwrap.dedent("".join(lines)).rstrip("\n"), first_line
 
@@ -162,7 +196,7 @@ def _path(obj: object) -> str:
     module = getattr(obj, "__module__", "") or ""
     parts = file.replace("\\", "/").split("/")
     top = module.split(".")[0]
-    return "/".join(parts[parts.index(top):]) if top in parts else parts[-1]
+    return "/".join(parts[parts.index(top) :]) if top in parts else parts[-1]
 
 
 def _class_line(cls: type) -> str:
@@ -173,20 +207,38 @@ def _class_line(cls: type) -> str:
     assert isinstance(node, ast.ClassDef)
     lines = code.splitlines()
     body_start = node.body[0].lineno - 1  # the first statement of the class body
-    header = [line for line in lines[node.lineno - 1:body_start] if line.strip()]
-    header = [line for line in header if not line.lstrip().startswith(("#", '"""', "'''"))]
-    return "\n".join(header) if header[-1].rstrip().endswith(":") else f"class {cls.__name__}:"
+    header = [line for line in lines[node.lineno - 1 : body_start] if line.strip()]
+    header = [
+        line for line in header if not line.lstrip().startswith(("#", '"""', "'''"))
+    ]
+    return (
+        "\n".join(header)
+        if header[-1].rstrip().endswith(":")
+        else f"class {cls.__name__}:"
+    )
 
 
 def _strip_docstrings(code: str) -> str:
-    """``code`` without the docstrings of its functions and classes (the rest unchanged)."""
+    """``code`` without the docstrings of its functions and classes (the rest
+    unchanged)."""
     tree = ast.parse(code)
     drop: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
+        if (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and node.body
+        ):
             first = node.body[0]
-            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                    and isinstance(first.value.value, str) and first.end_lineno is not None):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+                and first.end_lineno is not None
+            ):
                 drop.update(range(first.lineno, first.end_lineno + 1))
-    lines = [line for number, line in enumerate(code.splitlines(), start=1) if number not in drop]
+    lines = [
+        line
+        for number, line in enumerate(code.splitlines(), start=1)
+        if number not in drop
+    ]
     return "\n".join(lines)
