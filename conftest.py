@@ -1,9 +1,10 @@
 """Let nbval execute the jupytext MyST-markdown notebooks in place.
 
-nbval only collects ``.ipynb`` files. With ``--nbval-lax``, this hook also hands nbval the ``.md``
-notebooks in ``lessons/``, ``solutions/`` and ``exercises/`` (those with a jupytext header), read
-through jupytext, so CI executes exactly the files the book is built from. Text notebooks have no
-stored outputs: the assertions inside the notebooks do the checking.
+nbval only collects ``.ipynb`` files. With ``--nbval-lax``, this hook also hands nbval
+the ``.md`` notebooks in ``lessons/``, ``solutions/`` and ``exercises/`` (those with a
+jupytext header), read through jupytext, so CI executes exactly the files the book is
+built from. Text notebooks have no stored outputs: the assertions inside the notebooks
+do the checking.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ NOTEBOOK_FOLDERS = ("lessons", "solutions", "exercises")
 
 
 def is_text_notebook(path: Path) -> bool:
-    """True for a ``.md`` file in a notebook folder whose front matter has a jupytext section."""
+    """True for a ``.md`` file in a notebook folder whose front matter has a jupytext
+    section."""
     if path.suffix != ".md" or path.parent.name not in NOTEBOOK_FOLDERS:
         return False
     head = path.read_text(encoding="utf-8")[:400]
@@ -35,8 +37,12 @@ def _jupytext_reader():
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    """Skip the paired ``.ipynb`` copies (kept for Colab): their ``.md`` source is executed instead."""
-    if collection_path.suffix == ".ipynb" and collection_path.with_suffix(".md").is_file():
+    """Skip the paired ``.ipynb`` copies (kept for Colab): their ``.md`` source is
+    executed instead."""
+    if (
+        collection_path.suffix == ".ipynb"
+        and collection_path.with_suffix(".md").is_file()
+    ):
         return True
     return None
 
@@ -50,7 +56,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     from nbval import plugin
 
     class TextNotebook(plugin.IPyNbFile):
-        """nbval's notebook collector, reading the file with jupytext instead of nbformat."""
+        """nbval's notebook collector, reading the file with jupytext instead of
+        nbformat."""
 
         def collect(self):
             original = plugin.nbformat

@@ -1,4 +1,5 @@
-"""``python -m benchmarks``: register every benchmark, then run the harness's command."""
+"""``python -m benchmarks``: register every benchmark, then run the harness's
+command."""
 
 import sys
 

@@ -1,4 +1,5 @@
-"""``python -m course_grader SUBMISSIONS --out GRADES``: see :mod:`course_grader.cli`."""
+"""``python -m course_grader SUBMISSIONS --out GRADES``: see
+:mod:`course_grader.cli`."""
 
 import sys
 

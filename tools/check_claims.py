@@ -2,15 +2,16 @@
 
     python tools/check_claims.py              # every lesson, seeds 0 1 2, profile cpu
     python tools/check_claims.py --lessons 4 6 --seeds 0 --only toy_gan_spread
-    python tools/check_claims.py --profile smoke --out /tmp/claims.json  # code paths only
+    python tools/check_claims.py --profile smoke --out /tmp/claims.json  # code paths
+    only
 
 Each claim is a function ``claim_<name>(settings) -> Outcome`` in
 ``tools/claims/lesson<N>.py`` (see ``tools/claims/__init__.py``). The results go to
 ``benchmarks/<profile>/claims.json``: one row per claim with ``lesson``, ``name``,
 ``statement``, ``seeds``, the measured ``values`` per seed and ``passed`` (true when it
-held for every seed). The file is rewritten after every claim, so an interrupted run keeps
-what it finished; rows of claims that were not re-run are kept. The exit status is 1 when
-a claim failed.
+held for every seed). The file is rewritten after every claim, so an interrupted run
+keeps what it finished; rows of claims that were not re-run are kept. The exit status is
+1 when a claim failed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Execute one jupytext notebook and print its text outputs, glued values and wall time.
 
-Usage: python tools/run_notebook.py lessons/lesson0_generative_models.md [--save out.ipynb]
+Usage: python tools/run_notebook.py lessons/lesson0_generative_models.md [--save
+out.ipynb]
 
-A developer's tool for checking a lesson (the numbers it glues, its run time under the profile in
-COURSE_PROFILE) without building the whole book.
+A developer's tool for checking a lesson (the numbers it glues, its run time under the
+profile in COURSE_PROFILE) without building the whole book.
 """
 
 from __future__ import annotations
@@ -24,8 +25,15 @@ def main() -> None:
     args = parser.parse_args()
     notebook = jupytext.read(args.notebook)
     started = time.perf_counter()
-    client = NotebookClient(notebook, timeout=args.timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(__import__("pathlib").Path(args.notebook).parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=args.timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={
+            "metadata": {"path": str(__import__("pathlib").Path(args.notebook).parent)}
+        },
+    )
     client.execute()
     seconds = time.perf_counter() - started
     for index, cell in enumerate(notebook.cells):

@@ -1,15 +1,19 @@
-"""Measure how long each lesson takes under a run profile, with an empty checkpoint cache.
+"""Measure how long each lesson takes under a run profile, with an empty checkpoint
+cache.
 
-Usage: python tools/time_lessons.py --profile cpu [--shared-cache] [lessons/lesson3_*.md ...]
+Usage: python tools/time_lessons.py --profile cpu [--shared-cache] [lessons/lesson3_*.md
+...]
 
-Executes each lesson in a fresh kernel (like nbval), records the wall time, the machine and the
-load average into course_lib/page/lesson_times.json (read by course_lib.page.timings for the
-lessons' "Time" boxes; package data, so it ships in the wheel). Run it on an otherwise idle
-machine: the load average is recorded so a reader can judge.
+Executes each lesson in a fresh kernel (like nbval), records the wall time, the machine
+and the load average into course_lib/page/lesson_times.json (read by
+course_lib.page.timings for the lessons' "Time" boxes; package data, so it ships in the
+wheel). Run it on an otherwise idle machine: the load average is recorded so a reader
+can judge.
 
-By default every lesson starts from an empty checkpoint cache. With --shared-cache the lessons run
-in the order given with one cache, as in the book build or a student working through the course;
-each entry then records which earlier lessons filled the cache (lesson 7 reuses the models of 3-6).
+By default every lesson starts from an empty checkpoint cache. With --shared-cache the
+lessons run in the order given with one cache, as in the book build or a student working
+through the course; each entry then records which earlier lessons filled the cache
+(lesson 7 reuses the models of 3-6).
 """
 
 from __future__ import annotations
@@ -36,18 +40,31 @@ def machine_description(profile: str) -> str:
     if profile == "gpu":
         import torch
 
-        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "gpu profile on a CPU"
+        return (
+            torch.cuda.get_device_name(0)
+            if torch.cuda.is_available()
+            else "gpu profile on a CPU"
+        )
     return f"{os.cpu_count()} CPU cores ({platform.machine()})"
 
 
 def time_lesson(path: Path, profile: str, timeout: int, cache: str) -> float:
-    """Execute the notebook at ``path`` with checkpoint cache ``cache``; return the wall time in seconds."""
+    """Execute the notebook at ``path`` with checkpoint cache ``cache``; return the wall
+    time in seconds."""
     notebook = jupytext.read(path)
-    os.environ.update(COURSE_PROFILE=profile, COURSE_CACHE=cache, COURSE_PROGRESS="plain",
-                      COURSE_STATIC_WIDGETS="1")
+    os.environ.update(
+        COURSE_PROFILE=profile,
+        COURSE_CACHE=cache,
+        COURSE_PROGRESS="plain",
+        COURSE_STATIC_WIDGETS="1",
+    )
     started = time.perf_counter()
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
     return time.perf_counter() - started
 
 
@@ -55,8 +72,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", required=True, choices=("smoke", "cpu", "gpu"))
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
-    parser.add_argument("--shared-cache", action="store_true",
-                        help="run the lessons in order with one checkpoint cache (default: an empty cache each)")
+    parser.add_argument(
+        "--shared-cache",
+        action="store_true",
+        help="run the lessons in order with one checkpoint cache (default: an empty "
+        "cache each)",
+    )
     parser.add_argument("lessons", nargs="*", type=Path)
     args = parser.parse_args()
     lessons = args.lessons or sorted((ROOT / "lessons").glob("lesson*.md"))
@@ -65,20 +86,39 @@ def main() -> None:
         for index, path in enumerate(lessons):
             load_before = os.getloadavg()[0]
             if args.shared_cache:
-                seconds = time_lesson(path.resolve(), args.profile, args.timeout, shared)
+                seconds = time_lesson(
+                    path.resolve(), args.profile, args.timeout, shared
+                )
                 filled_by = [p.stem for p in lessons[:index]]
             else:
                 with tempfile.TemporaryDirectory() as empty:
-                    seconds = time_lesson(path.resolve(), args.profile, args.timeout, empty)
+                    seconds = time_lesson(
+                        path.resolve(), args.profile, args.timeout, empty
+                    )
                 filled_by = []
             record(timings, path.stem, args.profile, seconds, load_before, filled_by)
-            print(f"{path.stem}: {seconds:.1f} s under {args.profile} (load before {load_before:.2f}"
-                  + (f", cache filled by {', '.join(filled_by)})" if filled_by else ", empty cache)"), flush=True)
+            print(
+                f"{path.stem}: {seconds:.1f} s under {args.profile} (load before "
+                f"{load_before:.2f}"
+                + (
+                    f", cache filled by {', '.join(filled_by)})"
+                    if filled_by
+                    else ", empty cache)"
+                ),
+                flush=True,
+            )
 
 
-def record(timings: dict, lesson: str, profile: str, seconds: float, load_before: float,
-           filled_by: list[str]) -> None:
-    """Store one measurement in ``timings`` and write course_lib/page/lesson_times.json."""
+def record(
+    timings: dict,
+    lesson: str,
+    profile: str,
+    seconds: float,
+    load_before: float,
+    filled_by: list[str],
+) -> None:
+    """Store one measurement in ``timings`` and write
+    course_lib/page/lesson_times.json."""
     entry = {
         "seconds": round(seconds, 1),
         "machine": machine_description(profile),

@@ -1,11 +1,12 @@
-"""DCGAN step time on this machine: one adversarial step (discriminator + generator update) at
-batch 64 on MNIST-shaped data, timed through the training loop as a recipe runs it.
+"""DCGAN step time on this machine: one adversarial step (discriminator + generator
+update) at batch 64 on MNIST-shaped data, timed through the training loop as a recipe
+runs it.
 
-Usage: ``OMP_NUM_THREADS=1 python benchmarks/experiments/dcgan_step_time.py [--steps 60]``.
-Prints the median milliseconds per step over ``--repeats`` timed passes, after one warm-up pass,
-and the number of device-to-host reads per step (calls that copy a tensor's value to Python:
-``float``, ``int``, ``bool``, ``.item()``, ``.tolist()``, ``.numpy()``, ``.cpu()``), each of which
-waits for the device on a GPU.
+Usage: ``OMP_NUM_THREADS=1 python benchmarks/experiments/dcgan_step_time.py [--steps
+60]``. Prints the median milliseconds per step over ``--repeats`` timed passes, after
+one warm-up pass, and the number of device-to-host reads per step (calls that copy a
+tensor's value to Python: ``float``, ``int``, ``bool``, ``.item()``, ``.tolist()``,
+``.numpy()``, ``.cpu()``), each of which waits for the device on a GPU.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def step_times(steps: int, repeats: int, batch_size: int = 64) -> list[float]:
     times = []
     for _ in range(repeats + 1):  # the first pass warms up
         started = time.perf_counter()
-        train(step, batches, 1, name="dcgan-step-time")  # the recipes' loop: checks, loss reads, averages
+        # the recipes' loop: checks, loss reads, averages
+        train(step, batches, 1, name="dcgan-step-time")
         times.append((time.perf_counter() - started) / steps * 1000)
     return times[1:]
 
@@ -50,9 +52,10 @@ READS = ("__float__", "__int__", "__bool__", "item", "tolist", "numpy", "cpu")
 
 
 def reads_per_step(steps: int = 20, batch_size: int = 64) -> float:
-    """Device-to-host reads per training step made by the course's code (the models, the step, the
-    training loop), counted by wrapping the reading methods of Tensor. Reads inside torch itself are
-    left out: Adam's ``.item()`` of its step counters reads CPU tensors, even for a model on a GPU."""
+    """Device-to-host reads per training step made by the course's code (the models, the
+    step, the training loop), counted by wrapping the reading methods of Tensor. Reads
+    inside torch itself are left out: Adam's ``.item()`` of its step counters reads CPU
+    tensors, even for a model on a GPU."""
     count = [0]
     originals = {name: getattr(torch.Tensor, name) for name in READS}
     torch_folder = os.path.dirname(torch.__file__)
@@ -69,7 +72,8 @@ def reads_per_step(steps: int = 20, batch_size: int = 64) -> float:
     for name, original in originals.items():
         setattr(torch.Tensor, name, counting(original))
     try:
-        step_times(steps, 0, batch_size)  # one pass of `steps` steps through the training loop
+        # one pass of `steps` steps through the training loop
+        step_times(steps, 0, batch_size)
     finally:
         for name, original in originals.items():
             setattr(torch.Tensor, name, original)
@@ -82,9 +86,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     times = step_times(args.steps, args.repeats)
-    print(f"dcgan step (batch 64, threads {torch.get_num_threads()}): median {statistics.median(times):.2f} ms "
-          f"over {args.repeats} x {args.steps} steps; all {[round(t, 2) for t in times]}; "
-          f"device-to-host reads per step {reads_per_step():.2f}")
+    print(
+        f"dcgan step (batch 64, threads {torch.get_num_threads()}): median "
+        f"{statistics.median(times):.2f} ms "
+        f"over {args.repeats} x {args.steps} steps; all "
+        f"{[round(t, 2) for t in times]}; "
+        f"device-to-host reads per step {reads_per_step():.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,6 @@
-"""The code that runs inside a submission's sandbox: parsing, running cells, answering calls.
+"""The code that runs inside a submission's sandbox: parsing, running cells, answering
+calls.
 
-It is bound read-only into the sandbox on its own; nothing in it knows an expected value.
+It is bound read-only into the sandbox on its own; nothing in it knows an expected
+value.
 """

@@ -1,8 +1,9 @@
-"""Read the code cells of a submission: ``.ipynb`` (Colab/Jupyter JSON), ``.md`` (jupytext MyST), ``.py``.
+"""Read the code cells of a submission: ``.ipynb`` (Colab/Jupyter JSON), ``.md``
+(jupytext MyST), ``.py``.
 
-Runs inside the sandbox (a hostile file can only exhaust the sandbox's own limits) and in time
-linear in the file's size: the Markdown reader walks the lines once, so a file of unclosed code
-fences costs no more than any other file of its size.
+Runs inside the sandbox (a hostile file can only exhaust the sandbox's own limits) and
+in time linear in the file's size: the Markdown reader walks the lines once, so a file
+of unclosed code fences costs no more than any other file of its size.
 """
 
 from __future__ import annotations
@@ -21,12 +22,16 @@ class SubmissionError(ValueError):
 
 
 def neutralise_magics(source: str) -> str:
-    """Replace IPython magics and shell escapes (``%pip``, ``!ls``) by ``pass`` at the same indentation."""
+    """Replace IPython magics and shell escapes (``%pip``, ``!ls``) by ``pass`` at the
+    same indentation."""
     out = []
     for line in source.splitlines():
         stripped = line.lstrip()
         if stripped.startswith(("%", "!")):
-            out.append(line[: len(line) - len(stripped)] + "pass  # magic removed by the grader")
+            out.append(
+                line[: len(line) - len(stripped)]
+                + "pass  # magic removed by the grader"
+            )
         else:
             out.append(line)
     return "\n".join(out)
@@ -36,7 +41,11 @@ def _notebook_cells(text: str) -> list[str]:
     try:
         notebook = json.loads(text)
     except (ValueError, RecursionError) as error:
-        where = f" at line {error.lineno}" if isinstance(error, json.JSONDecodeError) else ""
+        where = (
+            f" at line {error.lineno}"
+            if isinstance(error, json.JSONDecodeError)
+            else ""
+        )
         raise SubmissionError(f"not a Jupyter notebook: invalid JSON{where}") from None
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
@@ -45,15 +54,21 @@ def _notebook_cells(text: str) -> list[str]:
     for cell in cells:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
             source = cell.get("source", "")
-            sources.append("".join(str(s) for s in source) if isinstance(source, list) else str(source))
+            sources.append(
+                "".join(str(s) for s in source)
+                if isinstance(source, list)
+                else str(source)
+            )
     return sources
 
 
 def _markdown_cells(text: str) -> list[str]:
-    """Code cells between fences: ``{code-cell}`` ones when the file has any, else ``python`` ones.
+    """Code cells between fences: ``{code-cell}`` ones when the file has any, else
+    ``python`` ones.
 
-    A fence closes on a line holding only the same fence characters, at least as many. An
-    unclosed fence runs to the end of the file and is dropped (it is prose in Jupyter too).
+    A fence closes on a line holding only the same fence characters, at least as many.
+    An unclosed fence runs to the end of the file and is dropped (it is prose in Jupyter
+    too).
     """
     myst = "{code-cell}" in text
     cells: list[str] = []
@@ -62,7 +77,12 @@ def _markdown_cells(text: str) -> list[str]:
     for line in text.splitlines():
         if fence:
             stripped = line.strip()
-            if stripped and stripped[0] == fence[0] and set(stripped) == {fence[0]} and len(stripped) >= len(fence):
+            if (
+                stripped
+                and stripped[0] == fence[0]
+                and set(stripped) == {fence[0]}
+                and len(stripped) >= len(fence)
+            ):
                 cells.append("\n".join(body))
                 fence, body = "", []
             elif options and line.startswith(":"):
@@ -78,7 +98,8 @@ def _markdown_cells(text: str) -> list[str]:
 
 
 def _script_cells(text: str) -> list[str]:
-    """Cells separated by ``# %%`` lines (or the whole file); cells of only comments are dropped."""
+    """Cells separated by ``# %%`` lines (or the whole file); cells of only comments are
+    dropped."""
     cells: list[list[str]] = []
     current: list[str] = []
     for line in text.splitlines():
@@ -88,26 +109,38 @@ def _script_cells(text: str) -> list[str]:
         else:
             current.append(line)
     cells.append(current)
-    return ["\n".join(c) for c in cells if any(ln.strip() and not ln.lstrip().startswith("#") for ln in c)]
+    return [
+        "\n".join(c)
+        for c in cells
+        if any(ln.strip() and not ln.lstrip().startswith("#") for ln in c)
+    ]
 
 
 def extract_cells(path: Path, max_bytes: int = 50_000_000) -> list[str]:
-    """The code cells of the submission at ``path``, in order, magics replaced by ``pass``.
+    """The code cells of the submission at ``path``, in order, magics replaced by
+    ``pass``.
 
     Raises:
-        SubmissionError: for another file type, a file over ``max_bytes``, text that is not UTF-8,
-            or a notebook that is not notebook JSON.
+        SubmissionError: for another file type, a file over ``max_bytes``, text that is
+            not UTF-8, or a notebook that is not notebook JSON.
     """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
-        raise SubmissionError(f"unsupported file type {suffix or '(none)'!r}; submit .ipynb, .md or .py")
+        raise SubmissionError(
+            f"unsupported file type {suffix or '(none)'!r}; submit .ipynb, .md or .py"
+        )
     if path.stat().st_size > max_bytes:
-        raise SubmissionError(f"file is larger than {max_bytes // 1_000_000} MB; clear the outputs and resubmit")
+        raise SubmissionError(
+            f"file is larger than {max_bytes // 1_000_000} MB; clear the outputs and "
+            "resubmit"
+        )
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise SubmissionError(f"not a text file (not UTF-8 at byte {error.start})") from None
+        raise SubmissionError(
+            f"not a text file (not UTF-8 at byte {error.start})"
+        ) from None
     if suffix == ".ipynb":
         sources = _notebook_cells(text)
     elif suffix == ".md":

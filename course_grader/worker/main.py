@@ -1,14 +1,19 @@
-"""The process inside the sandbox: read the submission, run its cells, then call its functions on request.
+"""The process inside the sandbox: read the submission, run its cells, then call its
+functions on request.
 
-Started by the grader inside bubblewrap with the protocol on stdin/stdout (see :mod:`.wire`).
+Started by the grader inside bubblewrap with the protocol on stdin/stdout (see
+:mod:`.wire`).
 
-1. It moves the protocol to private descriptors and points fds 0-2 at ``/dev/null``, so the
-   submission's prints and reads cannot touch the protocol by accident (on purpose they can, but
-   then they only spoil their own results: the grader judges data, never trusts a verdict).
-2. It parses the submission (:mod:`.cells`), reports ``parsed``, then runs each cell under a time
-   limit, announcing ``cell n`` first, so that a grader which has to kill a cell knows which one.
+1. It moves the protocol to private descriptors and points fds 0-2 at ``/dev/null``, so
+   the submission's prints and reads cannot touch the protocol by accident (on purpose
+   they can, but then they only spoil their own results: the grader judges data, never
+   trusts a verdict).
+2. It parses the submission (:mod:`.cells`), reports ``parsed``, then runs each cell
+   under a time limit, announcing ``cell n`` first, so that a grader which has to kill a
+   cell knows which one.
 3. It answers ``call`` requests: the student's function (or a probe around it, from
-   :mod:`course_lib.grading.probes`) on the inputs sent, the return value sent back as plain data.
+   :mod:`course_lib.grading.probes`) on the inputs sent, the return value sent back as
+   plain data.
 
 Nothing here knows an expected value: the cases stay in the grader.
 """
@@ -30,12 +35,14 @@ from .cells import SubmissionError, extract_cells
 
 
 class TimeLimit(BaseException):
-    """Raised by the alarm; a BaseException, so ``except Exception`` in student code does not catch it."""
+    """Raised by the alarm; a BaseException, so ``except Exception`` in student code
+    does not catch it."""
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise :class:`TimeLimit` after ``seconds``, and again every 0.2 s while the code keeps running."""
+    """Raise :class:`TimeLimit` after ``seconds``, and again every 0.2 s while the code
+    keeps running."""
     if seconds <= 0:
         yield
         return
@@ -72,7 +79,11 @@ class CappedStream(io.TextIOBase):
         return True
 
     def getvalue(self) -> str:
-        note = f"\n[... {self.dropped} more characters of output dropped]" if self.dropped else ""
+        note = (
+            f"\n[... {self.dropped} more characters of output dropped]"
+            if self.dropped
+            else ""
+        )
         return "".join(self.parts) + note
 
 
@@ -101,51 +112,84 @@ class Worker:
     def __init__(self, inbound: int, outbound: int) -> None:
         self.inbound = os.fdopen(inbound, "rb", buffering=0)
         self.outbound = outbound
-        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__,
-                                          "display": _display}
+        self.namespace: dict[str, Any] = {
+            "__name__": "__main__",
+            "__builtins__": __builtins__,
+            "display": _display,
+        }
 
     def send(self, value: Any) -> None:
         try:
             wire.write_frame(self.outbound, value)
-        except Exception as error:  # the value could not be encoded (a hostile tensor subclass, ...)
-            wire.write_frame(self.outbound, {"status": "error", "type": "ValueError", "builtin": "ValueError",
-                                             "message": f"the return value could not be sent ({describe(error)})",
-                                             "id": value.get("id") if isinstance(value, dict) else None})
+        # the value could not be encoded (a hostile tensor subclass, ...)
+        except Exception as error:
+            wire.write_frame(
+                self.outbound,
+                {
+                    "status": "error",
+                    "type": "ValueError",
+                    "builtin": "ValueError",
+                    "message": "the return value could not be sent "
+                    f"({describe(error)})",
+                    "id": value.get("id") if isinstance(value, dict) else None,
+                },
+            )
 
-    def run_cells(self, cells: list[str], skip: set[int], cell_timeout: float, output: CappedStream) -> list[str]:
-        """Run every cell not in ``skip``; a failing cell is one problem and execution goes on."""
+    def run_cells(
+        self,
+        cells: list[str],
+        skip: set[int],
+        cell_timeout: float,
+        output: CappedStream,
+    ) -> list[str]:
+        """Run every cell not in ``skip``; a failing cell is one problem and execution
+        goes on."""
         problems = []
         for number, source in enumerate(cells, 1):
             if number in skip:
-                problems.append(f"cell {number}: skipped (in an earlier run it did not finish: "
-                                "an endless loop, a crash or os._exit)")
+                problems.append(
+                    f"cell {number}: skipped (in an earlier run it did not finish: "
+                    "an endless loop, a crash or os._exit)"
+                )
                 continue
             self.send({"event": "cell", "n": number})
             try:
                 code = compile(source, f"<cell {number}>", "exec")
             except (SyntaxError, ValueError) as error:
                 line = getattr(error, "lineno", None)
-                problems.append(f"cell {number}: SyntaxError{f' at line {line}' if line else ''}: "
-                                f"{getattr(error, 'msg', error)}")
+                problems.append(
+                    f"cell {number}: SyntaxError{f' at line {line}' if line else ''}: "
+                    f"{getattr(error, 'msg', error)}"
+                )
                 continue
             try:
-                with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), \
-                        time_limit(cell_timeout):
+                with (
+                    contextlib.redirect_stdout(output),
+                    contextlib.redirect_stderr(output),
+                    time_limit(cell_timeout),
+                ):
                     exec(code, self.namespace)  # running the submission is the point
-            except BaseException as error:  # a submission may raise anything, even SystemExit
+            # a submission may raise anything, even SystemExit
+            except BaseException as error:
                 problems.append(f"cell {number}: {describe(error)}")
         return problems
 
     def lookup(self, name: str) -> tuple[Any, dict[str, Any]]:
-        """The submission's callable ``name`` and an ``ok`` reply, or ``None`` and a ``missing`` reply."""
+        """The submission's callable ``name`` and an ``ok`` reply, or ``None`` and a
+        ``missing`` reply."""
         fn = self.namespace.get(name)
         if fn is None or not callable(fn):
-            problem = "is not defined" if fn is None else f"is a {type(fn).__name__}, not a function"
+            problem = (
+                "is not defined"
+                if fn is None
+                else f"is a {type(fn).__name__}, not a function"
+            )
             return None, {"status": "missing", "message": f"{name} {problem}"}
         return fn, {"status": "ok"}
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run one ``call`` request on the submission's function and describe the outcome."""
+        """Run one ``call`` request on the submission's function and describe the
+        outcome."""
         fn, missing = self.lookup(str(request.get("function")))
         if fn is None:
             return missing
@@ -153,8 +197,11 @@ class Worker:
         before = {i: a.detach().clone() for i, a in enumerate(args) if _is_tensor(a)}
         probe = request.get("probe")
         try:
-            with contextlib.redirect_stdout(CappedStream(0)), contextlib.redirect_stderr(CappedStream(0)), \
-                    time_limit(float(request.get("timeout", 10))):
+            with (
+                contextlib.redirect_stdout(CappedStream(0)),
+                contextlib.redirect_stderr(CappedStream(0)),
+                time_limit(float(request.get("timeout", 10))),
+            ):
                 if probe is None:
                     value = fn(*args, **kwargs)
                 else:
@@ -162,23 +209,47 @@ class Worker:
 
                     value = PROBES[str(probe)](fn, *args, **kwargs)
         except TimeLimit:
-            return {"status": "timeout", "message": f"timed out after {request.get('timeout')} s"}
+            return {
+                "status": "timeout",
+                "message": f"timed out after {request.get('timeout')} s",
+            }
         except SystemExit as stop:
-            return {"status": "exit", "message": f"the function called sys.exit({stop.code!r})"}
+            return {
+                "status": "exit",
+                "message": f"the function called sys.exit({stop.code!r})",
+            }
         except BaseException as error:  # the student's exception, reported by name
-            builtin = next((c.__name__ for c in type(error).__mro__
-                            if c.__module__ == "builtins" and issubclass(c, Exception)), "Exception")
-            return {"status": "error", "type": type(error).__name__, "builtin": builtin,
-                    "message": " ".join(str(error).split())[:300]}
-        mutated = {str(i): args[i].detach() for i, old in before.items()
-                   if _is_tensor(args[i]) and args[i].shape == old.shape and not _same(args[i], old)}
+            builtin = next(
+                (
+                    c.__name__
+                    for c in type(error).__mro__
+                    if c.__module__ == "builtins" and issubclass(c, Exception)
+                ),
+                "Exception",
+            )
+            return {
+                "status": "error",
+                "type": type(error).__name__,
+                "builtin": builtin,
+                "message": " ".join(str(error).split())[:300],
+            }
+        mutated = {
+            str(i): args[i].detach()
+            for i, old in before.items()
+            if _is_tensor(args[i])
+            and args[i].shape == old.shape
+            and not _same(args[i], old)
+        }
         return {"status": "ok", "value": value, "mutated": mutated}
 
     def serve(self) -> int:
-        """The whole session: start message, parsing, cells, then calls until ``stop`` or EOF."""
+        """The whole session: start message, parsing, cells, then calls until ``stop``
+        or EOF."""
         start = wire.read_frame(self.inbound)
         try:
-            cells = extract_cells(Path(start["submission"]), int(start.get("max_bytes", 50_000_000)))
+            cells = extract_cells(
+                Path(start["submission"]), int(start.get("max_bytes", 50_000_000))
+            )
         except (SubmissionError, OSError) as error:
             self.send({"event": "invalid", "reason": str(error)})
             return 0
@@ -189,10 +260,19 @@ class Worker:
         self.send({"event": "parsed", "cells": len(cells)})
         output = CappedStream(int(start.get("output_chars", 20_000)))
         os.chdir(start.get("cwd", "/tmp"))
-        problems = self.run_cells(cells, {int(n) for n in start.get("skip", [])}, float(start["cell_timeout"]),
-                                  output)
-        self.send({"event": "ready", "problems": problems,
-                   "output": output.getvalue() if start.get("include_output") else ""})
+        problems = self.run_cells(
+            cells,
+            {int(n) for n in start.get("skip", [])},
+            float(start["cell_timeout"]),
+            output,
+        )
+        self.send(
+            {
+                "event": "ready",
+                "problems": problems,
+                "output": output.getvalue() if start.get("include_output") else "",
+            }
+        )
         while True:
             try:
                 request = wire.read_frame(self.inbound)
@@ -207,9 +287,18 @@ class Worker:
             elif op == "call":
                 reply = self.call(request)
             else:
-                reply = {"status": "error", "type": "ValueError", "builtin": "ValueError",
-                         "message": f"unknown request {op!r}"}
-            self.send({**reply, "id": request.get("id") if isinstance(request, dict) else None})
+                reply = {
+                    "status": "error",
+                    "type": "ValueError",
+                    "builtin": "ValueError",
+                    "message": f"unknown request {op!r}",
+                }
+            self.send(
+                {
+                    **reply,
+                    "id": request.get("id") if isinstance(request, dict) else None,
+                }
+            )
 
 
 def _is_tensor(value: Any) -> bool:

@@ -1,4 +1,5 @@
-"""The wire format between the grader and a sandbox: JSON plus raw tensor bytes, never pickles.
+"""The wire format between the grader and a sandbox: JSON plus raw tensor bytes, never
+pickles.
 
 A message is one frame::
 
@@ -7,12 +8,13 @@ A message is one frame::
     8 bytes  big-endian length P of the payload
     P bytes  tensor data, referred to by offset from the header
 
-Values are encoded as a tree: JSON numbers, strings, booleans and ``null`` as themselves, and
-objects tagged by one key: ``{"$tuple": [...]}``, ``{"$list": [...]}``, ``{"$dict": {...}}``
-(string keys), ``{"$tensor": {"dtype", "shape", "offset", "nbytes", "grad"}}``,
-``{"$generator": <uint8 tensor>}`` (a ``torch.Generator``'s state) and ``{"$object": "TypeName"}``
-for anything else (the value stays behind; its type name travels). Decoding validates every size,
-dtype and offset, so a malformed or hostile frame is a :class:`WireError`, never code execution.
+Values are encoded as a tree: JSON numbers, strings, booleans and ``null`` as
+themselves, and objects tagged by one key: ``{"$tuple": [...]}``, ``{"$list": [...]}``,
+``{"$dict": {...}}`` (string keys), ``{"$tensor": {"dtype", "shape", "offset", "nbytes",
+"grad"}}``, ``{"$generator": <uint8 tensor>}`` (a ``torch.Generator``'s state) and
+``{"$object": "TypeName"}`` for anything else (the value stays behind; its type name
+travels). Decoding validates every size, dtype and offset, so a malformed or hostile
+frame is a :class:`WireError`, never code execution.
 
 Both sides import this module: the sandbox only with the standard library and torch.
 """
@@ -32,8 +34,15 @@ MAX_HEADER = 8 * 1024 * 1024
 MAX_PAYLOAD = 256 * 1024 * 1024
 MAX_DEPTH = 20
 DTYPES: dict[str, torch.dtype] = {
-    "float64": torch.float64, "float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
-    "int64": torch.int64, "int32": torch.int32, "int16": torch.int16, "int8": torch.int8, "uint8": torch.uint8,
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int64": torch.int64,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
     "bool": torch.bool,
 }
 NAMES = {dtype: name for name, dtype in DTYPES.items()}
@@ -41,14 +50,16 @@ _TYPE_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 class WireError(ValueError):
-    """A frame that does not follow the format (too large, truncated, wrong types or sizes)."""
+    """A frame that does not follow the format (too large, truncated, wrong types or
+    sizes)."""
 
 
 class Opaque:
-    """A value that could not travel (a module, an array, a function): only its type name did.
+    """A value that could not travel (a module, an array, a function): only its type
+    name did.
 
-    Subclasses are named after the original type, so ``type(value).__name__`` reads as it would
-    have next to the student's code (``"ndarray"``, ``"Sequential"``).
+    Subclasses are named after the original type, so ``type(value).__name__`` reads as
+    it would have next to the student's code (``"ndarray"``, ``"Sequential"``).
     """
 
     def __repr__(self) -> str:
@@ -68,12 +79,27 @@ class _Encoder:
         self.size = 0
 
     def tensor(self, value: torch.Tensor) -> dict[str, Any]:
-        plain = torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu().contiguous()
+        plain = (
+            torch.Tensor.as_subclass(value, torch.Tensor).detach().cpu().contiguous()
+        )
         if plain.dtype not in NAMES:
-            plain = plain.to(torch.float64) if plain.is_floating_point() or plain.is_complex() else plain.long()
-        data = plain.reshape(-1).view(torch.uint8).numpy().tobytes() if plain.numel() else b""
-        record = {"dtype": NAMES[plain.dtype], "shape": list(plain.shape), "offset": self.size, "nbytes": len(data),
-                  "grad": bool(value.requires_grad)}
+            plain = (
+                plain.to(torch.float64)
+                if plain.is_floating_point() or plain.is_complex()
+                else plain.long()
+            )
+        data = (
+            plain.reshape(-1).view(torch.uint8).numpy().tobytes()
+            if plain.numel()
+            else b""
+        )
+        record = {
+            "dtype": NAMES[plain.dtype],
+            "shape": list(plain.shape),
+            "offset": self.size,
+            "nbytes": len(data),
+            "grad": bool(value.requires_grad),
+        }
         self.chunks.append(data)
         self.size += len(data)
         return {"$tensor": record}
@@ -84,7 +110,8 @@ class _Encoder:
         if value is None or type(value) in (bool, str):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
-            number = int(value)  # a subclass (numpy's scalars are not; float64 is a float) becomes plain
+            # a subclass (numpy's scalars are not; float64 is a float) becomes plain
+            number = int(value)
             return number if abs(number) < 2**63 else {"$object": "int (too large)"}
         if isinstance(value, float):
             real = float(value)
@@ -102,10 +129,18 @@ class _Encoder:
 
 
 def encode(value: Any) -> bytes:
-    """One frame holding ``value`` (anything; what cannot travel becomes ``{"$object": name}``)."""
+    """One frame holding ``value`` (anything; what cannot travel becomes ``{"$object":
+    name}``)."""
     encoder = _Encoder()
     header = json.dumps(encoder.value(value), allow_nan=False).encode("utf-8")
-    return b"".join([struct.pack(">I", len(header)), header, struct.pack(">Q", encoder.size), *encoder.chunks])
+    return b"".join(
+        [
+            struct.pack(">I", len(header)),
+            header,
+            struct.pack(">Q", encoder.size),
+            *encoder.chunks,
+        ]
+    )
 
 
 class _Decoder:
@@ -115,18 +150,35 @@ class _Decoder:
     def tensor(self, record: Any) -> torch.Tensor:
         if not isinstance(record, dict) or record.get("dtype") not in DTYPES:
             raise WireError("a tensor record without a known dtype")
-        shape, offset, nbytes = record.get("shape"), record.get("offset"), record.get("nbytes")
-        if not (isinstance(shape, list) and len(shape) <= 8 and all(type(s) is int and 0 <= s for s in shape)):
+        shape, offset, nbytes = (
+            record.get("shape"),
+            record.get("offset"),
+            record.get("nbytes"),
+        )
+        if not (
+            isinstance(shape, list)
+            and len(shape) <= 8
+            and all(type(s) is int and 0 <= s for s in shape)
+        ):
             raise WireError("a tensor record with a bad shape")
         dtype = DTYPES[record["dtype"]]
         count = math.prod(shape)
-        if type(offset) is not int or type(nbytes) is not int or offset < 0 or nbytes != count * dtype.itemsize \
-                or offset + nbytes > len(self.payload):
-            raise WireError("a tensor record whose size does not match its shape or the payload")
+        if (
+            type(offset) is not int
+            or type(nbytes) is not int
+            or offset < 0
+            or nbytes != count * dtype.itemsize
+            or offset + nbytes > len(self.payload)
+        ):
+            raise WireError(
+                "a tensor record whose size does not match its shape or the payload"
+            )
         if count == 0:
             return torch.zeros(shape, dtype=dtype)
-        raw = bytearray(self.payload[offset:offset + nbytes])
-        out = torch.frombuffer(raw, dtype=torch.uint8).view(dtype).reshape(shape).clone()
+        raw = bytearray(self.payload[offset : offset + nbytes])
+        out = (
+            torch.frombuffer(raw, dtype=torch.uint8).view(dtype).reshape(shape).clone()
+        )
         if record.get("grad") is True and out.is_floating_point():
             out.requires_grad_(True)
         return out
@@ -138,7 +190,7 @@ class _Decoder:
             return node
         if type(node) is not dict or len(node) != 1:
             raise WireError("an untagged JSON object or array")
-        (tag, body), = node.items()
+        ((tag, body),) = node.items()
         if tag in ("$tuple", "$list"):
             if type(body) is not list:
                 raise WireError(f"{tag} without a list")
@@ -154,13 +206,19 @@ class _Decoder:
             return float(body)
         if tag == "$generator":
             state = self.value(body, depth + 1)
-            if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8 or state.dim() != 1:
+            if (
+                not isinstance(state, torch.Tensor)
+                or state.dtype != torch.uint8
+                or state.dim() != 1
+            ):
                 raise WireError("a generator state that is not a uint8 vector")
             generator = torch.Generator()
             try:
                 generator.set_state(state)
             except RuntimeError as error:
-                raise WireError(f"a generator state that torch rejects ({error})") from None
+                raise WireError(
+                    f"a generator state that torch rejects ({error})"
+                ) from None
             return generator
         if tag == "$object":
             return _opaque(body if isinstance(body, str) else "object")
