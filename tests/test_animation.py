@@ -1,4 +1,5 @@
-"""The frame player: progress grids and figure frames as offline HTML, and clear errors."""
+"""The frame player: progress grids and figure frames as offline HTML, and clear
+errors."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from course_lib.errors import CourseInputError
 
 def _snapshots(count: int, n: int = 4) -> list[torch.Tensor]:
     """Snapshot k is a constant grid of brightness k / (count - 1) on [-1, 1]."""
-    return [torch.full((n, 1, 28, 28), -1.0 + 2.0 * k / max(count - 1, 1)) for k in range(count)]
+    return [
+        torch.full((n, 1, 28, 28), -1.0 + 2.0 * k / max(count - 1, 1))
+        for k in range(count)
+    ]
 
 
 def test_pick_frames_keeps_first_and_last_and_at_most_max():
@@ -42,18 +46,29 @@ def test_frames_labels_and_offline_player():
     anim = progress_animation(_snapshots(12), max_frames=4, title="samples")
     assert anim.labels == ["epoch 1", "epoch 5", "epoch 8", "epoch 12"]
     assert len(anim.frames) == 4 and len(anim.pngs) == 4
-    # 4 images of 28 px, 2 per row, with a 2-pixel frame; epoch 1 is black, epoch 12 white
+    # 4 images of 28 px, 2 per row, with a 2-pixel frame; epoch 1 is black, epoch 12
+    # white
     assert anim.frames[0].shape == (2 * 30 + 2, 2 * 30 + 2)
-    assert np.all(anim.frames[0][2:30, 2:30] == 0.0) and np.all(anim.frames[-1][2:30, 2:30] == 1.0)
+    assert np.all(anim.frames[0][2:30, 2:30] == 0.0) and np.all(
+        anim.frames[-1][2:30, 2:30] == 1.0
+    )
     html = anim._repr_html_()
-    embedded = re.findall(r'<img src="data:image/png;base64,([^"]+)"[^>]*data-k="(\d+)"', html)
+    embedded = re.findall(
+        r'<img src="data:image/png;base64,([^"]+)"[^>]*data-k="(\d+)"', html
+    )
     assert [int(k) for _, k in embedded] == [0, 1, 2, 3]
-    assert [base64.b64decode(data) for data, _ in embedded] == anim.pngs  # the frames are the player's images
-    assert "http://" not in html and "https://" not in html and "<script" not in html  # offline, inline handlers
+    # the frames are the player's images
+    assert [base64.b64decode(data) for data, _ in embedded] == anim.pngs
+    # offline, inline handlers
+    assert "http://" not in html and "https://" not in html and "<script" not in html
     assert 'type="range"' in html and 'max="3"' in html and "play</button>" in html
     assert anim.html_bytes == len(html.encode())
     first, last = _png(anim.pngs[0]), _png(anim.pngs[-1])
-    assert first.ndim == 2 and first.shape == anim.frames[0].shape and last.mean() > first.mean() + 100
+    assert (
+        first.ndim == 2
+        and first.shape == anim.frames[0].shape
+        and last.mean() > first.mean() + 100
+    )
     for label in anim.labels:
         assert f">{label}</span>" in html
 
@@ -66,13 +81,20 @@ def test_figure_player_saves_one_png_per_drawn_frame_and_closes_the_figure():
     ax.set_ylim(-1, 1)
     ax.set_axis_off()
     heights = [-0.8, 0.0, 0.8]
-    player = figure_player(fig, lambda k: line.set_ydata([heights[k]] * 2), 3, labels=["low", "mid", "high"],
-                           dpi=50)
+    player = figure_player(
+        fig,
+        lambda k: line.set_ydata([heights[k]] * 2),
+        3,
+        labels=["low", "mid", "high"],
+        dpi=50,
+    )
     assert not plt.fignum_exists(fig.number) and player.frames is None
     frames = [_png(png)[..., :3].mean(axis=2) for png in player.pngs]
     assert all(f.shape == (75, 100) for f in frames)
-    dark_rows = [np.flatnonzero(f.mean(axis=1) < 200).mean() for f in frames]  # where the black line is
-    assert dark_rows[0] > dark_rows[1] > dark_rows[2]  # image rows count down: a higher line, a smaller row
+    # where the black line is
+    dark_rows = [np.flatnonzero(f.mean(axis=1) < 200).mean() for f in frames]
+    # image rows count down: a higher line, a smaller row
+    assert dark_rows[0] > dark_rows[1] > dark_rows[2]
     assert ">high</span>" in player.html and player.html.count("<img") == 3
     with pytest.raises(CourseInputError, match="one entry per frame"):
         figure_player(plt.figure(), lambda k: None, 2, labels=["a"])
@@ -92,7 +114,9 @@ def test_bad_snapshots_are_clear_errors():
 
 
 def test_grey_levels_quantise_the_embedded_frames():
-    snapshots = [torch.linspace(-1, 1, 4 * 784).view(4, 1, 28, 28) * s for s in (0.5, 1.0)]
+    snapshots = [
+        torch.linspace(-1, 1, 4 * 784).view(4, 1, 28, 28) * s for s in (0.5, 1.0)
+    ]
     anim = progress_animation(snapshots, grey_levels=4)
     values = np.unique(np.concatenate([_png(png).ravel() for png in anim.pngs]))
     assert set(values.tolist()) <= {0, 85, 170, 255} and len(values) == 4

@@ -1,4 +1,5 @@
-"""The benchmark harness (``python -m benchmarks``): IDX export read back by torchvision, table, JSON, errors."""
+"""The benchmark harness (``python -m benchmarks``): IDX export read back by
+torchvision, table, JSON, errors."""
 
 from __future__ import annotations
 
@@ -24,8 +25,12 @@ def test_idx_files_are_read_back_by_torchvision_exactly(tmp_path):
 def test_json_output_has_the_documented_fields_and_a_miss_fails(tmp_path, monkeypatch):
     def fake(settings):
         return [
-            bench.Result("fake.ok", 1.0, "x", "<= 2", True, 0.1, "cpu", settings.profile.name),
-            bench.Result("fake.miss", 3.0, "x", "<= 2", False, 0.1, "cpu", settings.profile.name),
+            bench.Result(
+                "fake.ok", 1.0, "x", "<= 2", True, 0.1, "cpu", settings.profile.name
+            ),
+            bench.Result(
+                "fake.miss", 3.0, "x", "<= 2", False, 0.1, "cpu", settings.profile.name
+            ),
         ]
 
     monkeypatch.setitem(bench.BENCHMARKS, "fake", fake)
@@ -34,7 +39,16 @@ def test_json_output_has_the_documented_fields_and_a_miss_fails(tmp_path, monkey
     assert status == 1
     rows = json.loads(out.read_text())
     assert [r["name"] for r in rows] == ["fake.ok", "fake.miss"]
-    assert set(rows[0]) == {"name", "value", "unit", "target", "passed", "seconds", "device", "profile"}
+    assert set(rows[0]) == {
+        "name",
+        "value",
+        "unit",
+        "target",
+        "passed",
+        "seconds",
+        "device",
+        "profile",
+    }
     assert rows[0]["profile"] == "smoke"
 
 
@@ -46,8 +60,10 @@ def test_unknown_benchmark_and_profile_are_clear_errors():
 
 
 def test_table_marks_pass_miss_and_no_target():
-    rows = [bench.Result("a", 1.0, "s", "", None, 1.0, "cpu", "cpu"),
-            bench.Result("b", 0.3, "x", "<= 0.5", True, 1.0, "cpu", "cpu")]
+    rows = [
+        bench.Result("a", 1.0, "s", "", None, 1.0, "cpu", "cpu"),
+        bench.Result("b", 0.3, "x", "<= 0.5", True, 1.0, "cpu", "cpu"),
+    ]
     table = bench.format_table(rows)
     assert "PASS" in table and table.splitlines()[2].split()[4] == "-"
 
@@ -70,9 +86,24 @@ def test_every_benchmark_registers_and_the_command_runs_as_a_module():
     import sys
     from pathlib import Path
 
-    assert {"loader_speed", "vae", "dae_inpainting", "gan_samples", "aae_prior", "mode_collapse"} <= set(
-        bench.BENCHMARKS)
+    assert {
+        "loader_speed",
+        "vae",
+        "dae_inpainting",
+        "gan_samples",
+        "aae_prior",
+        "mode_collapse",
+    } <= set(bench.BENCHMARKS)
     root = Path(__file__).resolve().parents[1]
-    run = subprocess.run([sys.executable, "-m", "benchmarks", "--only", "nope"], cwd=root, capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode != 0 and "known: loader_speed" in run.stderr and "mode_collapse" in run.stderr
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "nope"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        run.returncode != 0
+        and "known: loader_speed" in run.stderr
+        and "mode_collapse" in run.stderr
+    )

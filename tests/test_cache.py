@@ -1,4 +1,5 @@
-"""The checkpoint cache: a hit loads identical weights, any config change misses, files are safe."""
+"""The checkpoint cache: a hit loads identical weights, any config change misses, files
+are safe."""
 
 from __future__ import annotations
 
@@ -29,18 +30,25 @@ def test_hit_miss_and_invalidation(tmp_path, monkeypatch):
     config = {"hidden": 8, "lr": 1e-3, "profile": "smoke"}
 
     torch.manual_seed(0)
-    first, history, hit = cached_training("toy", config, nn.Linear(4, 8), _trainer(calls))
+    first, history, hit = cached_training(
+        "toy", config, nn.Linear(4, 8), _trainer(calls)
+    )
     assert not hit and len(calls) == 1 and history["loss"] == [0.5]
 
-    torch.manual_seed(1)  # a differently initialised model: a hit must replace its weights
-    second, history2, hit2 = cached_training("toy", config, nn.Linear(4, 8), _trainer(calls))
+    # a differently initialised model: a hit must replace its weights
+    torch.manual_seed(1)
+    second, history2, hit2 = cached_training(
+        "toy", config, nn.Linear(4, 8), _trainer(calls)
+    )
     assert hit2 and len(calls) == 1 and history2["loss"] == [0.5]
     assert torch.equal(first.weight, second.weight)
 
     changed = dict(config, lr=2e-3)
     _, _, hit3 = cached_training("toy", changed, nn.Linear(4, 8), _trainer(calls))
     assert not hit3 and len(calls) == 2
-    _, _, hit4 = cached_training("toy-other-name", config, nn.Linear(4, 8), _trainer(calls))
+    _, _, hit4 = cached_training(
+        "toy-other-name", config, nn.Linear(4, 8), _trainer(calls)
+    )
     assert not hit4 and len(calls) == 3
 
 
@@ -49,7 +57,9 @@ def test_files_load_with_weights_only(tmp_path, monkeypatch):
     cached_training("toy", {"a": (1, 2)}, nn.Linear(2, 2), _trainer([]))
     (path,) = tmp_path.glob("toy-*.pt")
     stored = torch.load(path, weights_only=True)
-    assert set(stored) == {"state_dict", "history", "config"} and stored["config"] == {"a": [1, 2]}
+    assert set(stored) == {"state_dict", "history", "config"} and stored["config"] == {
+        "a": [1, 2]
+    }
 
 
 def test_a_broken_file_is_retrained_and_cache_off_writes_nothing(tmp_path, monkeypatch):

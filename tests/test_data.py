@@ -1,4 +1,5 @@
-"""The embedded MNIST: exact counts and statistics, checksum, helpers, offline torchvision errors."""
+"""The embedded MNIST: exact counts and statistics, checksum, helpers, offline
+torchvision errors."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def test_train_split_is_the_official_mnist():
     assert labels.shape == (60_000,) and labels.dtype == torch.int64
     assert torch.bincount(labels, minlength=10).tolist() == OFFICIAL_TRAIN_COUNTS
     assert images.min() == 0.0 and images.max() == 1.0
-    # The well-known normalisation constants of MNIST (torchvision's Normalize((0.1307,), (0.3081,))).
+    # The well-known normalisation constants of MNIST (torchvision's
+    # Normalize((0.1307,), (0.3081,))).
     assert images.mean().item() == pytest.approx(0.1307, abs=5e-5)
     assert images.std().item() == pytest.approx(0.3081, abs=5e-5)
     # Official order: the first training labels are 5, 0, 4, 1, 9, 2, 1, 3, 1, 4.
@@ -85,7 +87,10 @@ def test_stratified_subset_balances_classes_and_keeps_order():
     again_x, again_y = data.stratified_subset(images, labels, 103, seed=1)
     assert torch.equal(sub_y, again_y) and torch.equal(sub_x, again_x)
     # Each chosen image is an image of the original set with its own label.
-    index = [int((images.flatten(1) == row).all(1).nonzero()[0]) for row in sub_x[:5].flatten(1)]
+    index = [
+        int((images.flatten(1) == row).all(1).nonzero()[0])
+        for row in sub_x[:5].flatten(1)
+    ]
     assert labels[index].tolist() == sub_y[:5].tolist() and index == sorted(index)
     with pytest.raises(CourseInputError, match="between 1 and"):
         data.stratified_subset(images, labels, 0)

@@ -1,4 +1,5 @@
-"""The frozen evaluator: checksum, loading, accuracy, input checks, the training recipe."""
+"""The frozen evaluator: checksum, loading, accuracy, input checks, the training
+recipe."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ from course_lib.evaluator import (
     load_evaluator,
     train_evaluator,
 )
-from course_lib.metrics import coverage_report, frechet_distance_images, inception_score, real_data_floor
+from course_lib.metrics import (
+    coverage_report,
+    frechet_distance_images,
+    inception_score,
+    real_data_floor,
+)
 from course_lib.profiles import Budget
 from course_lib.settings import seed_everything
 
@@ -55,7 +61,9 @@ def test_a_missing_file_is_refused_with_a_clear_error(tmp_path: Path) -> None:
         load_evaluator(path=tmp_path / "nothing.pt")
 
 
-def test_accuracy_on_1000_test_images_is_at_least_98_5_percent(evaluator, test_slice) -> None:
+def test_accuracy_on_1000_test_images_is_at_least_98_5_percent(
+    evaluator, test_slice
+) -> None:
     images, labels = test_slice
     assert evaluator.accuracy(images, labels) >= 0.985
 
@@ -74,7 +82,11 @@ def test_signed_images_are_rejected_unless_declared(evaluator, test_slice) -> No
     images = test_slice[0][:20]
     with pytest.raises(CourseInputError, match="to_unit"):
         evaluator.probs(to_signed(images))
-    assert torch.allclose(evaluator.logits(to_signed(images), signed=True), evaluator.logits(images), atol=1e-5)
+    assert torch.allclose(
+        evaluator.logits(to_signed(images), signed=True),
+        evaluator.logits(images),
+        atol=1e-5,
+    )
 
 
 def test_wrong_shape_is_rejected(evaluator) -> None:
@@ -82,7 +94,9 @@ def test_wrong_shape_is_rejected(evaluator) -> None:
         evaluator.probs(torch.rand(5, 784))
 
 
-def test_real_test_images_cover_every_class_and_score_high(evaluator, test_slice) -> None:
+def test_real_test_images_cover_every_class_and_score_high(
+    evaluator, test_slice
+) -> None:
     images, _ = test_slice
     report = coverage_report(images, evaluator)
     assert report.covered == 10 and report.kl_uniform < 0.02
@@ -92,7 +106,9 @@ def test_real_test_images_cover_every_class_and_score_high(evaluator, test_slice
 def test_real_data_floor_is_far_below_noise(evaluator, test_slice) -> None:
     floor = real_data_floor(evaluator, n=500)
     noise = torch.rand(500, 1, 28, 28, generator=torch.Generator().manual_seed(0))
-    assert 0 < floor < 0.1 * frechet_distance_images(noise, test_slice[0][:500], evaluator)
+    assert (
+        0 < floor < 0.1 * frechet_distance_images(noise, test_slice[0][:500], evaluator)
+    )
 
 
 def test_training_recipe_is_reproducible_and_updates_the_weights() -> None:
@@ -100,7 +116,8 @@ def test_training_recipe_is_reproducible_and_updates_the_weights() -> None:
     first, history = train_evaluator(budget, seed=3)
     second, _ = train_evaluator(budget, seed=3)
     seed_everything(3)
-    untrained = MnistClassifier()  # the initial weights train_evaluator(seed=3) starts from
+    # the initial weights train_evaluator(seed=3) starts from
+    untrained = MnistClassifier()
     for name, weight in first.state_dict().items():
         assert torch.equal(weight, second.state_dict()[name]), name
         assert not torch.equal(weight, untrained.state_dict()[name]), name

@@ -1,4 +1,5 @@
-"""Inpainting: masks, paste-back, the OpenCV baselines on real digits, and the comparison table."""
+"""Inpainting: masks, paste-back, the OpenCV baselines on real digits, and the
+comparison table."""
 
 from __future__ import annotations
 
@@ -23,9 +24,13 @@ def digits() -> torch.Tensor:
     return load_mnist("test")[0][:200]
 
 
-def drop(images: torch.Tensor, p: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def drop(
+    images: torch.Tensor, p: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Corrupted images and mask (1 = kept), as the table draws them."""
-    return corrupt_dropout(images, p, torch.Generator().manual_seed(seed), value_range=(0.0, 1.0))
+    return corrupt_dropout(
+        images, p, torch.Generator().manual_seed(seed), value_range=(0.0, 1.0)
+    )
 
 
 def test_paste_back_keeps_known_pixels_and_fills_only_holes(digits) -> None:
@@ -44,10 +49,13 @@ def test_classical_methods_leave_a_full_mask_unchanged(digits) -> None:
 
 
 @pytest.mark.parametrize("method", [inpaint_telea, inpaint_navier_stokes])
-def test_classical_methods_beat_the_zero_filled_image_on_real_digits(digits, method) -> None:
+def test_classical_methods_beat_the_zero_filled_image_on_real_digits(
+    digits, method
+) -> None:
     corrupted, mask = drop(digits, 0.5, seed=2)
     filled = method(corrupted, mask)
-    assert torch.equal(filled[mask == 1], torch.round(digits[mask == 1] * 255) / 255)  # known pixels kept
+    # known pixels kept
+    assert torch.equal(filled[mask == 1], torch.round(digits[mask == 1] * 255) / 255)
     assert psnr(filled, digits).mean() > psnr(corrupted, digits).mean() + 2.0
 
 
@@ -59,23 +67,33 @@ def test_table_uses_identical_masks_for_every_method(digits) -> None:
         return x
 
     rows = inpainting_table(digits[:50], copy_input, drop_rates=(0.25, 0.5), seed=4)
-    assert bool((seen[1][seen[0] == 0] == 0).all())  # nested masks: dropped at 25 % means dropped at 50 %
+    # nested masks: dropped at 25 % means dropped at 50 %
+    assert bool((seen[1][seen[0] == 0] == 0).all())
     corrupted, mask = drop(digits[:50], 0.5, seed=4)
-    assert torch.equal(seen[1], digits[:50] * mask)  # the model saw exactly these pixels, dropped ones black
+    # the model saw exactly these pixels, dropped ones black
+    assert torch.equal(seen[1], digits[:50] * mask)
     assert abs(float(1 - mask.mean()) - 0.5) < 0.02
     by_method = {r["method"]: r for r in rows if r["drop_rate"] == 0.5}
     expected = float(psnr(corrupted, digits[:50]).mean())
-    # Returning the corrupted input unchanged scores exactly the zero-filled figures, raw and pasted.
+    # Returning the corrupted input unchanged scores exactly the zero-filled figures,
+    # raw and pasted.
     for method in ("zero-filled", "DAE raw", "DAE pasted"):
         assert by_method[method]["psnr"] == pytest.approx(expected)
-    assert by_method["Telea"]["psnr"] > expected and by_method["Navier-Stokes"]["psnr"] > expected
+    assert (
+        by_method["Telea"]["psnr"] > expected
+        and by_method["Navier-Stokes"]["psnr"] > expected
+    )
 
 
 def test_table_of_a_perfect_model_has_ssim_one_and_more_drops_hurt(digits) -> None:
     clean = digits[:40]
-    rows = inpainting_table(clean, lambda x: clean, drop_rates=(0.25, 0.75), name="oracle")
+    rows = inpainting_table(
+        clean, lambda x: clean, drop_rates=(0.25, 0.75), name="oracle"
+    )
     perfect = [r for r in rows if r["method"].startswith("oracle")]
-    assert all(r["ssim"] == pytest.approx(1.0) and r["psnr"] == float("inf") for r in perfect)
+    assert all(
+        r["ssim"] == pytest.approx(1.0) and r["psnr"] == float("inf") for r in perfect
+    )
     telea = {r["drop_rate"]: r["psnr"] for r in rows if r["method"] == "Telea"}
     assert telea[0.25] > telea[0.75]
 
@@ -90,7 +108,11 @@ def test_format_table_has_a_line_per_method(digits) -> None:
     text = format_table(rows)
     lines = text.splitlines()
     assert lines[0].startswith("| method | 25 % PSNR (dB) | 25 % SSIM | 50 % PSNR (dB)")
-    assert [line.split("|")[1].strip() for line in lines[2:]] == ["zero-filled", "Telea", "Navier-Stokes"]
+    assert [line.split("|")[1].strip() for line in lines[2:]] == [
+        "zero-filled",
+        "Telea",
+        "Navier-Stokes",
+    ]
 
 
 def test_table_rejects_a_drop_rate_of_one(digits) -> None:

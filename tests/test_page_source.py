@@ -1,4 +1,5 @@
-"""show_source: the code a page shows is the code the package runs, highlighted for every front end."""
+"""show_source: the code a page shows is the code the package runs, highlighted for
+every front end."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def test_a_function_is_shown_exactly_as_written_with_its_line(module) -> None:
     source = show_source(module.double)
     lines = MODULE.splitlines()
     start = lines.index("def double(x: int) -> int:")
-    assert source.code == "\n".join(lines[start:start + 3])
+    assert source.code == "\n".join(lines[start : start + 3])
     assert source.first_line == start + 1
     assert source.title == "written_by_test.double"
     assert "written_by_test.py, line 4" in source.caption()
@@ -69,9 +70,11 @@ def test_a_function_is_shown_exactly_as_written_with_its_line(module) -> None:
 
 def test_html_is_highlighted_with_inline_colours_and_escaped(module) -> None:
     page = show_source(module.double)._repr_html_()
-    assert "<pre" in page and 'style="color:' in page  # pygments with inline styles: no style sheet needed
+    # pygments with inline styles: no style sheet needed
+    assert "<pre" in page and 'style="color:' in page
     assert "-&gt;" in page  # the '->' of the annotation is escaped
-    assert "<" not in str(show_source(module.double))  # the plain text carries no markup
+    # the plain text carries no markup
+    assert "<" not in str(show_source(module.double))
 
 
 def test_every_front_end_gets_html_markdown_and_plain_text(module) -> None:
@@ -81,24 +84,36 @@ def test_every_front_end_gets_html_markdown_and_plain_text(module) -> None:
     assert bundle["text/plain"].splitlines()[1] == "def double(x: int) -> int:"
 
 
-def test_selected_methods_only_grouped_under_the_class_that_defines_them(module) -> None:
+def test_selected_methods_only_grouped_under_the_class_that_defines_them(
+    module,
+) -> None:
     code = show_source(module.Child, methods=["shared", "own"]).code
     assert "hidden" not in code and "A child class" not in code
-    order = [code.index(part) for part in ("class Base:", "def shared", "class Child(Base):", "def own")]
+    order = [
+        code.index(part)
+        for part in ("class Base:", "def shared", "class Child(Base):", "def own")
+    ]
     assert order == sorted(order)
     ast.parse(code)  # the excerpt is valid Python
 
 
 def test_docstrings_can_be_left_out(module) -> None:
     code = show_source(module.Child, methods=["shared", "own"], docstring=False).code
-    assert "Inherited" not in code and "Defined here" not in code and 'return "child"' in code
+    assert (
+        "Inherited" not in code
+        and "Defined here" not in code
+        and 'return "child"' in code
+    )
     ast.parse(code)
     assert '"""' not in show_source(module.double, docstring=False).code
 
 
 def test_library_methods_and_classes(module) -> None:
     encode = show_source(vae.MLPVAE.encode)
-    assert encode.code.startswith("def encode(self, x") and encode.path == "course_lib/vae.py"
+    assert (
+        encode.code.startswith("def encode(self, x")
+        and encode.path == "course_lib/vae.py"
+    )
     whole = show_source(vae.MLPVAE)
     assert whole.code.startswith("class MLPVAE(") and isinstance(whole, Source)
     ast.parse(whole.code)

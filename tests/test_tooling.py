@@ -1,5 +1,5 @@
-"""The tools that enforce the conventions: pre-commit's hooks run the environment's ruff (with the
-unused-noqa rule) and mypy, and the test command type-checks the package."""
+"""The tools that enforce the conventions: pre-commit's hooks run the environment's ruff
+(with the unused-noqa rule) and mypy, and the test command type-checks the package."""
 
 from __future__ import annotations
 
@@ -29,14 +29,26 @@ def test_every_pre_commit_hook_runs_a_tool_that_is_installed() -> None:
     yaml = pytest.importorskip("yaml")
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
     if pre_commit is None:
-        pytest.skip("pre-commit is not installed in this environment (pip install -e .[dev])")
-    subprocess.run([pre_commit, "validate-config", str(ROOT / ".pre-commit-config.yaml")], check=True)
-    hooks = [hook for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"]
-             for hook in repo["hooks"]]
+        pytest.skip(
+            "pre-commit is not installed in this environment (pip install -e .[dev])"
+        )
+    subprocess.run(
+        [pre_commit, "validate-config", str(ROOT / ".pre-commit-config.yaml")],
+        check=True,
+    )
+    hooks = [
+        hook
+        for repo in yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())[
+            "repos"
+        ]
+        for hook in repo["hooks"]
+    ]
     assert {hook["id"] for hook in hooks} >= {"ruff", "mypy", "generated"}
     for hook in hooks:
         program, *arguments = hook["entry"].split()
-        assert shutil.which(program, path=str(Path(sys.executable).parent)) or shutil.which(program), hook["id"]
+        assert shutil.which(
+            program, path=str(Path(sys.executable).parent)
+        ) or shutil.which(program), hook["id"]
         assert all((ROOT / a).is_file() for a in arguments if a.endswith(".sh"))
 
 
@@ -47,16 +59,26 @@ def test_the_ruff_hook_rejects_an_unused_noqa(tmp_path: Path) -> None:
     for name in ("pyproject.toml", ".pre-commit-config.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
     (tmp_path / "clean.py").write_text("import os\n\nprint(os.sep)\n")
-    (tmp_path / "stale.py").write_text("import os  # noqa: F401\n\nprint(os.sep)\n")  # os is used: stale
+    # os is used: stale
+    (tmp_path / "stale.py").write_text("import os  # noqa: F401\n\nprint(os.sep)\n")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run([*git, "add", "."], cwd=tmp_path, check=True)
-    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "PRE_COMMIT_HOME": str(tmp_path / ".cache")}
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PRE_COMMIT_HOME": str(tmp_path / ".cache"),
+    }
 
     def hook(file: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([pre_commit, "run", "ruff", "--files", file], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [pre_commit, "run", "ruff", "--files", file],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert hook("clean.py").returncode == 0
     stale = hook("stale.py")

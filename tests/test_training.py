@@ -51,18 +51,29 @@ def test_nan_guard_names_the_loss_and_the_epoch():
 
     def step(batch):
         calls["n"] += 1
-        return {"recon": torch.tensor(float("nan")) if calls["n"] == 5 else torch.tensor(1.0)}
+        return {
+            "recon": torch.tensor(float("nan"))
+            if calls["n"] == 5
+            else torch.tensor(1.0)
+        }
 
-    batches = TensorBatches(torch.zeros(12), batch_size=3, shuffle=False)  # 4 batches per epoch
-    with pytest.raises(TrainingDiverged, match=r"'recon' became nan at epoch 2, batch 1"):
+    # 4 batches per epoch
+    batches = TensorBatches(torch.zeros(12), batch_size=3, shuffle=False)
+    with pytest.raises(
+        TrainingDiverged, match=r"'recon' became nan at epoch 2, batch 1"
+    ):
         train(step, batches, epochs=3)
 
 
 def test_callbacks_run_after_every_epoch_and_snapshots_are_stored():
     seen = []
     snapshot = ImageSnapshot(lambda: torch.ones(2, 1, 4, 4))
-    history = train(lambda b: {"loss": 0.0}, TensorBatches(torch.zeros(4), batch_size=2), epochs=3,
-                    callbacks=[lambda epoch, h: seen.append(epoch), snapshot])
+    history = train(
+        lambda b: {"loss": 0.0},
+        TensorBatches(torch.zeros(4), batch_size=2),
+        epochs=3,
+        callbacks=[lambda epoch, h: seen.append(epoch), snapshot],
+    )
     assert seen == [1, 2, 3]
     assert len(history.snapshots) == 3 and history.snapshots[0].shape == (2, 1, 4, 4)
 
@@ -72,7 +83,9 @@ def test_history_round_trips_through_a_plain_dict():
     history.log(loss=1.5, kl=0.25)
     history.snapshots.append(torch.zeros(1, 1, 2, 2))
     again = History.from_dict(history.to_dict())
-    assert again["loss"] == [1.5] and again["kl"] == [0.25] and len(again.snapshots) == 1
+    assert (
+        again["loss"] == [1.5] and again["kl"] == [0.25] and len(again.snapshots) == 1
+    )
     with pytest.raises(KeyError, match="has no 'accuracy'"):
         again["accuracy"]
 

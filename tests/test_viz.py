@@ -1,4 +1,5 @@
-"""Every figure renders headless on tiny inputs, shows what it was given, and rejects bad input clearly."""
+"""Every figure renders headless on tiny inputs, shows what it was given, and rejects
+bad input clearly."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def _shown_array(ax) -> np.ndarray:
     return np.asarray(images[0].get_array())
 
 
-# ---------------------------------------------------------------------------------------- images
+# ------------------------------------------------------------------------------- images
 
 
 def test_image_grid_tiles_images_with_a_two_pixel_frame_and_maps_minus_one_to_black():
@@ -48,7 +49,8 @@ def test_image_grid_tiles_images_with_a_two_pixel_frame_and_maps_minus_one_to_bl
     _rendered(fig)
     assert len(fig.axes) == 1 and fig.axes[0].get_title() == "samples"
     shown = _shown_array(fig.axes[0])
-    assert shown.shape == (3 * 30 + 2, 4 * 30 + 2)  # 10 images, 4 per row -> 3 rows of 28 + 2 px frame
+    # 10 images, 4 per row -> 3 rows of 28 + 2 px frame
+    assert shown.shape == (3 * 30 + 2, 4 * 30 + 2)
     assert np.all(shown[2:30, 2:30] == 0.0) and np.all(shown[2:30, 32:60] == 1.0)
     assert shown[0, 0] == pytest.approx(viz.PAD_VALUE)
     # the same picture from [0, 1] images: (x + 1) / 2
@@ -82,11 +84,19 @@ def test_image_grid_rejects_bad_images(images, value_range, message):
 
 def test_compare_rows_one_labelled_axes_per_row():
     x = _images(8)
-    fig = viz.compare_rows({"original": x, "corrupted": x.clamp(max=0), "reconstruction": x * 0.5}, n=5)
+    fig = viz.compare_rows(
+        {"original": x, "corrupted": x.clamp(max=0), "reconstruction": x * 0.5}, n=5
+    )
     _rendered(fig)
-    assert [ax.get_ylabel() for ax in fig.axes] == ["original", "corrupted", "reconstruction"]
+    assert [ax.get_ylabel() for ax in fig.axes] == [
+        "original",
+        "corrupted",
+        "reconstruction",
+    ]
     assert all(_shown_array(ax).shape == (32, 5 * 30 + 2) for ax in fig.axes)
-    np.testing.assert_allclose(_shown_array(fig.axes[0])[2:30, 2:30], (x[0, 0].numpy() + 1) / 2, atol=1e-6)
+    np.testing.assert_allclose(
+        _shown_array(fig.axes[0])[2:30, 2:30], (x[0, 0].numpy() + 1) / 2, atol=1e-6
+    )
 
 
 def test_compare_rows_rejects_empty_and_too_many():
@@ -96,7 +106,7 @@ def test_compare_rows_rejects_empty_and_too_many():
         viz.compare_rows({"a": _images(3), "b": _images(5)}, n=4)
 
 
-# ---------------------------------------------------------------------------------------- curves
+# ------------------------------------------------------------------------------- curves
 
 
 def test_loss_curves_plots_each_series_against_epochs_from_one():
@@ -106,11 +116,14 @@ def test_loss_curves_plots_each_series_against_epochs_from_one():
     fig = viz.loss_curves(history, title="AE")
     _rendered(fig)
     lines = fig.axes[0].get_lines()
-    assert [line.get_label() for line in lines] == ["loss", "test_loss"]  # timing series left out
+    # timing series left out
+    assert [line.get_label() for line in lines] == ["loss", "test_loss"]
     np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
     np.testing.assert_array_equal(lines[1].get_ydata(), [3.5, 2.5, 2.0])
     assert fig.get_suptitle() == "AE"
-    separate = viz.loss_curves({"a": [1, 2], "b": [10, 20, 30]}, separate=True, logy=True)
+    separate = viz.loss_curves(
+        {"a": [1, 2], "b": [10, 20, 30]}, separate=True, logy=True
+    )
     assert len(separate.axes) == 2 and separate.axes[1].get_yscale() == "log"
 
 
@@ -135,11 +148,15 @@ def test_gan_curves_two_panels_and_probabilities_on_unit_axis():
     fig = viz.gan_curves(history)
     _rendered(fig)
     left, right = fig.axes
-    assert [line.get_label() for line in left.get_lines()] == ["discriminator loss", "generator loss"]
+    assert [line.get_label() for line in left.get_lines()] == [
+        "discriminator loss",
+        "generator loss",
+    ]
     labels = [line.get_label() for line in right.get_lines()]
     assert labels[:3] == ["D(x)", "D(G(z)) before D step", "D(G(z)) after D step"]
     assert right.get_ylim()[0] < 0.01 and right.get_ylim()[1] > 0.99
-    assert any(np.allclose(line.get_ydata(), 0.5) for line in right.get_lines())  # the equilibrium line
+    # the equilibrium line
+    assert any(np.allclose(line.get_ydata(), 0.5) for line in right.get_lines())
 
 
 def test_gan_curves_reads_the_recipe_names_of_the_pytorch_dcgan_example():
@@ -152,7 +169,10 @@ def test_gan_curves_reads_the_recipe_names_of_the_pytorch_dcgan_example():
     }
     fig = viz.gan_curves(history)
     left, right = fig.axes
-    assert [line.get_label() for line in left.get_lines()] == ["discriminator loss", "generator loss"]
+    assert [line.get_label() for line in left.get_lines()] == [
+        "discriminator loss",
+        "generator loss",
+    ]
     assert [line.get_label() for line in right.get_lines()][:3] == [
         "D(x)",
         "D(G(z)) before D step",
@@ -163,18 +183,24 @@ def test_gan_curves_reads_the_recipe_names_of_the_pytorch_dcgan_example():
 
 def test_gan_curves_rejects_logits_and_missing_series():
     with pytest.raises(CourseInputError, match="probabilities in \\[0, 1\\]"):
-        viz.gan_curves({"loss_d": [1.0], "loss_g": [1.0], "logit_real": [3.0]}, probabilities=["logit_real"])
+        viz.gan_curves(
+            {"loss_d": [1.0], "loss_g": [1.0], "logit_real": [3.0]},
+            probabilities=["logit_real"],
+        )
     with pytest.raises(CourseInputError, match="losses=\\[...\\]"):
         viz.gan_curves({"loss": [1.0]})
 
 
-# ---------------------------------------------------------------------------------------- kernels
+# ------------------------------------------------------------------------------ kernels
 
 
 def test_kernel_comparison_two_panels_and_transposed_weights_error():
     fig = viz.kernel_comparison(torch.randn(9, 784), torch.randn(16, 784), n=9)
     _rendered(fig)
-    assert [ax.get_title() for ax in fig.axes] == ["autoencoder", "denoising autoencoder"]
+    assert [ax.get_title() for ax in fig.axes] == [
+        "autoencoder",
+        "denoising autoencoder",
+    ]
     assert _shown_array(fig.axes[0]).shape == (3 * 30 + 2, 3 * 30 + 2)
     with pytest.raises(CourseInputError, match="transposed: pass weights.T"):
         viz.kernel_comparison(torch.randn(784, 30), torch.randn(9, 784))
@@ -183,7 +209,9 @@ def test_kernel_comparison_two_panels_and_transposed_weights_error():
 
 
 def test_error_vs_latent_size_log2_axis_and_checks():
-    fig = viz.error_vs_latent_size([2, 10, 100], {"AE": [0.2, 0.1, 0.05], "DAE": [0.3, 0.2, 0.1]})
+    fig = viz.error_vs_latent_size(
+        [2, 10, 100], {"AE": [0.2, 0.1, 0.05], "DAE": [0.3, 0.2, 0.1]}
+    )
     _rendered(fig)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
@@ -195,7 +223,7 @@ def test_error_vs_latent_size_log2_axis_and_checks():
         viz.error_vs_latent_size([10, 2], [0.1, 0.2])
 
 
-# ---------------------------------------------------------------------------------------- latents
+# ------------------------------------------------------------------------------ latents
 
 
 def test_latent_scatter_one_colour_per_digit_and_legend():
@@ -206,7 +234,9 @@ def test_latent_scatter_one_colour_per_digit_and_legend():
     ax = fig.axes[0]
     assert len(ax.collections) == 3
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["0", "1", "2"]
-    np.testing.assert_allclose(ax.collections[1].get_offsets(), codes[labels == 1].numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        ax.collections[1].get_offsets(), codes[labels == 1].numpy(), atol=1e-6
+    )
     assert ax.get_title() == "codes"
 
 
@@ -235,13 +265,15 @@ def test_manifold_grid_decodes_cell_centres_top_row_first():
     _rendered(fig)
     z = seen[0]
     assert z.shape == (16, 2)
-    np.testing.assert_allclose(z[0].numpy(), [-1.5, 2.5])  # top-left cell centre: z1 min, z2 max
+    # top-left cell centre: z1 min, z2 max
+    np.testing.assert_allclose(z[0].numpy(), [-1.5, 2.5])
     np.testing.assert_allclose(z[3].numpy(), [1.5, 2.5])
     np.testing.assert_allclose(z[15].numpy(), [1.5, -0.5])
     ax = fig.axes[0]
     shown = _shown_array(ax)
     assert shown.shape == (4 * 28, 4 * 28)
-    assert shown[0, 0] == pytest.approx((-0.75 + 1) / 2)  # z1 = -1.5 -> -0.75 on [-1, 1]
+    # z1 = -1.5 -> -0.75 on [-1, 1]
+    assert shown[0, 0] == pytest.approx((-0.75 + 1) / 2)
     assert ax.get_images()[0].get_extent() == [-2, 2, -1, 3]
     assert ax.get_xlabel() == "$z_1$"
 
@@ -267,11 +299,18 @@ def test_prior_vs_posterior_shares_limits():
     assert left.get_xlim() == right.get_xlim() and left.get_ylim() == right.get_ylim()
     assert left.get_title().startswith("samples of the prior")
     assert len(right.collections) == 10
-    with pytest.raises(CourseInputError, match="prior_components must have shape \\(50,\\)"):
-        viz.prior_vs_posterior(torch.randn(50, 2), torch.randn(20, 2), torch.zeros(20), prior_components=[0])
+    with pytest.raises(
+        CourseInputError, match="prior_components must have shape \\(50,\\)"
+    ):
+        viz.prior_vs_posterior(
+            torch.randn(50, 2),
+            torch.randn(20, 2),
+            torch.zeros(20),
+            prior_components=[0],
+        )
 
 
-# ---------------------------------------------------------------------------------------- GAN toys
+# ----------------------------------------------------------------------------- GAN toys
 
 
 def test_toy_gan_1d_densities_and_discriminator_on_twin_axis():
@@ -297,14 +336,16 @@ def test_class_histogram():
     fig = viz.class_histogram_plot(shares, title="MLP GAN")
     _rendered(fig)
     ax = fig.axes[0]
-    np.testing.assert_allclose([p.get_height() for p in ax.patches], 100 * shares.numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        [p.get_height() for p in ax.patches], 100 * shares.numpy(), atol=1e-6
+    )
     dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert len(dashed) == 1 and np.allclose(dashed[0].get_ydata(), 10.0)
     with pytest.raises(CourseInputError, match="counts: divide them by their total"):
         viz.class_histogram_plot(torch.tensor([30.0, 70.0]))
 
 
-# ---------------------------------------------------------------------------------------- inpainting
+# --------------------------------------------------------------------------- inpainting
 
 
 def test_inpainting_figure_titles_carry_psnr():
@@ -329,7 +370,9 @@ def test_inpainting_figure_titles_carry_psnr():
         "Navier-Stokes: PSNR 18.8 dB",
     ]
     # [-1, 1] and [0, 1] panels of the same images look the same
-    np.testing.assert_allclose(_shown_array(fig.axes[2]), _shown_array(fig.axes[3]), atol=1e-6)
+    np.testing.assert_allclose(
+        _shown_array(fig.axes[2]), _shown_array(fig.axes[3]), atol=1e-6
+    )
     assert _shown_array(fig.axes[0]).shape == (32, 4 * 30 + 2)
 
 

@@ -1,4 +1,5 @@
-"""Explorers: the pure interpolation, the static (kernel-free) HTML, the live callbacks, and the t-SNE cache."""
+"""Explorers: the pure interpolation, the static (kernel-free) HTML, the live callbacks,
+and the t-SNE cache."""
 
 from __future__ import annotations
 
@@ -38,20 +39,25 @@ def _png_array(data: bytes | str) -> np.ndarray:
 
 
 def _no_external_urls(html: str) -> bool:
-    """No http(s) URL (other than the SVG namespace name) and no protocol-relative src/href/url()."""
+    """No http(s) URL (other than the SVG namespace name) and no protocol-relative
+    src/href/url()."""
     text = html.replace(SVG_NS, "")
     return re.search(r"https?://|(src|href)=[\"']//|url\(//", text) is None
 
 
 def _frames(html: str, caption: str) -> list[np.ndarray]:
-    """The per-frame images of the panel whose alt text starts with ``caption``, in frame order."""
+    """The per-frame images of the panel whose alt text starts with ``caption``, in
+    frame order."""
     found = re.findall(
-        rf'<img src="(data:image/png;base64,[^"]+)" alt="{re.escape(caption)} \(frame (\d+)\)"', html
+        rf'<img src="(data:image/png;base64,[^"]+)" alt="{re.escape(caption)} '
+        r'\(frame (\d+)\)"',
+        html,
     )
     return [_png_array(uri) for uri, _ in sorted(found, key=lambda item: int(item[1]))]
 
 
-# A tiny linear "autoencoder": code = 8 fixed projections of the image; decode = tanh of a linear map.
+# A tiny linear "autoencoder": code = 8 fixed projections of the image; decode = tanh of
+# a linear map.
 _W = torch.randn(784, 8, generator=torch.Generator().manual_seed(0)) / 28
 
 
@@ -67,7 +73,7 @@ def _image(seed: int) -> torch.Tensor:
     return torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(seed)) * 2 - 1
 
 
-# ---------------------------------------------------------------------------------------- interpolate
+# -------------------------------------------------------------------------- interpolate
 
 
 def test_linear_interpolation_endpoints_and_midpoint():
@@ -82,14 +88,18 @@ def test_slerp_keeps_the_norm_of_equal_norm_endpoints_and_spaces_angles_evenly()
     b = b / b.norm() * a.norm()  # equal norms
     ts = torch.linspace(0, 1, 9)
     path = widgets.interpolate(a, b, ts, mode="slerp")
-    torch.testing.assert_close(path.norm(dim=1), a.norm().expand(9), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        path.norm(dim=1), a.norm().expand(9), rtol=1e-5, atol=1e-5
+    )
     assert torch.equal(path[0], a) and torch.equal(path[-1], b)  # endpoints exact
     omega = math.acos(float(a @ b / (a.norm() * b.norm())))
     angles = torch.arccos(torch.clamp(path @ a / (path.norm(dim=1) * a.norm()), -1, 1))
     torch.testing.assert_close(angles, ts * omega, atol=1e-3, rtol=0)
     # two orthogonal unit vectors: the midpoint is (a + b) / sqrt(2)
     e1, e2 = torch.eye(2)
-    torch.testing.assert_close(widgets.interpolate(e1, e2, [0.5], "slerp")[0], (e1 + e2) / math.sqrt(2))
+    torch.testing.assert_close(
+        widgets.interpolate(e1, e2, [0.5], "slerp")[0], (e1 + e2) / math.sqrt(2)
+    )
     # linear interpolation of the same endpoints shrinks the norm in the middle
     assert widgets.interpolate(a, b, [0.5])[0].norm() < 0.9 * a.norm()
 
@@ -109,7 +119,7 @@ def test_interpolate_keeps_the_code_shape_and_rejects_bad_input():
         widgets.interpolate(torch.zeros(3), torch.ones(3), [0.5], mode="slerp")
 
 
-# ---------------------------------------------------------------------------------------- interpolation explorer
+# --------------------------------------------------------------- interpolation explorer
 
 
 def test_interpolation_explorer_static_html_has_every_frame_and_a_slider():
@@ -121,20 +131,28 @@ def test_interpolation_explorer_static_html_has_every_frame_and_a_slider():
     latent = _frames(html, "decoded linear path")
     pixel = _frames(html, "pixel blend")
     assert len(latent) == len(pixel) == 5
-    # frame k is decode((1 - t) z_a + t z_b), computed here independently, shown on [0, 1]
+    # frame k is decode((1 - t) z_a + t z_b), computed here independently, shown on [0,
+    # 1]
     z_a, z_b = _encode(x_a.unsqueeze(0))[0], _encode(x_b.unsqueeze(0))[0]
     for k, t in enumerate(np.linspace(0, 1, 5)):
-        expected = (_decode(((1 - t) * z_a + t * z_b).unsqueeze(0).float())[0, 0].numpy() + 1) / 2
+        expected = (
+            _decode(((1 - t) * z_a + t * z_b).unsqueeze(0).float())[0, 0].numpy() + 1
+        ) / 2
         np.testing.assert_allclose(latent[k], expected, atol=1 / 255 + 1e-6)
         np.testing.assert_allclose(
-            pixel[k], ((1 - t) * x_a[0].numpy() + t * x_b[0].numpy() + 1) / 2, atol=1 / 255 + 1e-6
+            pixel[k],
+            ((1 - t) * x_a[0].numpy() + t * x_b[0].numpy() + 1) / 2,
+            atol=1 / 255 + 1e-6,
         )
     fig = explorer.figure()
     assert [ax.get_ylabel() for ax in fig.axes] == ["decoded path", "pixel blend"]
     # only the middle frame (t = 0.5) is visible before the slider moves
     tagged = re.findall(r'data-k="(\d+)"(?: style="([^"]*)")?', html)
     assert len(tagged) == 3 * 5  # two image panels and the labels
-    assert all(("display:none" in style) == (k != "2") for k, style in tagged) and "t = 0.50" in html
+    assert (
+        all(("display:none" in style) == (k != "2") for k, style in tagged)
+        and "t = 0.50" in html
+    )
 
 
 def test_interpolation_explorer_for_a_gan_from_two_noise_vectors():
@@ -145,12 +163,20 @@ def test_interpolation_explorer_for_a_gan_from_two_noise_vectors():
         assert codes.shape[1:] == (nz, 1, 1)
         return _decode(codes.flatten(1))
 
-    explorer = widgets.interpolation_explorer(None, generator, z[0], z[1], steps=3, mode="slerp")
+    explorer = widgets.interpolation_explorer(
+        None, generator, z[0], z[1], steps=3, mode="slerp"
+    )
     np.testing.assert_allclose(
-        explorer.endpoint_a, (_decode(z[0].view(1, nz))[0, 0].numpy() + 1) / 2, atol=1e-6
+        explorer.endpoint_a,
+        (_decode(z[0].view(1, nz))[0, 0].numpy() + 1) / 2,
+        atol=1e-6,
     )
     html = explorer.static_html()
-    assert "G(z_a)" in html and "G(z_b)" in html and len(_frames(html, "decoded slerp path")) == 3
+    assert (
+        "G(z_a)" in html
+        and "G(z_b)" in html
+        and len(_frames(html, "decoded slerp path")) == 3
+    )
 
 
 def test_interpolation_callback_changes_the_shown_image():
@@ -164,7 +190,9 @@ def test_interpolation_callback_changes_the_shown_image():
     assert after != before
     z = 0.1 * _encode(x_a.unsqueeze(0))[0] + 0.9 * _encode(x_b.unsqueeze(0))[0]
     np.testing.assert_allclose(
-        _png_array(after), (_decode(z.unsqueeze(0))[0, 0].numpy() + 1) / 2, atol=1 / 255 + 1e-6
+        _png_array(after),
+        (_decode(z.unsqueeze(0))[0, 0].numpy() + 1) / 2,
+        atol=1 / 255 + 1e-6,
     )
     explorer.update(mode="slerp")
     assert explorer.images["latent"].value != after and explorer.mode == "slerp"
@@ -174,18 +202,21 @@ def test_interpolation_callback_changes_the_shown_image():
 
 def test_interpolation_explorer_rejects_a_tuple_encoder_and_mismatched_inputs():
     with pytest.raises(CourseInputError, match=r"vae.encode\(x\)\[0\]"):
-        widgets.interpolation_explorer(lambda x: (_encode(x), _encode(x)), _decode, _image(1), _image(2))
+        widgets.interpolation_explorer(
+            lambda x: (_encode(x), _encode(x)), _decode, _image(1), _image(2)
+        )
     with pytest.raises(CourseInputError, match="same shape"):
         widgets.interpolation_explorer(None, _decode, torch.randn(8), torch.randn(9))
     with pytest.raises(CourseInputError, match="steps"):
         widgets.interpolation_explorer(_encode, _decode, _image(1), _image(2), steps=1)
 
 
-# ---------------------------------------------------------------------------------------- latent walk
+# -------------------------------------------------------------------------- latent walk
 
 
 def _decode_2d(z: torch.Tensor) -> torch.Tensor:
-    """Brightness of the image = sigmoid(z1): a decoder whose output is easy to predict."""
+    """Brightness of the image = sigmoid(z1): a decoder whose output is easy to
+    predict."""
     return torch.sigmoid(z[:, :1]).view(-1, 1, 1, 1).expand(-1, 1, 28, 28)
 
 
@@ -195,8 +226,12 @@ def test_latent_walk_static_frames_and_callback():
     walk = widgets.latent_walk(_decode_2d, path, background=torch.randn(50, 2))
     html = walk.static_html()
     assert len(_frames(html, "decoded")) == 6 and html.count("<polyline") == 1
-    assert len(re.findall(r'<circle[^>]*data-k="\d"', html)) == 6 and _no_external_urls(html)
-    np.testing.assert_allclose(walk.frames[:, 0, 0], torch.sigmoid(path[:, 0]).numpy(), atol=1e-6)
+    assert len(re.findall(r'<circle[^>]*data-k="\d"', html)) == 6 and _no_external_urls(
+        html
+    )
+    np.testing.assert_allclose(
+        walk.frames[:, 0, 0], torch.sigmoid(path[:, 0]).numpy(), atol=1e-6
+    )
     pytest.importorskip("ipywidgets")
     walk.widget()
     before = walk.images["decoded"].value
@@ -211,7 +246,7 @@ def test_latent_walk_static_frames_and_callback():
         widgets.latent_walk(_decode_2d, torch.randn(5, 3))
 
 
-# ---------------------------------------------------------------------------------------- display rule
+# ------------------------------------------------------------------------- display rule
 
 
 def test_display_mode_follows_the_environment(monkeypatch):
@@ -228,15 +263,19 @@ def test_headless_display_shows_the_static_html(monkeypatch):
     shown = []
     monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
     monkeypatch.setenv("COURSE_STATIC_WIDGETS", "1")
-    explorer = widgets.interpolation_explorer(_encode, _decode, _image(1), _image(2), steps=3)
+    explorer = widgets.interpolation_explorer(
+        _encode, _decode, _image(1), _image(2), steps=3
+    )
     explorer._ipython_display_()
     assert len(shown) == 1 and 'type="range"' in shown[0].data
 
 
-# ---------------------------------------------------------------------------------------- t-SNE
+# -------------------------------------------------------------------------------- t-SNE
 
 
-def _clusters(n_per: int = 30, d: int = 10, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def _clusters(
+    n_per: int = 30, d: int = 10, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Three tight, far-apart Gaussian blobs in d dimensions, labels 0, 1, 2."""
     g = torch.Generator().manual_seed(seed)
     centres = torch.randn(3, d, generator=g) * 20
@@ -255,13 +294,18 @@ def test_embed_codes_keeps_clusters_apart_and_caches(tmp_path, monkeypatch):
     dist = np.linalg.norm(points[:, None] - points[None], axis=-1) + np.eye(90) * 1e9
     assert np.all(labels.numpy()[dist.argmin(axis=1)] == labels.numpy())
     files = list(tmp_path.glob("*.npy"))
-    assert len(files) == 1 and files[0].stem == widgets.tsne_key(codes.numpy().astype(np.float64), 10, 0)
+    assert len(files) == 1 and files[0].stem == widgets.tsne_key(
+        codes.numpy().astype(np.float64), 10, 0
+    )
     started = time.perf_counter()
-    assert widgets.embed_codes(codes, perplexity=10, cache_dir=tmp_path) is points  # memory
+    # memory
+    assert widgets.embed_codes(codes, perplexity=10, cache_dir=tmp_path) is points
     assert time.perf_counter() - started < 0.05
     monkeypatch.setattr(widgets, "_MEMORY", {})  # a new session: read from disk
     started = time.perf_counter()
-    np.testing.assert_array_equal(widgets.embed_codes(codes, perplexity=10, cache_dir=tmp_path), points)
+    np.testing.assert_array_equal(
+        widgets.embed_codes(codes, perplexity=10, cache_dir=tmp_path), points
+    )
     assert time.perf_counter() - started < min(0.5, first)
     # another perplexity is another key
     assert widgets.tsne_key(codes.numpy().astype(np.float64), 5, 0) != files[0].stem
@@ -282,23 +326,41 @@ def _tsne_explorer(tmp_path, **kwargs):
     by_name = {"epoch 1": codes, "epoch 2": codes * 2 + 1}
     recon = {"epoch 1": 1 - images, "epoch 2": lambda x: x.flip(-1)}
     return widgets.tsne_explorer(
-        by_name, images, labels, recon, n_points=30, perplexity=8, cache_dir=tmp_path, **kwargs
+        by_name,
+        images,
+        labels,
+        recon,
+        n_points=30,
+        perplexity=8,
+        cache_dir=tmp_path,
+        **kwargs,
     ), images
 
 
 def test_tsne_explorer_static_html(tmp_path):
     explorer, _ = _tsne_explorer(tmp_path)
     html = explorer.static_html()
-    assert html.count("<circle") == 2 * (30 + 1)  # 30 points and a hover marker per panel
+    # 30 points and a hover marker per panel
+    assert html.count("<circle") == 2 * (30 + 1)
     assert html.count("<option") == 2 and "onchange" in html and "onmouseover" in html
     assert "<script" not in html and _no_external_urls(html)
-    # one atlas of the images and one per model's reconstructions, each 5 rows x 6 columns of 28 px
-    atlases = [_png_array(uri) for uri in re.findall(r"url\((data:image/png;base64,[^)]+)\)", html)]
+    # one atlas of the images and one per model's reconstructions, each 5 rows x 6
+    # columns of 28 px
+    atlases = [
+        _png_array(uri)
+        for uri in re.findall(r"url\((data:image/png;base64,[^)]+)\)", html)
+    ]
     assert [a.shape for a in atlases] == [(140, 168)] * 3
     first = int(explorer.indices[0])
-    np.testing.assert_allclose(atlases[0][:28, :28], explorer.images[first], atol=0.5 / 15 + 1 / 255)
-    np.testing.assert_allclose(atlases[1][:28, :28], 1 - explorer.images[first], atol=0.5 / 15 + 1 / 255)
-    np.testing.assert_allclose(atlases[2][:28, :28], explorer.images[first][:, ::-1], atol=0.5 / 15 + 1 / 255)
+    np.testing.assert_allclose(
+        atlases[0][:28, :28], explorer.images[first], atol=0.5 / 15 + 1 / 255
+    )
+    np.testing.assert_allclose(
+        atlases[1][:28, :28], 1 - explorer.images[first], atol=0.5 / 15 + 1 / 255
+    )
+    np.testing.assert_allclose(
+        atlases[2][:28, :28], explorer.images[first][:, ::-1], atol=0.5 / 15 + 1 / 255
+    )
 
 
 def test_tsne_explorer_callbacks_change_the_shown_point(tmp_path):
@@ -310,7 +372,9 @@ def test_tsne_explorer_callbacks_change_the_shown_point(tmp_path):
     example = int(explorer.indices[7])
     assert explorer.elements["image"].value != before
     np.testing.assert_allclose(
-        _png_array(explorer.elements["image"].value), images[example, 0].numpy(), atol=1 / 255 + 1e-6
+        _png_array(explorer.elements["image"].value),
+        images[example, 0].numpy(),
+        atol=1 / 255 + 1e-6,
     )
     np.testing.assert_allclose(
         _png_array(explorer.elements["reconstruction"].value),
@@ -343,22 +407,34 @@ def test_tsne_explorer_rejects_bad_input(tmp_path):
     with pytest.raises(CourseInputError, match="n_points"):
         widgets.tsne_explorer({"a": codes}, images, labels, n_points=50)
     with pytest.raises(CourseInputError, match="not in codes_by_name"):
-        widgets.tsne_explorer({"a": codes}, images, labels, {"b": images}, n_points=10, perplexity=3)
+        widgets.tsne_explorer(
+            {"a": codes}, images, labels, {"b": images}, n_points=10, perplexity=3
+        )
 
 
-# ---------------------------------------------------------------------------------------- one core
+# ----------------------------------------------------------------------------- one core
 
 
 def test_live_and_static_interpolation_draw_the_same_panels_and_labels():
     pytest.importorskip("ipywidgets")
-    explorer = widgets.interpolation_explorer(_encode, _decode, _image(1), _image(2), steps=5, mode="slerp")
+    explorer = widgets.interpolation_explorer(
+        _encode, _decode, _image(1), _image(2), steps=5, mode="slerp"
+    )
     html = explorer.static_html()
-    static_latent, static_pixel = _frames(html, "decoded slerp path"), _frames(html, "pixel blend")
+    static_latent, static_pixel = (
+        _frames(html, "decoded slerp path"),
+        _frames(html, "pixel blend"),
+    )
     for k, t in enumerate(explorer.ts):
         explorer.update(t=float(t))
-        assert explorer._status.value in html  # the live status is one of the static slider's labels
-        np.testing.assert_allclose(_png_array(explorer.images["latent"].value), static_latent[k], atol=1e-12)
-        np.testing.assert_allclose(_png_array(explorer.images["pixel"].value), static_pixel[k], atol=1e-12)
+        # the live status is one of the static slider's labels
+        assert explorer._status.value in html
+        np.testing.assert_allclose(
+            _png_array(explorer.images["latent"].value), static_latent[k], atol=1e-12
+        )
+        np.testing.assert_allclose(
+            _png_array(explorer.images["pixel"].value), static_pixel[k], atol=1e-12
+        )
     assert explorer._captions["latent"].value == "<small>decoded slerp path</small>"
     explorer.update(mode="linear")
     assert explorer._captions["latent"].value == "<small>decoded linear path</small>"
@@ -368,10 +444,18 @@ def test_live_and_static_latent_walk_draw_the_same_path_picture():
     pytest.importorskip("ipywidgets")
     path = torch.stack([torch.linspace(-1, 1, 4), torch.linspace(0, 2, 4)], dim=1)
     walk = widgets.latent_walk(_decode_2d, path)
-    static_markers = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5"[^>]*data-k="(\d)"', walk.static_html())
+    static_markers = re.findall(
+        r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5"[^>]*data-k="(\d)"',
+        walk.static_html(),
+    )
     assert len(static_markers) == 4
     for cx, cy, k in static_markers:
         walk.update(int(k))
-        live = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5"', walk.images["path"].value)
-        assert live == [(cx, cy)]  # the live picture is the static one with only this step's marker
-        assert walk.images["label"].value == walk.label(int(k)) and f"step {int(k) + 1}/4" in walk.label(int(k))
+        live = re.findall(
+            r'<circle cx="([\d.]+)" cy="([\d.]+)" r="5"', walk.images["path"].value
+        )
+        # the live picture is the static one with only this step's marker
+        assert live == [(cx, cy)]
+        assert walk.images["label"].value == walk.label(
+            int(k)
+        ) and f"step {int(k) + 1}/4" in walk.label(int(k))
