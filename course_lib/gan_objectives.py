@@ -1,33 +1,39 @@
-"""GAN objectives, computed from the discriminator's **logits** so that they never overflow.
+"""GAN objectives, computed from the discriminator's **logits** so that they never
+overflow.
 
-A discriminator returns one real number per image, the logit ``l``; its probability that the image
-is real is ``D(x) = sigmoid(l)``. Two identities turn every ``log`` of a probability into a
-numerically stable ``softplus`` (``softplus(a) = log(1 + exp(a))``, computed without overflow):
+A discriminator returns one real number per image, the logit ``l``; its probability that
+the image is real is ``D(x) = sigmoid(l)``. Two identities turn every ``log`` of a
+probability into a numerically stable ``softplus`` (``softplus(a) = log(1 + exp(a))``,
+computed without overflow):
 
 * ``-log D(x)       = -log sigmoid(l)     = softplus(-l)``
 * ``-log(1 - D(x))  = -log sigmoid(-l)    = softplus(l)``
 
-Written naively, ``torch.log(torch.sigmoid(l))`` returns ``-inf`` once ``l < -104`` in float32,
-and its gradient becomes NaN; the softplus forms stay finite for every logit.
+Written naively, ``torch.log(torch.sigmoid(l))`` returns ``-inf`` once ``l < -104`` in
+float32, and its gradient becomes NaN; the softplus forms stay finite for every logit.
 
-Losses (all are minimised; ``l_r`` are logits of real images, ``l_f`` of generated ones):
+Losses (all are minimised; ``l_r`` are logits of real images, ``l_f`` of generated
+ones):
 
-* discriminator: ``-mean log D(x) - mean log(1 - D(G(z)))`` (binary cross-entropy, real = 1, fake = 0);
-* minimax (saturating) generator loss: ``mean log(1 - D(G(z)))``, the generator's side of the
-  original game of Goodfellow et al. (2014). Its gradient vanishes exactly when the discriminator
-  wins (``D(G(z)) ~ 0``), i.e. at the start of training;
-* non-saturating generator loss: ``-mean log D(G(z))``, same fixed point, strong gradient when
-  ``D(G(z)) ~ 0``;
-* hinge loss (Lim & Ye 2017; the loss of SNGAN, Miyato et al. 2018, and BigGAN, Brock et al. 2019),
-  on raw logits: the discriminator minimises ``mean max(0, 1 - l_r) + mean max(0, 1 + l_f)``, the
-  generator minimises ``-mean l_f``. A real image scored above 1, or a fake below -1, gives the
-  discriminator no more gradient; the generator's gradient is 1 per sample, whatever the logit;
-* energy-based margin loss (Zhao et al. 2017, "Energy-based GAN", and the NYU Deep Learning
-  course): the discriminator is a cost network giving each sample an energy ``E(x) >= 0``, low for
-  real data (in EBGAN, an autoencoder's reconstruction error). It minimises
-  ``mean E(x) + mean max(0, m - E(G(z)))``: real energies are pushed down, fake energies up until
-  they reach the margin ``m``. The generator minimises ``mean E(G(z))``. With ``loss="energy"`` the
-  discriminator's output *is* the energy (not a logit); it must be ``>= 0``.
+* discriminator: ``-mean log D(x) - mean log(1 - D(G(z)))`` (binary cross-entropy, real
+  = 1, fake = 0);
+* minimax (saturating) generator loss: ``mean log(1 - D(G(z)))``, the generator's side
+  of the original game of Goodfellow et al. (2014). Its gradient vanishes exactly when
+  the discriminator wins (``D(G(z)) ~ 0``), i.e. at the start of training;
+* non-saturating generator loss: ``-mean log D(G(z))``, same fixed point, strong
+  gradient when ``D(G(z)) ~ 0``;
+* hinge loss (Lim & Ye 2017; the loss of SNGAN, Miyato et al. 2018, and BigGAN, Brock et
+  al. 2019), on raw logits: the discriminator minimises ``mean max(0, 1 - l_r) + mean
+  max(0, 1 + l_f)``, the generator minimises ``-mean l_f``. A real image scored above 1,
+  or a fake below -1, gives the discriminator no more gradient; the generator's gradient
+  is 1 per sample, whatever the logit;
+* energy-based margin loss (Zhao et al. 2017, "Energy-based GAN", and the NYU Deep
+  Learning course): the discriminator is a cost network giving each sample an energy
+  ``E(x) >= 0``, low for real data (in EBGAN, an autoencoder's reconstruction error). It
+  minimises ``mean E(x) + mean max(0, m - E(G(z)))``: real energies are pushed down,
+  fake energies up until they reach the margin ``m``. The generator minimises ``mean
+  E(G(z))``. With ``loss="energy"`` the discriminator's output *is* the energy (not a
+  logit); it must be ``>= 0``.
 """
 
 from __future__ import annotations
@@ -47,14 +53,18 @@ def _check_logits(logits: torch.Tensor, name: str) -> torch.Tensor:
         logits = logits.squeeze(1)
     if logits.dim() != 1:
         raise CourseInputError(
-            f"{name} must have shape (N,) or (N, 1): one logit per image, got {tuple(logits.shape)}; "
+            f"{name} must have shape (N,) or (N, 1): one logit per image, got "
+            f"{tuple(logits.shape)}; "
             "the discriminator's last layer should output a single number per image"
         )
     return logits
 
 
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of the discriminator: ``-mean log D(x) - mean log(1 - D(G(z)))``.
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
+    """Binary cross-entropy of the discriminator: ``-mean log D(x) - mean log(1 -
+    D(G(z)))``.
 
     Computed as ``mean softplus(-real_logits) + mean softplus(fake_logits)``.
 
@@ -73,9 +83,10 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def generator_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
     """Minimax (saturating) generator loss ``mean log(1 - D(G(z)))``, to be minimised.
 
-    Computed as ``-mean softplus(fake_logits)``. Its derivative with respect to a logit ``l`` is
-    ``-sigmoid(l) = -D(G(z))``: close to zero when the discriminator confidently rejects the fakes,
-    which is why the generator barely learns early in training.
+    Computed as ``-mean softplus(fake_logits)``. Its derivative with respect to a logit
+    ``l`` is ``-sigmoid(l) = -D(G(z))``: close to zero when the discriminator
+    confidently rejects the fakes, which is why the generator barely learns early in
+    training.
 
     Args:
         fake_logits: ``(N,)`` or ``(N, 1)`` logits of generated images.
@@ -90,9 +101,9 @@ def generator_loss_minimax(fake_logits: torch.Tensor) -> torch.Tensor:
 def generator_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     """Non-saturating generator loss ``-mean log D(G(z))``.
 
-    Computed as ``mean softplus(-fake_logits)``. Its derivative with respect to a logit ``l`` is
-    ``-(1 - sigmoid(l))``, close to ``-1`` when ``D(G(z)) ~ 0``: a strong signal exactly where the
-    minimax loss goes silent.
+    Computed as ``mean softplus(-fake_logits)``. Its derivative with respect to a logit
+    ``l`` is ``-(1 - sigmoid(l))``, close to ``-1`` when ``D(G(z)) ~ 0``: a strong
+    signal exactly where the minimax loss goes silent.
 
     Args:
         fake_logits: ``(N,)`` or ``(N, 1)`` logits of generated images.
@@ -104,11 +115,14 @@ def generator_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake_logits).mean()
 
 
-def hinge_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Hinge loss of the discriminator (SNGAN, BigGAN): ``mean max(0, 1 - l_r) + mean max(0, 1 + l_f)``.
+def hinge_discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
+    """Hinge loss of the discriminator (SNGAN, BigGAN): ``mean max(0, 1 - l_r) + mean
+    max(0, 1 + l_f)``.
 
-    Real logits are pushed above ``+1`` and fake logits below ``-1``; beyond that a sample gives no
-    gradient, so the discriminator cannot grow its logits without bound.
+    Real logits are pushed above ``+1`` and fake logits below ``-1``; beyond that a
+    sample gives no gradient, so the discriminator cannot grow its logits without bound.
 
     Args:
         real_logits: ``(N,)`` or ``(N, 1)`` logits of real images, any real values.
@@ -123,7 +137,8 @@ def hinge_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tenso
 
 
 def hinge_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    """Hinge loss of the generator (SNGAN, BigGAN): ``-mean l_f``, raise the fakes' logits.
+    """Hinge loss of the generator (SNGAN, BigGAN): ``-mean l_f``, raise the fakes'
+    logits.
 
     Its derivative with respect to each logit is ``-1/M``: it never saturates.
 
@@ -140,8 +155,10 @@ def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:
     energy = _check_logits(energy, name)
     if energy.numel() > 0 and float(energy.detach().min()) < 0:
         raise CourseInputError(
-            f"{name} must be non-negative (an energy), got a minimum of {float(energy.detach().min()):.3g}; "
-            "a cost network should end in a non-negative quantity, e.g. a reconstruction error "
+            f"{name} must be non-negative (an energy), got a minimum of "
+            f"{float(energy.detach().min()):.3g}; "
+            "a cost network should end in a non-negative quantity, e.g. a "
+            "reconstruction error "
             "(course_lib.toys.AutoencoderEnergy)"
         )
     return energy
@@ -150,10 +167,12 @@ def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:
 def energy_discriminator_loss(
     real_energy: torch.Tensor, fake_energy: torch.Tensor, margin: float = 1.0
 ) -> torch.Tensor:
-    """Energy-based margin loss of the cost network (EBGAN): ``mean E(x) + mean max(0, m - E(G(z)))``.
+    """Energy-based margin loss of the cost network (EBGAN): ``mean E(x) + mean max(0, m
+    - E(G(z)))``.
 
-    Real energies are pushed towards 0; fake energies are pushed up only while they are below the
-    margin ``m``: once a fake costs more than ``m``, it gives the cost network no more gradient.
+    Real energies are pushed towards 0; fake energies are pushed up only while they are
+    below the margin ``m``: once a fake costs more than ``m``, it gives the cost network
+    no more gradient.
 
     Args:
         real_energy: ``(N,)`` energies ``>= 0`` of real samples.
@@ -161,7 +180,8 @@ def energy_discriminator_loss(
         margin: ``m > 0``.
 
     Returns:
-        A scalar ``>= 0``; it equals ``m`` for a cost network that gives every sample energy 0.
+        A scalar ``>= 0``; it equals ``m`` for a cost network that gives every sample
+        energy 0.
     """
     if margin <= 0:
         raise CourseInputError(f"margin must be positive, got {margin}")
@@ -171,7 +191,8 @@ def energy_discriminator_loss(
 
 
 def energy_generator_loss(fake_energy: torch.Tensor) -> torch.Tensor:
-    """Energy-based generator loss ``mean E(G(z))``: make the fakes cheap for the cost network.
+    """Energy-based generator loss ``mean E(G(z))``: make the fakes cheap for the cost
+    network.
 
     Args:
         fake_energy: ``(N,)`` energies ``>= 0`` of generated samples.
@@ -183,18 +204,24 @@ def energy_generator_loss(fake_energy: torch.Tensor) -> torch.Tensor:
 
 
 def discriminator_loss_for(
-    kind: str, real_out: torch.Tensor, fake_out_detached: torch.Tensor, margin: float = 1.0
+    kind: str,
+    real_out: torch.Tensor,
+    fake_out_detached: torch.Tensor,
+    margin: float = 1.0,
 ) -> torch.Tensor:
-    """The discriminator's loss for the training set-up ``kind`` (see :data:`GAN_LOSSES`).
+    """The discriminator's loss for the training set-up ``kind`` (see
+    :data:`GAN_LOSSES`).
 
-    ``"non_saturating"`` and ``"minimax"`` share the cross-entropy discriminator loss; ``"hinge"``
-    is the hinge loss on logits; ``"energy"`` reads the discriminator's outputs as energies and uses
-    the margin loss.
+    ``"non_saturating"`` and ``"minimax"`` share the cross-entropy discriminator loss;
+    ``"hinge"`` is the hinge loss on logits; ``"energy"`` reads the discriminator's
+    outputs as energies and uses the margin loss.
 
     Args:
         kind: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"``.
-        real_out: ``(N,)`` outputs on real samples (logits, or energies for ``"energy"``).
-        fake_out_detached: ``(M,)`` outputs on generated samples (detached from the generator).
+        real_out: ``(N,)`` outputs on real samples (logits, or energies for
+            ``"energy"``).
+        fake_out_detached: ``(M,)`` outputs on generated samples (detached from the
+            generator).
         margin: the margin ``m`` of the energy loss (ignored by the others).
 
     Returns:
@@ -213,7 +240,8 @@ def generator_loss_for(kind: str, fake_out: torch.Tensor) -> torch.Tensor:
 
     Args:
         kind: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"``.
-        fake_out: ``(N,)`` outputs on generated samples (not detached): logits, or energies.
+        fake_out: ``(N,)`` outputs on generated samples (not detached): logits, or
+            energies.
 
     Returns:
         A scalar loss for the generator.
@@ -229,7 +257,10 @@ def generator_loss_for(kind: str, fake_out: torch.Tensor) -> torch.Tensor:
 
 
 def check_loss_kind(kind: str) -> str:
-    """Return ``kind`` if it names a known GAN loss, else raise a clear :class:`CourseInputError`."""
+    """Return ``kind`` if it names a known GAN loss, else raise a clear
+    :class:`CourseInputError`."""
     if kind not in GAN_LOSSES:
-        raise CourseInputError(f"unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSSES)}")
+        raise CourseInputError(
+            f"unknown GAN loss {kind!r}; choose one of {', '.join(GAN_LOSSES)}"
+        )
     return kind

@@ -1,21 +1,24 @@
-"""Likelihood objectives shared by the VAE family: reconstruction log-likelihoods, KL terms, ELBO, IWAE.
+"""Likelihood objectives shared by the VAE family: reconstruction log-likelihoods, KL
+terms, ELBO, IWAE.
 
 Sign conventions (the most common source of "is this loss right?"):
 
-* every function returns **one value per example**, summed over pixels (or latent dimensions),
-  never averaged over them: the numbers are in **nats per image**;
-* ``*_log_likelihood`` functions return ``log p(x | z)`` (a log density, usually negative);
+* every function returns **one value per example**, summed over pixels (or latent
+  dimensions), never averaged over them: the numbers are in **nats per image**;
+* ``*_log_likelihood`` functions return ``log p(x | z)`` (a log density, usually
+  negative);
 * ``kl_*`` functions return ``KL(q(z|x) || p(z)) >= 0``;
-* :func:`elbo` returns ``log p(x|z) - beta * KL``; the training loss is ``-elbo.mean()`` and the
-  figure reported in papers (and by pytorch/examples) is the *negative* ELBO, about 100 nats on MNIST.
+* :func:`elbo` returns ``log p(x|z) - beta * KL``; the training loss is ``-elbo.mean()``
+  and the figure reported in papers (and by pytorch/examples) is the *negative* ELBO,
+  about 100 nats on MNIST.
 
 A VAE here is any module with ``encode(x) -> (mu, logvar)`` (each ``(N, D)``) and
 ``decode(z) -> logits`` (``(N, 1, 28, 28)``); see :mod:`course_lib.vae`.
 
-The Bernoulli likelihood is used on the grey-level MNIST pixels in ``[0, 1]``, exactly as in
-pytorch/examples and most papers' "continuous" MNIST numbers: ``BCE(x, p)`` is then a
-cross-entropy, not a normalised log-density of grey levels, but it is the standard objective and
-the numbers are comparable with those references.
+The Bernoulli likelihood is used on the grey-level MNIST pixels in ``[0, 1]``, exactly
+as in pytorch/examples and most papers' "continuous" MNIST numbers: ``BCE(x, p)`` is
+then a cross-entropy, not a normalised log-density of grey levels, but it is the
+standard objective and the numbers are comparable with those references.
 """
 
 from __future__ import annotations
@@ -48,10 +51,13 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str) -> N
     check_tensor(b, name_b)
     if a.shape != b.shape:
         raise CourseInputError(
-            f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+            f"{name_a} and {name_b} must have the same shape, got {tuple(a.shape)} "
+            f"and {tuple(b.shape)}"
         )
     if a.dim() < 1:
-        raise CourseInputError(f"{name_a} needs a batch dimension, got a scalar; use shape (N, ...)")
+        raise CourseInputError(
+            f"{name_a} needs a batch dimension, got a scalar; use shape (N, ...)"
+        )
 
 
 def _per_example(values: torch.Tensor) -> torch.Tensor:
@@ -59,18 +65,20 @@ def _per_example(values: torch.Tensor) -> torch.Tensor:
     return values.reshape(values.shape[0], -1).sum(dim=1)
 
 
-def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor, *, check: bool = True) -> torch.Tensor:
+def bernoulli_log_likelihood(
+    logits: torch.Tensor, x: torch.Tensor, *, check: bool = True
+) -> torch.Tensor:
     """``log p(x | z)`` of independent Bernoulli pixels, from decoder logits.
 
-    Equals ``sum_i x_i log p_i + (1 - x_i) log(1 - p_i)`` with ``p = sigmoid(logits)``, computed as
-    ``-binary_cross_entropy_with_logits(..., reduction="none")`` summed over pixels, which never
-    takes the log of 0 (unlike ``BCE(sigmoid(logits), x)``).
+    Equals ``sum_i x_i log p_i + (1 - x_i) log(1 - p_i)`` with ``p = sigmoid(logits)``,
+    computed as ``-binary_cross_entropy_with_logits(..., reduction="none")`` summed over
+    pixels, which never takes the log of 0 (unlike ``BCE(sigmoid(logits), x)``).
 
     Args:
         logits: ``(N, ...)`` decoder outputs, any real values.
         x: ``(N, ...)`` targets in ``[0, 1]`` (same shape).
-        check: validate the value range of ``x`` (one pass over it; recipes check the data once and
-            pass ``False``).
+        check: validate the value range of ``x`` (one pass over it; recipes check the
+            data once and pass ``False``).
 
     Returns:
         ``(N,)``: log-likelihood in nats per example (``<= 0``).
@@ -78,7 +86,9 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor, *, check: bo
     _check_pair(logits, x, "logits", "x")
     if check:
         check_tensor(x, "x", value_range=(0.0, 1.0))
-    return -_per_example(F.binary_cross_entropy_with_logits(logits, x, reduction="none"))
+    return -_per_example(
+        F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    )
 
 
 def gaussian_log_likelihood(
@@ -86,12 +96,14 @@ def gaussian_log_likelihood(
 ) -> torch.Tensor:
     """``log N(x; mean, sigma^2 I)`` summed over pixels, with its constant.
 
-    Per pixel: ``-(x - mean)^2 / (2 sigma^2) - log(sigma) - log(2 pi) / 2``. Up to the constant this
-    is the squared error scaled by ``1 / (2 sigma^2)`` (``= 50`` for ``sigma = 0.1``): "L2 loss"
-    is a Gaussian likelihood whose ``sigma`` sets the weight of reconstruction against the KL.
+    Per pixel: ``-(x - mean)^2 / (2 sigma^2) - log(sigma) - log(2 pi) / 2``. Up to the
+    constant this is the squared error scaled by ``1 / (2 sigma^2)`` (``= 50`` for
+    ``sigma = 0.1``): "L2 loss" is a Gaussian likelihood whose ``sigma`` sets the weight
+    of reconstruction against the KL.
 
     Args:
-        mean: ``(N, ...)`` predicted means (for a VAE: ``sigmoid(logits)``, in ``[0, 1]``).
+        mean: ``(N, ...)`` predicted means (for a VAE: ``sigmoid(logits)``, in ``[0,
+            1]``).
         x: ``(N, ...)`` targets, same shape.
         sigma: the fixed standard deviation, ``> 0``.
 
@@ -105,8 +117,11 @@ def gaussian_log_likelihood(
     return _per_example(per_pixel)
 
 
-def laplace_log_likelihood(mean: torch.Tensor, x: torch.Tensor, *, scale: float = 0.1) -> torch.Tensor:
-    """``log Laplace(x; mean, scale)`` summed over pixels: the likelihood behind an L1 loss.
+def laplace_log_likelihood(
+    mean: torch.Tensor, x: torch.Tensor, *, scale: float = 0.1
+) -> torch.Tensor:
+    """``log Laplace(x; mean, scale)`` summed over pixels: the likelihood behind an L1
+    loss.
 
     Per pixel: ``-|x - mean| / scale - log(2 scale)``.
 
@@ -125,7 +140,11 @@ def laplace_log_likelihood(mean: torch.Tensor, x: torch.Tensor, *, scale: float 
 
 
 def reconstruction_log_likelihood(
-    logits: torch.Tensor, x: torch.Tensor, likelihood: str = "bernoulli", *, sigma: float = 0.1,
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    likelihood: str = "bernoulli",
+    *,
+    sigma: float = 0.1,
     check: bool = True,
 ) -> torch.Tensor:
     """``log p(x | z)`` for a decoder that outputs logits, under the named likelihood.
@@ -133,8 +152,9 @@ def reconstruction_log_likelihood(
     Args:
         logits: ``(N, 1, 28, 28)`` decoder output.
         x: ``(N, 1, 28, 28)`` images in ``[0, 1]``.
-        likelihood: ``"bernoulli"`` (BCE with logits), ``"gaussian"`` (mean ``sigmoid(logits)``,
-            standard deviation ``sigma``) or ``"laplace"`` (location ``sigmoid(logits)``, scale ``sigma``).
+        likelihood: ``"bernoulli"`` (BCE with logits), ``"gaussian"`` (mean
+            ``sigmoid(logits)``, standard deviation ``sigma``) or ``"laplace"``
+            (location ``sigmoid(logits)``, scale ``sigma``).
         sigma: the fixed ``sigma`` / scale of the Gaussian and Laplace likelihoods.
         check: validate that ``x`` lies in ``[0, 1]``.
 
@@ -149,20 +169,25 @@ def reconstruction_log_likelihood(
         return gaussian_log_likelihood(torch.sigmoid(logits), x, sigma=sigma)
     if likelihood == "laplace":
         return laplace_log_likelihood(torch.sigmoid(logits), x, scale=sigma)
-    raise CourseInputError(f"unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
+    raise CourseInputError(
+        f"unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}"
+    )
 
 
 def _check_gaussian_parameters(mu: torch.Tensor, logvar: torch.Tensor) -> None:
     _check_pair(mu, logvar, "mu", "logvar")
     if mu.dim() != 2:
-        raise CourseInputError(f"mu and logvar must have shape (N, D), got {tuple(mu.shape)}")
+        raise CourseInputError(
+            f"mu and logvar must have shape (N, D), got {tuple(mu.shape)}"
+        )
 
 
 def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form ``KL(N(mu, diag(exp(logvar))) || N(0, I))``, one value per example.
 
-    ``KL = 1/2 * sum_j (mu_j^2 + exp(logvar_j) - 1 - logvar_j)`` (Kingma & Welling 2014, appendix B;
-    pytorch/examples writes its negative, ``-0.5 * sum(1 + logvar - mu^2 - exp(logvar))``).
+    ``KL = 1/2 * sum_j (mu_j^2 + exp(logvar_j) - 1 - logvar_j)`` (Kingma & Welling 2014,
+    appendix B; pytorch/examples writes its negative, ``-0.5 * sum(1 + logvar - mu^2 -
+    exp(logvar))``).
 
     Args:
         mu: ``(N, D)`` posterior means.
@@ -175,7 +200,9 @@ def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=1)
 
 
-def log_normal_diagonal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def log_normal_diagonal(
+    z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
     """``log N(z; mu, diag(exp(logvar)))`` summed over the last dimension.
 
     Args:
@@ -193,13 +220,17 @@ def log_standard_normal(z: torch.Tensor) -> torch.Tensor:
 
 
 def sample_gaussian(
-    mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int | None = None,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    n_samples: int | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Reparameterised samples ``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``.
+    """Reparameterised samples ``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0,
+    I)``.
 
-    Always samples (whatever the model's train/eval mode): this is what the objectives use, so a
-    bound evaluated in eval mode is still a bound.
+    Always samples (whatever the model's train/eval mode): this is what the objectives
+    use, so a bound evaluated in eval mode is still a bound.
 
     Args:
         mu, logvar: ``(N, D)``.
@@ -207,21 +238,29 @@ def sample_gaussian(
         generator: optional generator for ``eps`` (its device may differ from ``mu``'s).
 
     Returns:
-        ``(N, D)`` or ``(k, N, D)`` samples, differentiable with respect to ``mu`` and ``logvar``.
+        ``(N, D)`` or ``(k, N, D)`` samples, differentiable with respect to ``mu`` and
+        ``logvar``.
     """
     shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
     device = generator.device if generator is not None else mu.device
-    eps = torch.randn(shape, generator=generator, device=device, dtype=mu.dtype).to(mu.device)
+    eps = torch.randn(shape, generator=generator, device=device, dtype=mu.dtype).to(
+        mu.device
+    )
     return mu + torch.exp(0.5 * logvar) * eps
 
 
 def kl_monte_carlo(
-    mu: torch.Tensor, logvar: torch.Tensor, *, n_samples: int = 1, generator: torch.Generator | None = None
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    *,
+    n_samples: int = 1,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Monte-Carlo estimate of ``KL(q || N(0, I))``: the mean of ``log q(z) - log p(z)`` over samples.
+    """Monte-Carlo estimate of ``KL(q || N(0, I))``: the mean of ``log q(z) - log p(z)``
+    over samples.
 
-    Unbiased, with a variance that shrinks like ``1 / n_samples``; it is what the ELBO uses when
-    the KL has no closed form (other priors, flows).
+    Unbiased, with a variance that shrinks like ``1 / n_samples``; it is what the ELBO
+    uses when the KL has no closed form (other priors, flows).
 
     Args:
         mu, logvar: ``(N, D)``.
@@ -242,8 +281,10 @@ class ElboTerms(NamedTuple):
     """The parts of the ELBO, each ``(N,)`` in nats per image.
 
     Attributes:
-        elbo: ``log_likelihood - beta * kl`` (maximise it; the loss is ``-elbo.mean()``).
-        log_likelihood: ``log p(x | z)`` at one sampled ``z`` per image (the negative reconstruction loss).
+        elbo: ``log_likelihood - beta * kl`` (maximise it; the loss is
+            ``-elbo.mean()``).
+        log_likelihood: ``log p(x | z)`` at one sampled ``z`` per image (the negative
+            reconstruction loss).
         kl: ``KL(q(z|x) || N(0, I))``, closed form or Monte Carlo.
     """
 
@@ -253,7 +294,9 @@ class ElboTerms(NamedTuple):
 
 
 def _check_images(x: torch.Tensor, check: bool) -> None:
-    check_tensor(x, "x", shape=(None, 1, 28, 28), value_range=(0.0, 1.0) if check else None)
+    check_tensor(
+        x, "x", shape=(None, 1, 28, 28), value_range=(0.0, 1.0) if check else None
+    )
 
 
 def elbo(
@@ -267,22 +310,25 @@ def elbo(
     generator: torch.Generator | None = None,
     check: bool = True,
 ) -> ElboTerms:
-    """The (beta-weighted) evidence lower bound with one reparameterised sample of ``z`` per image.
+    """The (beta-weighted) evidence lower bound with one reparameterised sample of ``z``
+    per image.
 
-    ``ELBO = E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))``; ``beta = 1`` gives the evidence lower
-    bound on ``log p(x)``, ``beta != 1`` the beta-VAE objective (Higgins et al. 2017). Since the KL
-    is ``>= 0``, every ``beta >= 1`` still gives a (looser) lower bound; ``beta < 1`` may exceed
-    ``log p(x)`` and is no bound.
+    ``ELBO = E_q[log p(x|z)] - beta * KL(q(z|x) || p(z))``; ``beta = 1`` gives the
+    evidence lower bound on ``log p(x)``, ``beta != 1`` the beta-VAE objective (Higgins
+    et al. 2017). Since the KL is ``>= 0``, every ``beta >= 1`` still gives a (looser)
+    lower bound; ``beta < 1`` may exceed ``log p(x)`` and is no bound.
     ``z`` is always sampled, even in eval mode (see :func:`sample_gaussian`).
 
     Args:
         model: a VAE (``encode`` -> ``(mu, logvar)``, ``decode`` -> logits).
         x: ``(N, 1, 28, 28)`` images in ``[0, 1]``.
-        likelihood: ``"bernoulli"``, ``"gaussian"`` or ``"laplace"`` (see :func:`reconstruction_log_likelihood`).
+        likelihood: ``"bernoulli"``, ``"gaussian"`` or ``"laplace"`` (see
+            :func:`reconstruction_log_likelihood`).
         beta: weight of the KL term (``>= 0``).
         sigma: fixed standard deviation / scale of the Gaussian / Laplace likelihoods.
-        kl: ``"analytic"`` (:func:`kl_standard_normal`) or ``"monte_carlo"`` (``log q(z|x) - log p(z)``
-            at the same ``z`` that is decoded; with it, :func:`iwae_bound` at ``k = 1`` equals this ELBO).
+        kl: ``"analytic"`` (:func:`kl_standard_normal`) or ``"monte_carlo"`` (``log
+            q(z|x) - log p(z)`` at the same ``z`` that is decoded; with it,
+            :func:`iwae_bound` at ``k = 1`` equals this ELBO).
         generator: optional generator for the noise.
         check: validate the value range of ``x``.
 
@@ -317,17 +363,20 @@ def iwae_bound(
     generator: torch.Generator | None = None,
     check: bool = True,
 ) -> torch.Tensor:
-    """The importance-weighted bound ``L_k`` on ``log p(x)`` (Burda, Grosse & Salakhutdinov 2016).
+    """The importance-weighted bound ``L_k`` on ``log p(x)`` (Burda, Grosse &
+    Salakhutdinov 2016).
 
-    ``L_k = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)`` with ``z_i ~ q(z|x)``, computed with
-    ``logsumexp`` in log space (the weights themselves under- or overflow). ``L_1`` is the ELBO (with
-    the Monte-Carlo KL); ``E[L_k]`` increases with ``k`` towards ``log p(x)``, so ``-L_k`` at large
-    ``k`` is the usual estimate of the negative log-likelihood.
+    ``L_k = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)`` with ``z_i ~ q(z|x)``, computed
+    with ``logsumexp`` in log space (the weights themselves under- or overflow). ``L_1``
+    is the ELBO (with the Monte-Carlo KL); ``E[L_k]`` increases with ``k`` towards ``log
+    p(x)``, so ``-L_k`` at large ``k`` is the usual estimate of the negative
+    log-likelihood.
 
     Args:
         model: a VAE (``encode``, ``decode`` -> logits).
         x: ``(N, 1, 28, 28)`` images in ``[0, 1]``.
-        k: number of importance samples per image (``>= 1``); memory grows like ``k * N`` images.
+        k: number of importance samples per image (``>= 1``); memory grows like ``k *
+            N`` images.
         likelihood, sigma: as in :func:`elbo`.
         generator: optional generator for the noise.
         check: validate the value range of ``x``.
@@ -344,7 +393,9 @@ def iwae_bound(
     n = x.shape[0]
     logits = model.decode(z.reshape(k * n, -1))
     repeated = x.unsqueeze(0).expand(k, *x.shape).reshape(k * n, *x.shape[1:])
-    log_px_z = reconstruction_log_likelihood(logits, repeated, likelihood, sigma=sigma, check=False).reshape(k, n)
+    log_px_z = reconstruction_log_likelihood(
+        logits, repeated, likelihood, sigma=sigma, check=False
+    ).reshape(k, n)
     log_weights = log_px_z + log_standard_normal(z) - log_normal_diagonal(z, mu, logvar)
     return torch.logsumexp(log_weights, dim=0) - math.log(k)
 
@@ -353,15 +404,24 @@ Bound = Callable[[nn.Module, torch.Tensor, torch.Generator], torch.Tensor]
 
 
 def _evaluate(
-    model: nn.Module, images: torch.Tensor, batch_size: int, seed: int,
-    device: torch.device | str | None, bound: Bound,
+    model: nn.Module,
+    images: torch.Tensor,
+    batch_size: int,
+    seed: int,
+    device: torch.device | str | None,
+    bound: Bound,
 ) -> float:
-    """Average ``-bound(model, batch, generator)`` over ``images`` in eval mode, without gradients."""
+    """Average ``-bound(model, batch, generator)`` over ``images`` in eval mode, without
+    gradients."""
     check_tensor(images, "images", shape=(None, 1, 28, 28), value_range=(0.0, 1.0))
     if batch_size < 1:
         raise CourseInputError(f"batch_size must be at least 1, got {batch_size}")
     parameter = next(model.parameters(), None)
-    device = torch.device(device) if device is not None else (parameter.device if parameter is not None else "cpu")
+    device = (
+        torch.device(device)
+        if device is not None
+        else (parameter.device if parameter is not None else "cpu")
+    )
     generator = torch.Generator().manual_seed(seed)
     was_training = model.training
     model.eval()
@@ -386,16 +446,19 @@ def test_negative_elbo(
     seed: int = 0,
     device: torch.device | str | None = None,
 ) -> float:
-    """Negative ELBO (beta = 1) averaged over a whole data set, in nats per image, with ``z`` sampled.
+    """Negative ELBO (beta = 1) averaged over a whole data set, in nats per image, with
+    ``z`` sampled.
 
-    The model is put in eval mode (for dropout/batch-norm layers) but ``z`` is still *sampled*
-    (:func:`elbo` always samples): plugging in the posterior mean, as ``model.eval()`` makes
-    ``reparameterise`` do, gives a number that is not a bound on ``-log p(x)`` and looks a few nats
-    too good. The training mode of the model is restored afterwards.
+    The model is put in eval mode (for dropout/batch-norm layers) but ``z`` is still
+    *sampled* (:func:`elbo` always samples): plugging in the posterior mean, as
+    ``model.eval()`` makes ``reparameterise`` do, gives a number that is not a bound on
+    ``-log p(x)`` and looks a few nats too good. The training mode of the model is
+    restored afterwards.
 
     Args:
         model: a VAE.
-        images: ``(N, 1, 28, 28)`` in ``[0, 1]`` (e.g. all 10 000 MNIST test images), on any device.
+        images: ``(N, 1, 28, 28)`` in ``[0, 1]`` (e.g. all 10 000 MNIST test images), on
+            any device.
         batch_size: images per forward pass.
         likelihood, sigma: as in :func:`elbo`.
         seed: seed of the noise, so the figure is reproducible.
@@ -404,9 +467,20 @@ def test_negative_elbo(
     Returns:
         The mean negative ELBO in nats per image (lower is better; about 100 for MNIST).
     """
-    def bound(m: nn.Module, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        model = cast(LatentVariableModel, m)  # a VAE: encode and decode (nn.Module hides them from mypy)
-        return elbo(model, batch, likelihood=likelihood, sigma=sigma, generator=generator, check=False).elbo
+
+    def bound(
+        m: nn.Module, batch: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        # a VAE: encode and decode (nn.Module hides them from mypy)
+        model = cast(LatentVariableModel, m)
+        return elbo(
+            model,
+            batch,
+            likelihood=likelihood,
+            sigma=sigma,
+            generator=generator,
+            check=False,
+        ).elbo
 
     return _evaluate(model, images, batch_size, seed, device, bound)
 
@@ -422,24 +496,38 @@ def test_negative_iwae(
     seed: int = 0,
     device: torch.device | str | None = None,
 ) -> float:
-    """``-L_k`` (:func:`iwae_bound`) averaged over a data set: a tighter estimate of ``-log p(x)``.
+    """``-L_k`` (:func:`iwae_bound`) averaged over a data set: a tighter estimate of
+    ``-log p(x)``.
 
     Args:
         model: a VAE.
         images: ``(N, 1, 28, 28)`` in ``[0, 1]``.
-        k: importance samples per image; each forward pass decodes ``k * batch_size`` images.
+        k: importance samples per image; each forward pass decodes ``k * batch_size``
+            images.
         batch_size, likelihood, sigma, seed, device: as in :func:`test_negative_elbo`.
 
     Returns:
         The mean of ``-L_k`` in nats per image (``<=`` the negative ELBO on average).
     """
-    def bound(m: nn.Module, batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+
+    def bound(
+        m: nn.Module, batch: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
         model = cast(LatentVariableModel, m)
-        return iwae_bound(model, batch, k, likelihood=likelihood, sigma=sigma, generator=generator, check=False)
+        return iwae_bound(
+            model,
+            batch,
+            k,
+            likelihood=likelihood,
+            sigma=sigma,
+            generator=generator,
+            check=False,
+        )
 
     return _evaluate(model, images, batch_size, seed, device, bound)
 
 
-# These are evaluation functions, not tests: stop pytest collecting them when a test module imports them.
+# These are evaluation functions, not tests: stop pytest collecting them when a test
+# module imports them.
 setattr(test_negative_elbo, "__test__", False)  # noqa: B010 - a function attribute mypy does not know
 setattr(test_negative_iwae, "__test__", False)  # noqa: B010

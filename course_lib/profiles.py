@@ -2,14 +2,16 @@
 
 Three profiles exist:
 
-* ``smoke`` -- continuous integration: tiny stratified subsets, each notebook well under a minute
-  on 2 CPU cores. Numbers are not meaningful, only the code paths are exercised.
-* ``cpu`` -- the default without a GPU: meaningful results, each lesson within about 5 minutes
-  on 2 cores.
-* ``gpu`` -- the default with CUDA: full data and full budgets, the numbers quoted as targets.
+* ``smoke`` -- continuous integration: tiny stratified subsets, each notebook well under
+  a minute on 2 CPU cores. Numbers are not meaningful, only the code paths are
+  exercised.
+* ``cpu`` -- the default without a GPU: meaningful results, each lesson within about 5
+  minutes on 2 cores.
+* ``gpu`` -- the default with CUDA: full data and full budgets, the numbers quoted as
+  targets.
 
-The profile is chosen by the environment variable ``COURSE_PROFILE``; without it, ``gpu`` is
-used when CUDA is available and ``cpu`` otherwise.
+The profile is chosen by the environment variable ``COURSE_PROFILE``; without it,
+``gpu`` is used when CUDA is available and ``cpu`` otherwise.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ class Budget:
 
     Attributes:
         epochs: passes over the training subset.
-        n_train: number of training images (a stratified subset), or ``None`` for all 60 000.
+        n_train: number of training images (a stratified subset), or ``None`` for all
+            60 000.
         batch_size: mini-batch size.
     """
 
@@ -37,7 +40,8 @@ class Budget:
 
 @dataclass(frozen=True)
 class Profile:
-    """A named set of budgets plus the sizes of the non-training work (evaluation, t-SNE).
+    """A named set of budgets plus the sizes of the non-training work (evaluation,
+    t-SNE).
 
     Attributes:
         name: ``"smoke"``, ``"cpu"`` or ``"gpu"``.
@@ -54,62 +58,75 @@ class Profile:
     tsne_points: int
 
     def budget(self, recipe: str) -> Budget:
-        """Return the budget of ``recipe`` (e.g. ``"vae"``); an unknown name is a clear error."""
+        """Return the budget of ``recipe`` (e.g. ``"vae"``); an unknown name is a clear
+        error."""
         try:
             return self.budgets[recipe]
         except KeyError:
             known = ", ".join(sorted(self.budgets))
-            raise ProfileError(f"profile {self.name!r} has no budget named {recipe!r}; known: {known}") from None
+            raise ProfileError(
+                f"profile {self.name!r} has no budget named {recipe!r}; known: {known}"
+            ) from None
 
 
 def _budgets(scale: str) -> dict[str, Budget]:
     """The per-recipe budgets of one profile.
 
-    Recipes: ``ae`` (fully connected autoencoders), ``linear_ae`` (lesson 1's linear autoencoder:
-    cheap steps, but the directions of small variance converge slowly), ``toy_dae`` (lesson 2's
-    denoiser of 2-D points; n_train = points), ``dae`` (denoising), ``vae`` and ``conv_vae``,
-    ``mlp_gan``, ``dcgan``, ``dcgan_upsample`` (lesson 5's upsample-then-convolve generator, about
-    3 times slower per image on a CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per
-    epoch), ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's discriminative
-    baseline). Recipes ending in ``_bench`` are the longer runs of ``python -m benchmarks``
-    (the benchmark may train longer than a lesson does, never shorter).
+    Recipes: ``ae`` (fully connected autoencoders), ``linear_ae`` (lesson 1's linear
+    autoencoder: cheap steps, but the directions of small variance converge slowly),
+    ``toy_dae`` (lesson 2's denoiser of 2-D points; n_train = points), ``dae``
+    (denoising), ``vae`` and ``conv_vae``, ``mlp_gan``, ``dcgan``, ``dcgan_upsample``
+    (lesson 5's upsample-then-convolve generator, about 3 times slower per image on a
+    CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per epoch), ``evaluator``
+    (the frozen MNIST classifier) and ``softmax`` (lesson 0's discriminative baseline).
+    Recipes ending in ``_bench`` are the longer runs of ``python -m benchmarks`` (the
+    benchmark may train longer than a lesson does, never shorter).
     """
     table = {
         #              smoke               cpu                  gpu
-        "ae":        ((1, 600, 64),       (5, 20_000, 128),    (20, None, 128)),
-        "linear_ae": ((1, 600, 64),       (40, 20_000, 128),   (40, None, 128)),
-        "toy_dae":   ((20, 2048, 256),    (300, 2048, 256),    (300, 2048, 256)),
-        "dae":       ((1, 600, 64),       (10, None, 128),     (20, None, 128)),
-        "dae_bench": ((1, 600, 64),       (60, None, 128),     (60, None, 128)),
-        "vae":       ((1, 600, 128),      (10, None, 128),     (30, None, 128)),
-        "conv_vae":  ((1, 600, 128),      (10, None, 128),     (30, None, 128)),
-        "mlp_gan":   ((1, 600, 64),       (6, 20_000, 64),     (50, None, 64)),
-        "mlp_gan_bench": ((1, 600, 64),   (10, 20_000, 64),    (50, None, 64)),
-        "dcgan":     ((1, 600, 64),       (3, None, 64),       (25, None, 128)),
-        "dcgan_upsample": ((1, 600, 64),  (1, 20_000, 64),     (25, None, 128)),
-        "dcgan_bench": ((1, 600, 64),     (25, None, 64),      (25, None, 128)),
-        "aae":       ((1, 600, 100),      (10, 20_000, 100),   (50, None, 100)),
-        "toy_gan":   ((200, 512, 128),    (2000, 512, 128),    (5000, 512, 128)),
-        "evaluator": ((1, 600, 128),      (4, None, 128),      (8, None, 128)),
-        "softmax":   ((2, 600, 128),      (5, None, 128),      (10, None, 128)),
+        "ae": ((1, 600, 64), (5, 20_000, 128), (20, None, 128)),
+        "linear_ae": ((1, 600, 64), (40, 20_000, 128), (40, None, 128)),
+        "toy_dae": ((20, 2048, 256), (300, 2048, 256), (300, 2048, 256)),
+        "dae": ((1, 600, 64), (10, None, 128), (20, None, 128)),
+        "dae_bench": ((1, 600, 64), (60, None, 128), (60, None, 128)),
+        "vae": ((1, 600, 128), (10, None, 128), (30, None, 128)),
+        "conv_vae": ((1, 600, 128), (10, None, 128), (30, None, 128)),
+        "mlp_gan": ((1, 600, 64), (6, 20_000, 64), (50, None, 64)),
+        "mlp_gan_bench": ((1, 600, 64), (10, 20_000, 64), (50, None, 64)),
+        "dcgan": ((1, 600, 64), (3, None, 64), (25, None, 128)),
+        "dcgan_upsample": ((1, 600, 64), (1, 20_000, 64), (25, None, 128)),
+        "dcgan_bench": ((1, 600, 64), (25, None, 64), (25, None, 128)),
+        "aae": ((1, 600, 100), (10, 20_000, 100), (50, None, 100)),
+        "toy_gan": ((200, 512, 128), (2000, 512, 128), (5000, 512, 128)),
+        "evaluator": ((1, 600, 128), (4, None, 128), (8, None, 128)),
+        "softmax": ((2, 600, 128), (5, None, 128), (10, None, 128)),
     }
     column = {"smoke": 0, "cpu": 1, "gpu": 2}[scale]
     return {name: Budget(*row[column]) for name, row in table.items()}
 
 
 PROFILES: dict[str, Profile] = {
-    "smoke": Profile("smoke", _budgets("smoke"), n_test=500, n_eval_samples=500, tsne_points=300),
-    "cpu": Profile("cpu", _budgets("cpu"), n_test=None, n_eval_samples=5_000, tsne_points=2_000),
-    "gpu": Profile("gpu", _budgets("gpu"), n_test=None, n_eval_samples=10_000, tsne_points=5_000),
+    "smoke": Profile(
+        "smoke", _budgets("smoke"), n_test=500, n_eval_samples=500, tsne_points=300
+    ),
+    "cpu": Profile(
+        "cpu", _budgets("cpu"), n_test=None, n_eval_samples=5_000, tsne_points=2_000
+    ),
+    "gpu": Profile(
+        "gpu", _budgets("gpu"), n_test=None, n_eval_samples=10_000, tsne_points=5_000
+    ),
 }
 
 
-def get_profile(name: str | None = None, *, cuda_available: bool | None = None) -> Profile:
+def get_profile(
+    name: str | None = None, *, cuda_available: bool | None = None
+) -> Profile:
     """Return the run profile.
 
     Args:
-        name: ``"smoke"``, ``"cpu"`` or ``"gpu"``; ``None`` reads ``COURSE_PROFILE`` and, if that is
-            unset or empty, picks ``gpu`` when CUDA is available and ``cpu`` otherwise.
+        name: ``"smoke"``, ``"cpu"`` or ``"gpu"``; ``None`` reads ``COURSE_PROFILE``
+            and, if that is unset or empty, picks ``gpu`` when CUDA is available and
+            ``cpu`` otherwise.
         cuda_available: override CUDA detection (for tests).
 
     Raises:
@@ -127,6 +144,7 @@ def get_profile(name: str | None = None, *, cuda_available: bool | None = None) 
     if key not in PROFILES:
         raise ProfileError(
             f"unknown run profile {name!r}; choose one of {', '.join(PROFILES)} "
-            "(set COURSE_PROFILE=smoke|cpu|gpu, or leave it unset to choose automatically)"
+            "(set COURSE_PROFILE=smoke|cpu|gpu, or leave it unset to choose "
+            "automatically)"
         )
     return PROFILES[key]

@@ -1,4 +1,5 @@
-"""Corruptions: dropout done right (and why nn.Dropout on ones is wrong), noise, salt and pepper, merged digits."""
+"""Corruptions: dropout done right (and why nn.Dropout on ones is wrong), noise, salt
+and pepper, merged digits."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def test_dropout_keeps_the_expected_fraction(digits: torch.Tensor, p: float) -> 
 
 
 @pytest.mark.parametrize("signed", [True, False])
-def test_dropout_keeps_pixels_unchanged_and_sets_dropped_ones_to_black(digits: torch.Tensor, signed: bool) -> None:
+def test_dropout_keeps_pixels_unchanged_and_sets_dropped_ones_to_black(
+    digits: torch.Tensor, signed: bool
+) -> None:
     x = to_signed(digits) if signed else digits
     background = -1.0 if signed else 0.0
     corrupted, mask = corrupt_dropout(x, 0.5, torch.Generator().manual_seed(1))
@@ -45,17 +48,23 @@ def test_dropout_keeps_pixels_unchanged_and_sets_dropped_ones_to_black(digits: t
     assert corrupted.min() >= background and corrupted.max() <= 1.0
 
 
-def test_classic_nn_dropout_recipe_doubles_kept_pixels_and_greys_dropped_ones(digits: torch.Tensor) -> None:
-    """The NYU recipe ``x * nn.Dropout(0.5)(torch.ones_like(x))`` on [-1, 1] images, computed for real."""
+def test_classic_nn_dropout_recipe_doubles_kept_pixels_and_greys_dropped_ones(
+    digits: torch.Tensor,
+) -> None:
+    """The NYU recipe ``x * nn.Dropout(0.5)(torch.ones_like(x))`` on [-1, 1] images,
+    computed for real."""
     x = to_signed(digits)
     dropout = nn.Dropout(p=0.5).train()
     torch.manual_seed(2)
     ones_mask = dropout(torch.ones_like(x))
-    assert set(ones_mask.unique().tolist()) == {0.0, 2.0}  # inverted dropout: kept ones scaled by 1/(1-p)
+    # inverted dropout: kept ones scaled by 1/(1-p)
+    assert set(ones_mask.unique().tolist()) == {0.0, 2.0}
     classic = x * ones_mask
     kept, dropped = ones_mask == 2.0, ones_mask == 0.0
-    torch.testing.assert_close(classic[kept], 2 * x[kept])  # doubled: white 1 becomes 2, black -1 becomes -2
-    assert classic.max() == 2.0 and classic.min() == -2.0  # outside the tanh range [-1, 1]
+    # doubled: white 1 becomes 2, black -1 becomes -2
+    torch.testing.assert_close(classic[kept], 2 * x[kept])
+    # outside the tanh range [-1, 1]
+    assert classic.max() == 2.0 and classic.min() == -2.0
     assert (classic[dropped] == 0.0).all()  # 0 on [-1, 1] is mid-grey, not black (-1)
     # in eval mode nn.Dropout is the identity: nothing is dropped at all
     assert torch.equal(dropout.eval()(torch.ones_like(x)), torch.ones_like(x))
@@ -79,9 +88,13 @@ def test_value_range_inference_and_explicit_override() -> None:
     grey = torch.full((1, 1, 28, 28), 0.5)  # no black pixel: inference says [0, 1]
     assert infer_value_range(grey) == (0.0, 1.0)
     assert infer_value_range(grey - 1.0) == (-1.0, 1.0)
-    corrupted, mask = corrupt_dropout(grey, 0.5, torch.Generator().manual_seed(6), value_range=(-1, 1))
+    corrupted, mask = corrupt_dropout(
+        grey, 0.5, torch.Generator().manual_seed(6), value_range=(-1, 1)
+    )
     assert (corrupted[mask == 0] == -1.0).all()
-    with pytest.raises(CourseInputError, match=r"value_range must be \(-1, 1\) or \(0, 1\)"):
+    with pytest.raises(
+        CourseInputError, match=r"value_range must be \(-1, 1\) or \(0, 1\)"
+    ):
         corrupt_dropout(grey, 0.5, value_range=(0, 255))
     with pytest.raises(CourseInputError, match="values in"):
         corrupt_dropout(grey * 255, 0.5)

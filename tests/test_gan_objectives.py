@@ -1,4 +1,5 @@
-"""GAN losses against the textbook -log D forms, written out by hand with sigmoid and log."""
+"""GAN losses against the textbook -log D forms, written out by hand with sigmoid and
+log."""
 
 import math
 
@@ -23,7 +24,9 @@ from course_lib.gan_objectives import (
 @pytest.fixture
 def logits():
     g = torch.Generator().manual_seed(0)
-    return torch.randn(64, generator=g, dtype=torch.float64) * 3, torch.randn(48, generator=g, dtype=torch.float64) * 3
+    return torch.randn(64, generator=g, dtype=torch.float64) * 3, torch.randn(
+        48, generator=g, dtype=torch.float64
+    ) * 3
 
 
 def test_discriminator_loss_is_binary_cross_entropy(logits):
@@ -32,29 +35,46 @@ def test_discriminator_loss_is_binary_cross_entropy(logits):
     by_hand = -torch.log(d_real).mean() - torch.log(1 - d_fake).mean()
     assert torch.allclose(discriminator_loss(real, fake), by_hand, atol=1e-12)
     # (N, 1) logits are accepted too
-    assert torch.allclose(discriminator_loss(real[:, None], fake[:, None]), by_hand, atol=1e-12)
+    assert torch.allclose(
+        discriminator_loss(real[:, None], fake[:, None]), by_hand, atol=1e-12
+    )
 
 
 def test_discriminator_loss_at_one_half_is_two_log_two():
     zeros = torch.zeros(10)
-    assert discriminator_loss(zeros, zeros).item() == pytest.approx(2 * math.log(2), abs=1e-6)
+    assert discriminator_loss(zeros, zeros).item() == pytest.approx(
+        2 * math.log(2), abs=1e-6
+    )
 
 
 def test_generator_losses_match_log_forms(logits):
     _, fake = logits
     d_fake = 1 / (1 + torch.exp(-fake))
-    assert torch.allclose(generator_loss_minimax(fake), torch.log(1 - d_fake).mean(), atol=1e-12)
-    assert torch.allclose(generator_loss_non_saturating(fake), -torch.log(d_fake).mean(), atol=1e-12)
-    assert torch.allclose(generator_loss_for("minimax", fake), torch.log(1 - d_fake).mean(), atol=1e-12)
-    assert torch.allclose(generator_loss_for("non_saturating", fake), -torch.log(d_fake).mean(), atol=1e-12)
+    assert torch.allclose(
+        generator_loss_minimax(fake), torch.log(1 - d_fake).mean(), atol=1e-12
+    )
+    assert torch.allclose(
+        generator_loss_non_saturating(fake), -torch.log(d_fake).mean(), atol=1e-12
+    )
+    assert torch.allclose(
+        generator_loss_for("minimax", fake), torch.log(1 - d_fake).mean(), atol=1e-12
+    )
+    assert torch.allclose(
+        generator_loss_for("non_saturating", fake),
+        -torch.log(d_fake).mean(),
+        atol=1e-12,
+    )
 
 
 def test_losses_stay_finite_for_extreme_logits():
     extreme = torch.tensor([-500.0, -120.0, 0.0, 120.0, 500.0], requires_grad=True)
     naive = -torch.log(torch.sigmoid(extreme)).mean()
     assert not torch.isfinite(naive)  # what the stable form avoids
-    for loss in (discriminator_loss(extreme, extreme), generator_loss_minimax(extreme),
-                 generator_loss_non_saturating(extreme)):
+    for loss in (
+        discriminator_loss(extreme, extreme),
+        generator_loss_minimax(extreme),
+        generator_loss_non_saturating(extreme),
+    ):
         (grad,) = torch.autograd.grad(loss, extreme)
         assert torch.isfinite(loss) and torch.isfinite(grad).all()
 
@@ -78,16 +98,22 @@ def test_hinge_losses_match_sngan_formula():
     fake = torch.tensor([-3.0, 0.0])  # hinge terms 0, 1 -> mean 0.5
     assert hinge_discriminator_loss(real, fake).item() == pytest.approx(2.5 / 3 + 0.5)
     assert hinge_generator_loss(fake).item() == pytest.approx(1.5)
-    assert torch.allclose(discriminator_loss_for("hinge", real, fake), hinge_discriminator_loss(real, fake))
+    assert torch.allclose(
+        discriminator_loss_for("hinge", real, fake),
+        hinge_discriminator_loss(real, fake),
+    )
     assert torch.allclose(generator_loss_for("hinge", fake), -fake.mean())
 
 
 def test_hinge_gradients_stop_beyond_the_margin_and_never_saturate_for_the_generator():
     real = torch.tensor([2.0, 0.5], requires_grad=True)
     fake = torch.tensor([-3.0, 0.0], requires_grad=True)
-    grad_real, grad_fake = torch.autograd.grad(hinge_discriminator_loss(real, fake), (real, fake))
+    grad_real, grad_fake = torch.autograd.grad(
+        hinge_discriminator_loss(real, fake), (real, fake)
+    )
     assert grad_real.tolist() == [0.0, -0.5] and grad_fake.tolist() == [0.0, 0.5]
-    far = torch.tensor([-50.0, 50.0], requires_grad=True)  # rejected or accepted with any confidence
+    # rejected or accepted with any confidence
+    far = torch.tensor([-50.0, 50.0], requires_grad=True)
     (grad,) = torch.autograd.grad(hinge_generator_loss(far), far)
     assert grad.tolist() == [-0.5, -0.5]
 
@@ -96,7 +122,9 @@ def test_energy_losses_match_formula():
     real = torch.tensor([0.0, 1.0])
     fake = torch.tensor([0.5, 3.0])
     # mean(E real) = 0.5; max(0, 2 - 0.5) = 1.5, max(0, 2 - 3) = 0 -> mean 0.75
-    assert energy_discriminator_loss(real, fake, margin=2.0).item() == pytest.approx(1.25)
+    assert energy_discriminator_loss(real, fake, margin=2.0).item() == pytest.approx(
+        1.25
+    )
     g = torch.Generator().manual_seed(1)
     real, fake = torch.rand(50, generator=g) * 4, torch.rand(40, generator=g) * 4
     by_hand = real.mean() + torch.clamp(1.5 - fake, min=0).mean()
@@ -104,12 +132,16 @@ def test_energy_losses_match_formula():
     assert torch.allclose(discriminator_loss_for("energy", real, fake, 1.5), by_hand)
     assert torch.allclose(energy_generator_loss(fake), fake.mean())
     assert torch.allclose(generator_loss_for("energy", fake), fake.mean())
-    assert torch.allclose(discriminator_loss_for("minimax", real, fake), discriminator_loss(real, fake))
+    assert torch.allclose(
+        discriminator_loss_for("minimax", real, fake), discriminator_loss(real, fake)
+    )
 
 
 def test_energy_loss_gives_no_gradient_to_fakes_beyond_the_margin():
     fake = torch.tensor([0.5, 3.0], requires_grad=True)
-    (grad,) = torch.autograd.grad(energy_discriminator_loss(torch.zeros(2), fake, margin=2.0), fake)
+    (grad,) = torch.autograd.grad(
+        energy_discriminator_loss(torch.zeros(2), fake, margin=2.0), fake
+    )
     assert grad.tolist() == [-0.5, 0.0]
 
 

@@ -1,4 +1,5 @@
-"""Prior samplers: shapes, moments (against closed forms or numerical integrals) and component balance."""
+"""Prior samplers: shapes, moments (against closed forms or numerical integrals) and
+component balance."""
 
 import math
 
@@ -29,7 +30,9 @@ def test_gaussian_prior_moments():
     assert z.shape == (N, 2) and z.dtype == torch.float32
     assert z.mean(0).abs().max() < 0.04  # 5 standard errors (1 / sqrt(N) = 0.007)
     assert torch.allclose(torch.cov(z.T), torch.eye(2), atol=0.05)
-    assert gaussian_prior(N, std=2.0, generator=gen()).std(0).sub(2.0).abs().max() < 0.08
+    assert (
+        gaussian_prior(N, std=2.0, generator=gen()).std(0).sub(2.0).abs().max() < 0.08
+    )
 
 
 def test_mixture_prior_balance_and_component_geometry():
@@ -40,12 +43,17 @@ def test_mixture_prior_balance_and_component_geometry():
     for k in range(10):
         a = 2 * math.pi * k / 10
         members = z[c == k]
-        assert torch.allclose(members.mean(0), torch.tensor([1.4 * math.cos(a), 1.4 * math.sin(a)]), atol=0.06)
+        assert torch.allclose(
+            members.mean(0),
+            torch.tensor([1.4 * math.cos(a), 1.4 * math.sin(a)]),
+            atol=0.06,
+        )
         radial = members @ torch.tensor([math.cos(a), math.sin(a)])
         tangential = members @ torch.tensor([-math.sin(a), math.cos(a)])
         assert radial.std().item() == pytest.approx(0.5, rel=0.1)
         assert tangential.std().item() == pytest.approx(0.05, rel=0.1)
-    # whole mixture: mean 0, covariance ((r^2 + s_r^2) + s_t^2) / 2 * I by the symmetry of the 10 angles
+    # whole mixture: mean 0, covariance ((r^2 + s_r^2) + s_t^2) / 2 * I by the symmetry
+    # of the 10 angles
     assert z.mean(0).abs().max() < 0.04
     expected = ((1.4**2 + 0.5**2) + 0.05**2) / 2
     assert torch.allclose(torch.cov(z.T), expected * torch.eye(2), atol=0.06)
@@ -56,8 +64,13 @@ def test_mixture_labels_pick_components_and_assignment_recovers_them():
     labels = torch.arange(N) % 10
     z, c = mixture_prior(N, labels=labels, generator=gen(1))
     assert torch.equal(c, labels)
-    # petals are thin across and 2.8 standard deviations away from the origin: the angle identifies them
-    nearest_direction = torch.round(torch.atan2(z[:, 1], z[:, 0]) / (2 * math.pi / 10)).long().remainder(10)
+    # petals are thin across and 2.8 standard deviations away from the origin: the angle
+    # identifies them
+    nearest_direction = (
+        torch.round(torch.atan2(z[:, 1], z[:, 0]) / (2 * math.pi / 10))
+        .long()
+        .remainder(10)
+    )
     assert (nearest_direction == labels).float().mean() > 0.99
 
 
@@ -65,10 +78,15 @@ def test_swiss_roll_moments_match_numerical_integrals():
     z, segment = swiss_roll_prior(N, generator=gen(2))
     assert z.shape == (N, 2) and segment.shape == (N,)
     # u ~ U(0, 1), r = 3 sqrt(u), angle = 4 pi sqrt(u)
-    ex = integrate.quad(lambda u: 3 * math.sqrt(u) * math.cos(4 * math.pi * math.sqrt(u)), 0, 1)[0]
-    ey = integrate.quad(lambda u: 3 * math.sqrt(u) * math.sin(4 * math.pi * math.sqrt(u)), 0, 1)[0]
+    ex = integrate.quad(
+        lambda u: 3 * math.sqrt(u) * math.cos(4 * math.pi * math.sqrt(u)), 0, 1
+    )[0]
+    ey = integrate.quad(
+        lambda u: 3 * math.sqrt(u) * math.sin(4 * math.pi * math.sqrt(u)), 0, 1
+    )[0]
     assert z.mean(0).tolist() == pytest.approx([ex, ey], abs=0.04)
-    assert (z**2).sum(1).mean().item() == pytest.approx(4.5, rel=0.02)  # E[r^2] = 9 E[u] = 4.5
+    # E[r^2] = 9 E[u] = 4.5
+    assert (z**2).sum(1).mean().item() == pytest.approx(4.5, rel=0.02)
     share = torch.bincount(segment, minlength=10).float() / N
     assert (share - 0.1).abs().max() < 0.012
     # the segment index grows with the position u = (r / 3)^2
@@ -80,7 +98,9 @@ def test_swiss_roll_walk_goes_outwards():
     position = torch.linspace(0, 1, 101)
     points = swiss_roll(position)
     assert points.shape == (101, 2)
-    assert torch.allclose(points[0], torch.zeros(2)) and torch.allclose(points[-1], torch.tensor([3.0, 0.0]), atol=1e-5)
+    assert torch.allclose(points[0], torch.zeros(2)) and torch.allclose(
+        points[-1], torch.tensor([3.0, 0.0]), atol=1e-5
+    )
     assert (points.norm(dim=1).diff() > 0).all()
     labels = torch.arange(100) % 10
     _, segment = swiss_roll_prior(100, labels=labels, generator=gen())
@@ -111,11 +131,15 @@ def test_moment_matched_gaussian_has_the_moments_and_no_shape():
     assert blob.shape == (20_000, 2) and blob.dtype == torch.float32
     assert torch.allclose(blob.mean(dim=0), points.mean(dim=0), atol=0.03)
     assert torch.allclose(torch.cov(blob.T), torch.cov(points.T), atol=0.05)
-    # the petals are gone: the mixture's points lie along the ten petal directions, the blob's anywhere
+
+    # the petals are gone: the mixture's points lie along the ten petal directions, the
+    # blob's anywhere
     def angle_to_nearest_petal(p: torch.Tensor) -> torch.Tensor:  # radians, 0 .. pi/10
         angle = torch.atan2(p[:, 1], p[:, 0]) % (2 * math.pi / 10)
         return torch.minimum(angle, 2 * math.pi / 10 - angle)
 
-    assert float(angle_to_nearest_petal(points).mean()) < 0.5 * float(angle_to_nearest_petal(blob).mean())
+    assert float(angle_to_nearest_petal(points).mean()) < 0.5 * float(
+        angle_to_nearest_petal(blob).mean()
+    )
     with pytest.raises(CourseInputError, match="more points than dimensions"):
         moment_matched_gaussian(points[:2], 5)
