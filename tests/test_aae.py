@@ -1,4 +1,5 @@
-"""Adversarial autoencoder: shapes, the two training phases on a tiny batch, and clear errors."""
+"""Adversarial autoencoder: shapes, the two training phases on a tiny batch, and clear
+errors."""
 
 import pytest
 import torch
@@ -24,7 +25,7 @@ def tiny_digits(n=100):
     labels = torch.arange(n) % 10
     images = -torch.ones(n, 1, 28, 28)
     for i, k in enumerate(labels.tolist()):
-        images[i, 0, 4:24, 2 + 2 * k:4 + 2 * k] = 1.0
+        images[i, 0, 4:24, 2 + 2 * k : 4 + 2 * k] = 1.0
     return images, labels
 
 
@@ -45,7 +46,9 @@ def test_reconstruction_loss_falls_and_both_phases_run():
     model = AdversarialAutoencoder(hidden=(128,), disc_hidden=(32,))
     with torch.no_grad():
         start = ((model(images) - images) ** 2).mean().item()
-    model, history = fit_aae(model, images, labels=labels, budget=Budget(15, None, 25), prior="gaussian")
+    model, history = fit_aae(
+        model, images, labels=labels, budget=Budget(15, None, 25), prior="gaussian"
+    )
     assert set(history.keys()) >= {"recon", "d_loss", "g_loss", "d_prior", "d_code"}
     assert history["recon"][-1] < 0.6 * start
     assert history["recon"][-1] < history["recon"][0]
@@ -55,18 +58,39 @@ def test_reconstruction_loss_falls_and_both_phases_run():
 def test_supervised_variant_and_cache(monkeypatch):
     images, labels = tiny_digits(50)
     torch.manual_seed(0)
-    model, history = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10), images,
-                             labels=labels, budget=Budget(2, None, 25), prior="mixture", supervised=True)
+    model, history = fit_aae(
+        AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10),
+        images,
+        labels=labels,
+        budget=Budget(2, None, 25),
+        prior="mixture",
+        supervised=True,
+    )
     with monkeypatch.context() as patch:
-        patch.setattr(aae_module, "train", lambda *a, **k: pytest.fail("trained instead of loading the cache"))
+        patch.setattr(
+            aae_module,
+            "train",
+            lambda *a, **k: pytest.fail("trained instead of loading the cache"),
+        )
         torch.manual_seed(5)  # other initial weights: a cache hit replaces them
-        again, history_again = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10),
-                                       images, labels=labels, budget=Budget(2, None, 25), prior="mixture",
-                                       supervised=True)
+        again, history_again = fit_aae(
+            AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,), n_classes=10),
+            images,
+            labels=labels,
+            budget=Budget(2, None, 25),
+            prior="mixture",
+            supervised=True,
+        )
     assert history_again.values == history.values  # loaded from the cache
     assert torch.equal(model.encoder[0].weight, again.encoder[0].weight)
-    _, swiss = fit_aae(AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,)), images, labels=labels,
-                       budget=Budget(1, None, 25), prior="swiss_roll", cache=False)
+    _, swiss = fit_aae(
+        AdversarialAutoencoder(hidden=(16,), disc_hidden=(8,)),
+        images,
+        labels=labels,
+        budget=Budget(1, None, 25),
+        prior="swiss_roll",
+        cache=False,
+    )
     assert swiss.epochs == 1
 
 
@@ -77,16 +101,39 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(CourseInputError, match=r"\[-1, 1\]"):
         fit_aae(plain, images * 10, labels=labels, budget=budget, cache=False)
     with pytest.raises(CourseInputError, match="unknown prior"):
-        fit_aae(plain, images, labels=labels, budget=budget, prior="laplace", cache=False)
+        fit_aae(
+            plain, images, labels=labels, budget=budget, prior="laplace", cache=False
+        )
     with pytest.raises(CourseInputError, match="n_classes=10"):
-        fit_aae(plain, images, labels=labels, budget=budget, supervised=True, cache=False)
+        fit_aae(
+            plain, images, labels=labels, budget=budget, supervised=True, cache=False
+        )
     with pytest.raises(CourseInputError, match="components"):
-        fit_aae(AdversarialAutoencoder(n_classes=10), images, labels=labels, budget=budget, prior="gaussian",
-                supervised=True, cache=False)
+        fit_aae(
+            AdversarialAutoencoder(n_classes=10),
+            images,
+            labels=labels,
+            budget=budget,
+            prior="gaussian",
+            supervised=True,
+            cache=False,
+        )
     with pytest.raises(CourseInputError, match="supervised=False"):
-        fit_aae(AdversarialAutoencoder(hidden=(8,), n_classes=10), images, labels=labels, budget=budget, cache=False)
+        fit_aae(
+            AdversarialAutoencoder(hidden=(8,), n_classes=10),
+            images,
+            labels=labels,
+            budget=budget,
+            cache=False,
+        )
     with pytest.raises(CourseInputError, match="latent_dim=2"):
-        fit_aae(AdversarialAutoencoder(latent_dim=3, hidden=(8,)), images, labels=labels, budget=budget, cache=False)
+        fit_aae(
+            AdversarialAutoencoder(latent_dim=3, hidden=(8,)),
+            images,
+            labels=labels,
+            budget=budget,
+            cache=False,
+        )
     with pytest.raises(CourseInputError, match=r"shape \(N, 2\)"):
         plain.decode(torch.zeros(4, 3))
     with pytest.raises(CourseInputError, match=r"shape \(N, 1, 28, 28\)"):
