@@ -1,23 +1,25 @@
 """The adversarial autoencoder (Makhzani et al. 2016, "Adversarial Autoencoders").
 
-An autoencoder whose codes are pushed, by a GAN played *in the code space*, to look like samples
-of a chosen prior ``p(z)`` (:mod:`course_lib.priors`). The encoder is the GAN's generator; the
-discriminator sees 2-D codes, not images. Unlike a VAE, the prior needs no density: any
-distribution one can sample from works (a mixture of 10 Gaussians, a swiss roll).
+An autoencoder whose codes are pushed, by a GAN played *in the code space*, to look like
+samples of a chosen prior ``p(z)`` (:mod:`course_lib.priors`). The encoder is the GAN's
+generator; the discriminator sees 2-D codes, not images. Unlike a VAE, the prior needs
+no density: any distribution one can sample from works (a mixture of 10 Gaussians, a
+swiss roll).
 
 Training alternates, on every mini-batch, the two phases of the paper:
 
-1. **reconstruction**: encoder and decoder minimise the mean squared error between ``x`` and
-   ``decode(encode(x))`` (images in ``[-1, 1]``, a ``tanh`` decoder);
-2. **regularisation**: (a) the discriminator learns to tell prior samples (real, label 1) from
-   codes of the batch (fake, label 0); (b) the encoder, as generator, is updated to fool it
+1. **reconstruction**: encoder and decoder minimise the mean squared error between ``x``
+   and ``decode(encode(x))`` (images in ``[-1, 1]``, a ``tanh`` decoder);
+2. **regularisation**: (a) the discriminator learns to tell prior samples (real, label
+   1) from codes of the batch (fake, label 0); (b) the encoder, as generator, is updated
+      to fool it
    (non-saturating loss ``-log D(encode(x))``).
 
-Supervised variant (``supervised=True``, the model built with ``n_classes``): each image's label
-picks the mixture component (or swiss-roll segment) its code must occupy. The prior sample paired
-with a labelled image is drawn from the component of that label, and the discriminator receives the
-one-hot label next to the code (Makhzani et al., Fig. 3), so codes of digit ``k`` are only compared
-with prior samples of component ``k``.
+Supervised variant (``supervised=True``, the model built with ``n_classes``): each
+image's label picks the mixture component (or swiss-roll segment) its code must occupy.
+The prior sample paired with a labelled image is drawn from the component of that label,
+and the discriminator receives the one-hot label next to the code (Makhzani et al., Fig.
+3), so codes of digit ``k`` are only compared with prior samples of component ``k``.
 """
 
 from __future__ import annotations
@@ -50,49 +52,82 @@ from course_lib.training import History, train
 class AdversarialAutoencoder(nn.Module):
     """Fully connected encoder, decoder and code discriminator.
 
-    * encoder: ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``784 -> hidden (ReLU) -> latent_dim`` (a linear code);
-    * decoder: ``(N, latent_dim)`` -> ``hidden (ReLU) -> 784`` -> tanh -> ``(N, 1, 28, 28)`` in ``[-1, 1]``;
-    * discriminator: ``(N, latent_dim)`` codes (plus a one-hot label if ``n_classes``) ->
-      ``disc_hidden (LeakyReLU 0.2)`` -> ``(N,)`` logits.
+    * encoder: ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``784 -> hidden (ReLU) ->
+      latent_dim`` (a linear code);
+    * decoder: ``(N, latent_dim)`` -> ``hidden (ReLU) -> 784`` -> tanh -> ``(N, 1, 28,
+      28)`` in ``[-1, 1]``;
+    * discriminator: ``(N, latent_dim)`` codes (plus a one-hot label if ``n_classes``)
+      -> ``disc_hidden (LeakyReLU 0.2)`` -> ``(N,)`` logits.
 
     Args:
         latent_dim: code size (2, so that codes can be plotted against the 2-D priors).
         hidden: hidden widths of the encoder (the decoder mirrors them).
         disc_hidden: hidden widths of the discriminator.
-        n_classes: ``K`` for the supervised variant (the discriminator also sees the label).
+        n_classes: ``K`` for the supervised variant (the discriminator also sees the
+            label).
         image_shape: ``(C, H, W)`` of the images.
     """
 
-    def __init__(self, latent_dim: int = 2, hidden: Sequence[int] = (512, 512),
-                 disc_hidden: Sequence[int] = (256, 256), *, n_classes: int | None = None,
-                 image_shape: Sequence[int] = IMAGE_SHAPE) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 2,
+        hidden: Sequence[int] = (512, 512),
+        disc_hidden: Sequence[int] = (256, 256),
+        *,
+        n_classes: int | None = None,
+        image_shape: Sequence[int] = IMAGE_SHAPE,
+    ) -> None:
         super().__init__()
-        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, tuple(image_shape)
-        self.config: dict[str, Any] = {"model": "AdversarialAutoencoder", "latent_dim": latent_dim,
-                                       "hidden": list(hidden), "disc_hidden": list(disc_hidden),
-                                       "n_classes": n_classes, "image_shape": list(image_shape)}
+        self.latent_dim, self.n_classes, self.image_shape = (
+            latent_dim,
+            n_classes,
+            tuple(image_shape),
+        )
+        self.config: dict[str, Any] = {
+            "model": "AdversarialAutoencoder",
+            "latent_dim": latent_dim,
+            "hidden": list(hidden),
+            "disc_hidden": list(disc_hidden),
+            "n_classes": n_classes,
+            "image_shape": list(image_shape),
+        }
         pixels = int(torch.tensor(image_shape).prod())
         self.encoder = mlp([pixels, *hidden, latent_dim], nn.ReLU)
-        self.decoder = nn.Sequential(mlp([latent_dim, *reversed(hidden), pixels], nn.ReLU), nn.Tanh())
-        self.discriminator = mlp([latent_dim + (n_classes or 0), *disc_hidden, 1], lambda: nn.LeakyReLU(0.2))
+        self.decoder = nn.Sequential(
+            mlp([latent_dim, *reversed(hidden), pixels], nn.ReLU), nn.Tanh()
+        )
+        self.discriminator = mlp(
+            [latent_dim + (n_classes or 0), *disc_hidden, 1], lambda: nn.LeakyReLU(0.2)
+        )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Codes ``(N, latent_dim)`` of images ``(N, C, H, W)`` in ``[-1, 1]``."""
-        check_images(x, self.image_shape, "x")  # shape only: fit_aae checked the data's range once
+        # shape only: fit_aae checked the data's range once
+        check_images(x, self.image_shape, "x")
         return self.encoder(x.flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Images ``(N, C, H, W)`` in ``[-1, 1]`` from codes ``(N, latent_dim)``."""
-        if isinstance(z, torch.Tensor) and (z.dim() != 2 or z.shape[1] != self.latent_dim):
-            raise CourseInputError(f"codes must have shape (N, {self.latent_dim}) (this model's latent_dim), "
-                                   f"got {tuple(z.shape)}")
+        if isinstance(z, torch.Tensor) and (
+            z.dim() != 2 or z.shape[1] != self.latent_dim
+        ):
+            raise CourseInputError(
+                f"codes must have shape (N, {self.latent_dim}) (this model's "
+                "latent_dim), "
+                f"got {tuple(z.shape)}"
+            )
         check_tensor(z, "z")
         return self.decoder(z).view(-1, *self.image_shape)
 
-    def discriminate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits ``(N,)`` that codes ``(N, latent_dim)`` are prior samples (labels ``(N,)`` if supervised)."""
+    def discriminate(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits ``(N,)`` that codes ``(N, latent_dim)`` are prior samples (labels
+        ``(N,)`` if supervised)."""
         check_tensor(z, "z", shape=(None, self.latent_dim))
-        labels = check_labels(labels, z.shape[0], self.n_classes, "the code discriminator")
+        labels = check_labels(
+            labels, z.shape[0], self.n_classes, "the code discriminator"
+        )
         if labels is not None and self.n_classes is not None:
             z = torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
         return self.discriminator(z).squeeze(1)
@@ -118,75 +153,117 @@ def fit_aae(
     lr_adversarial: float = 2e-4,
     lr_discriminator: float | None = None,
 ) -> tuple[AdversarialAutoencoder, History]:
-    """Train an adversarial autoencoder in the two phases of Makhzani et al., or load it from the cache.
+    """Train an adversarial autoencoder in the two phases of Makhzani et al., or load it
+    from the cache.
 
     Per mini-batch ``x``: (1) reconstruction step of encoder and decoder on
-    ``mean (decode(encode(x)) - x)^2``; (2a) discriminator step on prior samples (real) against
-    ``encode(x)`` (fake); (2b) encoder step with the non-saturating loss ``-log D(encode(x))``.
+    ``mean (decode(encode(x)) - x)^2``; (2a) discriminator step on prior samples (real)
+    against ``encode(x)`` (fake); (2b) encoder step with the non-saturating loss ``-log
+    D(encode(x))``.
 
     Args:
-        model: an :class:`AdversarialAutoencoder` (with ``n_classes`` for the supervised variant).
-        images: ``(N, C, H, W)`` images in ``[-1, 1]`` (use :func:`course_lib.data.to_signed`).
+        model: an :class:`AdversarialAutoencoder` (with ``n_classes`` for the supervised
+            variant).
+        images: ``(N, C, H, W)`` images in ``[-1, 1]`` (use
+            :func:`course_lib.data.to_signed`).
         budget: e.g. ``settings.profile.budget("aae")``.
         device: where to train.
-        labels: ``(N,)`` int64 labels; used for a class-balanced subset, and required if ``supervised``.
+        labels: ``(N,)`` int64 labels; used for a class-balanced subset, and required if
+            ``supervised``.
         seed: seeds the subset, batch order and prior samples.
-        name: run and cache name (default ``"aae-<prior>"`` or ``"aae-<prior>-supervised"``).
+        name: run and cache name (default ``"aae-<prior>"`` or
+            ``"aae-<prior>-supervised"``).
         cache: load/store with :func:`course_lib.cache.cached_training`.
-        prior: ``"gaussian"``, ``"mixture"`` (10 Gaussians) or ``"swiss_roll"`` (:mod:`course_lib.priors`).
-        supervised: the label picks the prior component of each code (needs a prior with 10
-            components, ``model.n_classes = 10`` and labels).
-        lr: Adam learning rate of the reconstruction phase. Keep it equal to ``lr_adversarial``: measured
-            on the ``cpu`` budget (10 epochs of 20 000 images, mixture prior), 2e-4 for all three steps put
-            every component within 7.9-12.4 % of the encoded test set, while a reconstruction rate of 1e-3
-            let the discriminator win (codes off the prior, shares 4.5-21 %) and 1e-3 for both
-            reconstruction and encoder-as-generator collapsed the codes into one component.
-        lr_adversarial: Adam learning rate (``beta1 = 0.5``) of the encoder's generator step (and of the
-            discriminator unless ``lr_discriminator`` is given).
+        prior: ``"gaussian"``, ``"mixture"`` (10 Gaussians) or ``"swiss_roll"``
+            (:mod:`course_lib.priors`).
+        supervised: the label picks the prior component of each code (needs a prior with
+            10 components, ``model.n_classes = 10`` and labels).
+        lr: Adam learning rate of the reconstruction phase. Keep it equal to
+            ``lr_adversarial``: measured on the ``cpu`` budget (10 epochs of 20 000
+            images, mixture prior), 2e-4 for all three steps put every component within
+            7.9-12.4 % of the encoded test set, while a reconstruction rate of 1e-3 let
+            the discriminator win (codes off the prior, shares 4.5-21 %) and 1e-3 for
+            both reconstruction and encoder-as-generator collapsed the codes into one
+            component.
+        lr_adversarial: Adam learning rate (``beta1 = 0.5``) of the encoder's generator
+            step (and of the discriminator unless ``lr_discriminator`` is given).
         lr_discriminator: a different learning rate for the discriminator.
 
     Returns:
         ``(model, history)``: the model on ``device`` in eval mode, and per-epoch
         ``recon`` (mean squared error per pixel), ``d_loss``, ``g_loss``,
-        ``d_prior`` (mean ``D`` on prior samples) and ``d_code`` (mean ``D`` on codes), with ``seconds``
-        and ``examples_per_second``.
+        ``d_prior`` (mean ``D`` on prior samples) and ``d_code`` (mean ``D`` on codes),
+        with ``seconds`` and ``examples_per_second``.
     """
     if prior not in PRIORS:
-        raise CourseInputError(f"unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
+        raise CourseInputError(
+            f"unknown prior {prior!r}; choose one of {', '.join(PRIORS)}"
+        )
     if not isinstance(model, AdversarialAutoencoder):
         raise CourseInputError("fit_aae needs an AdversarialAutoencoder")
     if model.latent_dim != 2:
-        raise CourseInputError(f"the priors are 2-D, so the model needs latent_dim=2, got {model.latent_dim}")
-    check_images(images, model.image_shape, value_range=(-1.0, 1.0))  # once, not per batch
+        raise CourseInputError(
+            "the priors are 2-D, so the model needs latent_dim=2, got "
+            f"{model.latent_dim}"
+        )
+    # once, not per batch
+    check_images(images, model.image_shape, value_range=(-1.0, 1.0))
     if supervised:
         if prior == "gaussian":
-            raise CourseInputError("the supervised AAE needs a prior with components: 'mixture' or 'swiss_roll'")
+            raise CourseInputError(
+                "the supervised AAE needs a prior with components: 'mixture' or "
+                "'swiss_roll'"
+            )
         if model.n_classes != 10 or labels is None:
-            raise CourseInputError("the supervised AAE needs labels and a model built with n_classes=10 "
-                                   "(one prior component per digit)")
+            raise CourseInputError(
+                "the supervised AAE needs labels and a model built with n_classes=10 "
+                "(one prior component per digit)"
+            )
     elif model.n_classes is not None:
-        raise CourseInputError("the model was built with n_classes (supervised) but supervised=False; "
-                               "pass supervised=True or build it without n_classes")
+        raise CourseInputError(
+            "the model was built with n_classes (supervised) but supervised=False; "
+            "pass supervised=True or build it without n_classes"
+        )
     if labels is not None:
         check_label_values(labels, images.shape[0], 10)
     images, labels = training_subset(images, labels, budget.n_train, seed)
     device = torch.device(device)
-    code = (fit_aae, discriminator_loss, generator_loss_non_saturating)  # the step's code, for the cache key
-    config = recipe_config(code, {"model": model}, budget, images, seed, prior=prior, supervised=supervised,
-                           lr=lr, lr_adversarial=lr_adversarial, lr_discriminator=lr_discriminator)
+    # the step's code, for the cache key
+    code = (fit_aae, discriminator_loss, generator_loss_non_saturating)
+    config = recipe_config(
+        code,
+        {"model": model},
+        budget,
+        images,
+        seed,
+        prior=prior,
+        supervised=supervised,
+        lr=lr,
+        lr_adversarial=lr_adversarial,
+        lr_discriminator=lr_discriminator,
+    )
     cache_name = name or f"aae-{prior}" + ("-supervised" if supervised else "")
     model.to(device)
 
     def run(model: AdversarialAutoencoder) -> History:
         torch.manual_seed(seed)
         draws = torch.Generator().manual_seed(seed)
-        autoencoder = list(model.encoder.parameters()) + list(model.decoder.parameters())
+        autoencoder = list(model.encoder.parameters()) + list(
+            model.decoder.parameters()
+        )
         opt_recon = torch.optim.Adam(autoencoder, lr=lr)
-        opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=lr_discriminator or lr_adversarial,
-                                 betas=(0.5, 0.999))
-        opt_g = torch.optim.Adam(model.encoder.parameters(), lr=lr_adversarial, betas=(0.5, 0.999))
+        opt_d = torch.optim.Adam(
+            model.discriminator.parameters(),
+            lr=lr_discriminator or lr_adversarial,
+            betas=(0.5, 0.999),
+        )
+        opt_g = torch.optim.Adam(
+            model.encoder.parameters(), lr=lr_adversarial, betas=(0.5, 0.999)
+        )
         tensors = (images,) if labels is None else (images, labels)
-        batches = TensorBatches(*tensors, batch_size=budget.batch_size, device=device, seed=seed)
+        batches = TensorBatches(
+            *tensors, batch_size=budget.batch_size, device=device, seed=seed
+        )
 
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             x = batch[0]
@@ -196,8 +273,14 @@ def fit_aae(
             opt_recon.zero_grad(set_to_none=True)
             recon.backward()
             opt_recon.step()
-            # 2a. regularisation phase, discriminator: prior samples are "real", codes are "fake"
-            z_prior, _ = sample_prior(prior, x.shape[0], labels=None if y is None else y.cpu(), generator=draws)
+            # 2a. regularisation phase, discriminator: prior samples are "real", codes
+            # are "fake"
+            z_prior, _ = sample_prior(
+                prior,
+                x.shape[0],
+                labels=None if y is None else y.cpu(),
+                generator=draws,
+            )
             z_prior = z_prior.to(device)
             prior_logits = model.discriminate(z_prior, y)
             code_logits = model.discriminate(model.encode(x).detach(), y)
@@ -205,14 +288,21 @@ def fit_aae(
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             opt_d.step()
-            # 2b. regularisation phase, generator: the encoder learns to fool the discriminator
-            g_loss = generator_loss_non_saturating(model.discriminate(model.encode(x), y))
+            # 2b. regularisation phase, generator: the encoder learns to fool the
+            # discriminator
+            g_loss = generator_loss_non_saturating(
+                model.discriminate(model.encode(x), y)
+            )
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             opt_g.step()
-            return {"recon": recon.detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-                    "d_prior": torch.sigmoid(prior_logits.detach()).mean(),
-                    "d_code": torch.sigmoid(code_logits.detach()).mean()}
+            return {
+                "recon": recon.detach(),
+                "d_loss": d_loss.detach(),
+                "g_loss": g_loss.detach(),
+                "d_prior": torch.sigmoid(prior_logits.detach()).mean(),
+                "d_code": torch.sigmoid(code_logits.detach()).mean(),
+            }
 
         model.train()
         return train(step, batches, budget.epochs, name=cache_name)
@@ -222,13 +312,20 @@ def fit_aae(
 
 
 @torch.no_grad()
-def encode_all(model: AdversarialAutoencoder, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """Codes ``(N, latent_dim)`` on the CPU of images ``(N, C, H, W)`` in ``[-1, 1]``, in eval mode."""
+def encode_all(
+    model: AdversarialAutoencoder, images: torch.Tensor, batch_size: int = 1000
+) -> torch.Tensor:
+    """Codes ``(N, latent_dim)`` on the CPU of images ``(N, C, H, W)`` in ``[-1, 1]``,
+    in eval mode."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     try:
-        return torch.cat([model.encode(images[i:i + batch_size].to(device)).cpu()
-                          for i in range(0, images.shape[0], batch_size)])
+        return torch.cat(
+            [
+                model.encode(images[i : i + batch_size].to(device)).cpu()
+                for i in range(0, images.shape[0], batch_size)
+            ]
+        )
     finally:
         model.train(was_training)

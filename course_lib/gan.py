@@ -6,17 +6,19 @@ Conventions (shared by every model here):
 * A generator maps noise ``z`` of shape ``(N, latent_dim)`` (standard normal) to images
   ``(N, C, H, W)`` in ``[-1, 1]`` (a ``tanh`` output); train it on images scaled with
   :func:`course_lib.data.to_signed`.
-* A discriminator maps images ``(N, C, H, W)`` in ``[-1, 1]`` to **logits** ``(N,)``; the
-  probability "real" is ``sigmoid(logit)``. The losses in :mod:`course_lib.gan_objectives` work on
-  logits, so they never take the log of 0.
-* Built with ``n_classes=K``, both networks are *conditional*: ``generator(z, labels)`` and
-  ``discriminator(x, labels)`` take ``(N,)`` int64 labels in ``0..K-1`` (Mirza & Osindero 2014).
-* Every model has a ``config`` dict (its class and hyper-parameters), used as a cache key.
+* A discriminator maps images ``(N, C, H, W)`` in ``[-1, 1]`` to **logits** ``(N,)``;
+  the probability "real" is ``sigmoid(logit)``. The losses in
+  :mod:`course_lib.gan_objectives` work on logits, so they never take the log of 0.
+* Built with ``n_classes=K``, both networks are *conditional*: ``generator(z, labels)``
+  and ``discriminator(x, labels)`` take ``(N,)`` int64 labels in ``0..K-1`` (Mirza &
+  Osindero 2014).
+* Every model has a ``config`` dict (its class and hyper-parameters), used as a cache
+  key.
 
-The DCGAN recipe (Radford et al. 2016, and the PyTorch DCGAN tutorial): transposed convolutions
-with BatchNorm and ReLU in the generator, strided convolutions with LeakyReLU(0.2) in the
-discriminator, no pooling, weights from ``N(0, 0.02)`` (:func:`init_dcgan_weights`), Adam with
-learning rate 2e-4 and ``beta1 = 0.5``.
+The DCGAN recipe (Radford et al. 2016, and the PyTorch DCGAN tutorial): transposed
+convolutions with BatchNorm and ReLU in the generator, strided convolutions with
+LeakyReLU(0.2) in the discriminator, no pooling, weights from ``N(0, 0.02)``
+(:func:`init_dcgan_weights`), Adam with learning rate 2e-4 and ``beta1 = 0.5``.
 """
 
 from __future__ import annotations
@@ -39,23 +41,32 @@ from course_lib._recipe import (
 from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training, describe_data
 from course_lib.errors import CourseInputError, check_tensor
-from course_lib.gan_objectives import check_loss_kind, discriminator_loss_for, generator_loss_for
+from course_lib.gan_objectives import (
+    check_loss_kind,
+    discriminator_loss_for,
+    generator_loss_for,
+)
 from course_lib.profiles import Budget
 from course_lib.training import History, ImageSnapshot, train
 
 MNIST_SHAPE = IMAGE_SHAPE
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # input checks shared by the networks
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 def check_latent(z: object, latent_dim: int) -> torch.Tensor:
     """Check that ``z`` is a float tensor of shape ``(N, latent_dim)`` and return it."""
-    if isinstance(z, torch.Tensor) and z.is_floating_point() and (z.dim() != 2 or z.shape[1] != latent_dim):
+    if (
+        isinstance(z, torch.Tensor)
+        and z.is_floating_point()
+        and (z.dim() != 2 or z.shape[1] != latent_dim)
+    ):
         raise CourseInputError(
-            f"z must have shape (N, {latent_dim}) (this generator was built with latent_dim={latent_dim}), "
+            f"z must have shape (N, {latent_dim}) (this generator was built with "
+            f"latent_dim={latent_dim}), "
             f"got {tuple(z.shape)}; draw it with torch.randn(n, {latent_dim})"
         )
     return check_tensor(z, "z", shape=(None, latent_dim))
@@ -65,8 +76,9 @@ def init_dcgan_weights(module: nn.Module) -> None:
     """DCGAN initialisation; use as ``model.apply(init_dcgan_weights)``.
 
     Convolution and transposed-convolution weights ``~ N(0, 0.02)``; BatchNorm scales
-    ``~ N(1, 0.02)`` and BatchNorm shifts ``= 0`` (as in the PyTorch DCGAN tutorial). Linear layers
-    get ``N(0, 0.02)`` weights and zero biases too. Other modules are left alone.
+    ``~ N(1, 0.02)`` and BatchNorm shifts ``= 0`` (as in the PyTorch DCGAN tutorial).
+    Linear layers get ``N(0, 0.02)`` weights and zero biases too. Other modules are left
+    alone.
     """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
@@ -77,25 +89,28 @@ def init_dcgan_weights(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # minibatch discrimination
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class MinibatchDiscrimination(nn.Module):
-    """Minibatch discrimination (Salimans et al. 2016, "Improved techniques for training GANs").
+    """Minibatch discrimination (Salimans et al. 2016, "Improved techniques for training
+    GANs").
 
-    Lets the discriminator see how similar each example is to the rest of its batch, so a
-    generator that outputs the same image over and over (mode collapse) is easy to spot.
+    Lets the discriminator see how similar each example is to the rest of its batch, so
+    a generator that outputs the same image over and over (mode collapse) is easy to
+    spot.
 
-    For features ``f_i`` (``A`` numbers per example) and a learned tensor ``T`` of shape ``(A, B, C)``:
-    ``M_i = f_i T`` is a ``(B, C)`` matrix; for each of the ``B`` rows,
-    ``c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and ``o(i)_b = sum_{j != i} c_b(i, j)``. The layer
-    returns ``[f_i, o(i)]``. Identical examples give ``c_b = 1``, so ``o(i)_b`` reaches its maximum
-    ``n - 1``; very different ones give ``o(i)_b ~ 0``. (The paper's sum includes ``j = i``, which only
-    adds the constant 1; we leave it out.) With ``normalise=True`` the sum is divided by ``n - 1``
-    (a mean over the others), so the added features lie in ``[0, 1]`` whatever the batch size, on
-    the scale of the features they join; the discriminators of this library use that.
+    For features ``f_i`` (``A`` numbers per example) and a learned tensor ``T`` of shape
+    ``(A, B, C)``: ``M_i = f_i T`` is a ``(B, C)`` matrix; for each of the ``B`` rows,
+    ``c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and ``o(i)_b = sum_{j != i} c_b(i,
+    j)``. The layer returns ``[f_i, o(i)]``. Identical examples give ``c_b = 1``, so
+    ``o(i)_b`` reaches its maximum ``n - 1``; very different ones give ``o(i)_b ~ 0``.
+    (The paper's sum includes ``j = i``, which only adds the constant 1; we leave it
+    out.) With ``normalise=True`` the sum is divided by ``n - 1`` (a mean over the
+    others), so the added features lie in ``[0, 1]`` whatever the batch size, on the
+    scale of the features they join; the discriminators of this library use that.
 
     Args:
         in_features: ``A``.
@@ -103,34 +118,50 @@ class MinibatchDiscrimination(nn.Module):
         kernel_dims: ``C``.
         normalise: divide ``o(i)`` by ``n - 1``.
 
-    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in ``[0, N - 1]``
-    (``[0, 1]`` when normalised).
+    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in ``[0, N -
+    1]`` (``[0, 1]`` when normalised).
     """
 
-    def __init__(self, in_features: int, out_features: int = 32, kernel_dims: int = 8, *,
-                 normalise: bool = False) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int = 32,
+        kernel_dims: int = 8,
+        *,
+        normalise: bool = False,
+    ) -> None:
         super().__init__()
-        self.in_features, self.out_features, self.kernel_dims = in_features, out_features, kernel_dims
+        self.in_features, self.out_features, self.kernel_dims = (
+            in_features,
+            out_features,
+            kernel_dims,
+        )
         self.normalise = normalise
-        # scaled so that the rows of M_i have entries of about the size of the features, whatever A is:
-        # L1 distances of a few units, where exp(-distance) still passes gradient
-        self.T = nn.Parameter(torch.randn(in_features, out_features, kernel_dims) / in_features**0.5)
+        # scaled so that the rows of M_i have entries of about the size of the features,
+        # whatever A is: L1 distances of a few units, where exp(-distance) still passes
+        # gradient
+        self.T = nn.Parameter(
+            torch.randn(in_features, out_features, kernel_dims) / in_features**0.5
+        )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         check_tensor(features, "features", shape=(None, self.in_features))
         n = features.shape[0]
-        m = (features @ self.T.view(self.in_features, -1)).view(n, self.out_features, self.kernel_dims)
+        m = (features @ self.T.view(self.in_features, -1)).view(
+            n, self.out_features, self.kernel_dims
+        )
         rows = m.transpose(0, 1)  # (B, N, C): one set of N rows per similarity feature
         distances = torch.cdist(rows, rows, p=1)  # (B, N, N): L1 over C
-        similarity = (torch.exp(-distances).sum(dim=2) - 1.0).T  # (N, B); drop j = i, exp(0) = 1
+        # (N, B); drop j = i, exp(0) = 1
+        similarity = (torch.exp(-distances).sum(dim=2) - 1.0).T
         if self.normalise:
             similarity = similarity / max(n - 1, 1)
         return torch.cat([features, similarity], dim=1)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # generators
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class _Generator(nn.Module):
@@ -142,7 +173,8 @@ class _Generator(nn.Module):
     _config: dict[str, Any]
 
     def _input(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """``(N, latent_dim [+ n_classes])``: the noise, with the one-hot label appended if conditional."""
+        """``(N, latent_dim [+ n_classes])``: the noise, with the one-hot label appended
+        if conditional."""
         z = check_latent(z, self.latent_dim)
         labels = check_labels(labels, z.shape[0], self.n_classes, "generator")
         if labels is None or self.n_classes is None:
@@ -156,10 +188,12 @@ class _Generator(nn.Module):
 
 
 class _Discriminator(nn.Module):
-    """Shared behaviour: image and label checks, optional minibatch discrimination, ``config``.
+    """Shared behaviour: image and label checks, optional minibatch discrimination,
+    ``config``.
 
     Subclasses define ``features(x, labels) -> (N, A)``; the head is
-    ``[MinibatchDiscrimination] -> Linear(., 1)`` and ``forward`` returns ``(N,)`` logits.
+    ``[MinibatchDiscrimination] -> Linear(., 1)`` and ``forward`` returns ``(N,)``
+    logits.
     """
 
     n_classes: int | None
@@ -168,27 +202,39 @@ class _Discriminator(nn.Module):
     minibatch: MinibatchDiscrimination | None
     projection: nn.Embedding | None
 
-    def _head(self, n_features: int, minibatch_features: int, projection: bool = False) -> None:
-        self.minibatch = (MinibatchDiscrimination(n_features, minibatch_features, normalise=True)
-                          if minibatch_features else None)
+    def _head(
+        self, n_features: int, minibatch_features: int, projection: bool = False
+    ) -> None:
+        self.minibatch = (
+            MinibatchDiscrimination(n_features, minibatch_features, normalise=True)
+            if minibatch_features
+            else None
+        )
         self.out = nn.Linear(n_features + minibatch_features, 1)
         self.projection = None
         if projection and self.n_classes is not None:
-            self.projection = nn.Embedding(self.n_classes, n_features + minibatch_features)
+            self.projection = nn.Embedding(
+                self.n_classes, n_features + minibatch_features
+            )
             nn.init.normal_(self.projection.weight, 0.0, 0.02)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits ``(N,)`` of images ``x`` ``(N, C, H, W)`` in ``[-1, 1]`` (and labels if conditional)."""
-        check_images(x, self.image_shape, "x")  # shape only: fit_gan checked the data's range once
+    def forward(
+        self, x: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits ``(N,)`` of images ``x`` ``(N, C, H, W)`` in ``[-1, 1]`` (and labels
+        if conditional)."""
+        # shape only: fit_gan checked the data's range once
+        check_images(x, self.image_shape, "x")
         labels = check_labels(labels, x.shape[0], self.n_classes, "discriminator")
         h = self.features(x, labels)
         if self.minibatch is not None:
             h = self.minibatch(h)
         logits = self.out(h).squeeze(1)
-        if self.projection is not None and labels is not None:  # projection discriminator
+        # projection discriminator
+        if self.projection is not None and labels is not None:
             logits = logits + (self.projection(labels) * h).sum(dim=1)
         return logits
 
@@ -199,26 +245,44 @@ class _Discriminator(nn.Module):
 
 
 class MLPGenerator(_Generator):
-    """Fully connected generator: ``z (N, latent_dim) -> Linear/LeakyReLU(0.2) ... -> tanh -> (N, 1, 28, 28)``.
+    """Fully connected generator: ``z (N, latent_dim) -> Linear/LeakyReLU(0.2) ... ->
+    tanh -> (N, 1, 28, 28)``.
 
     Args:
         latent_dim: size of the noise vector (100 in Goodfellow et al.'s MNIST set-up).
         hidden: widths of the hidden layers.
-        n_classes: ``K`` for a label-conditioned generator (one-hot label appended to ``z``).
-        batch_norm: BatchNorm after every hidden layer but the first (as in the PyTorch-GAN examples);
-            it speeds up learning a lot. ``False`` gives the plain MLP of Goodfellow et al.
+        n_classes: ``K`` for a label-conditioned generator (one-hot label appended to
+            ``z``).
+        batch_norm: BatchNorm after every hidden layer but the first (as in the
+            PyTorch-GAN examples); it speeds up learning a lot. ``False`` gives the
+            plain MLP of Goodfellow et al.
         image_shape: ``(C, H, W)`` of the output.
 
     Output values lie in ``[-1, 1]``.
     """
 
-    def __init__(self, latent_dim: int = 100, hidden: Sequence[int] = (256, 512, 1024), *,
-                 n_classes: int | None = None, batch_norm: bool = False,
-                 image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        hidden: Sequence[int] = (256, 512, 1024),
+        *,
+        n_classes: int | None = None,
+        batch_norm: bool = False,
+        image_shape: Sequence[int] = MNIST_SHAPE,
+    ) -> None:
         super().__init__()
-        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, tuple(image_shape)
-        self._config = {"latent_dim": latent_dim, "hidden": list(hidden), "n_classes": n_classes,
-                        "batch_norm": batch_norm, "image_shape": list(image_shape)}
+        self.latent_dim, self.n_classes, self.image_shape = (
+            latent_dim,
+            n_classes,
+            tuple(image_shape),
+        )
+        self._config = {
+            "latent_dim": latent_dim,
+            "hidden": list(hidden),
+            "n_classes": n_classes,
+            "batch_norm": batch_norm,
+            "image_shape": list(image_shape),
+        }
         layers: list[nn.Module] = []
         width = latent_dim + (n_classes or 0)
         for i, h in enumerate(hidden):
@@ -230,32 +294,47 @@ class MLPGenerator(_Generator):
         layers += [nn.Linear(width, int(torch.tensor(image_shape).prod())), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Images ``(N, C, H, W)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
         return self.net(self._input(z, labels)).view(-1, *self.image_shape)
 
 
 class MLPDiscriminator(_Discriminator):
-    """Fully connected discriminator: ``(N, 1, 28, 28) -> Linear/LeakyReLU(0.2) ... -> (N,)`` logits.
+    """Fully connected discriminator: ``(N, 1, 28, 28) -> Linear/LeakyReLU(0.2) ... ->
+    (N,)`` logits.
 
     Args:
         hidden: widths of the hidden layers.
-        n_classes: ``K`` for a label-conditioned discriminator (one-hot label appended to the pixels).
-        minibatch_features: ``B > 0`` appends a :class:`MinibatchDiscrimination` layer with ``B``
-            outputs to the last hidden layer; 0 = off.
-        projection: with ``n_classes``, also add ``embed(y) . h`` to the logit, where ``h`` is the last
-            hidden layer (the projection discriminator of Miyato & Koyama 2018): the label then
-            acts on every feature, not only on 10 of the 794 inputs.
+        n_classes: ``K`` for a label-conditioned discriminator (one-hot label appended
+            to the pixels).
+        minibatch_features: ``B > 0`` appends a :class:`MinibatchDiscrimination` layer
+            with ``B`` outputs to the last hidden layer; 0 = off.
+        projection: with ``n_classes``, also add ``embed(y) . h`` to the logit, where
+            ``h`` is the last hidden layer (the projection discriminator of Miyato &
+            Koyama 2018): the label then acts on every feature, not only on 10 of the
+            794 inputs.
         image_shape: ``(C, H, W)`` of the input.
     """
 
-    def __init__(self, hidden: Sequence[int] = (512, 256), *, n_classes: int | None = None,
-                 minibatch_features: int = 0, projection: bool = False,
-                 image_shape: Sequence[int] = MNIST_SHAPE) -> None:
+    def __init__(
+        self,
+        hidden: Sequence[int] = (512, 256),
+        *,
+        n_classes: int | None = None,
+        minibatch_features: int = 0,
+        projection: bool = False,
+        image_shape: Sequence[int] = MNIST_SHAPE,
+    ) -> None:
         super().__init__()
         self.n_classes, self.image_shape = n_classes, tuple(image_shape)
-        self._config = {"hidden": list(hidden), "n_classes": n_classes, "minibatch_features": minibatch_features,
-                        "image_shape": list(image_shape)}
+        self._config = {
+            "hidden": list(hidden),
+            "n_classes": n_classes,
+            "minibatch_features": minibatch_features,
+            "image_shape": list(image_shape),
+        }
         if projection:
             self._config["projection"] = True
         layers: list[nn.Module] = []
@@ -277,25 +356,44 @@ class DCGenerator(_Generator):
     """DCGAN generator for 28x28 images (MNIST).
 
     ``z (N, latent_dim) -> (N, latent_dim, 1, 1)`` then
-    ``ConvT 7x7 -> (4 ngf, 7, 7)``, ``ConvT 4/2/1 -> (2 ngf, 14, 14)`` (each with BatchNorm and ReLU),
-    ``ConvT 4/2/1 -> (C, 28, 28)`` and tanh. Initialised with :func:`init_dcgan_weights`.
+    ``ConvT 7x7 -> (4 ngf, 7, 7)``, ``ConvT 4/2/1 -> (2 ngf, 14, 14)`` (each with
+    BatchNorm and ReLU), ``ConvT 4/2/1 -> (C, 28, 28)`` and tanh. Initialised with
+    :func:`init_dcgan_weights`.
 
     Args:
         latent_dim: size of the noise vector.
         ngf: width multiplier of the generator's feature maps.
-        n_classes: ``K`` for a label-conditioned generator (one-hot label appended to ``z``).
+        n_classes: ``K`` for a label-conditioned generator (one-hot label appended to
+            ``z``).
         channels: ``C``, image channels.
 
     Output values lie in ``[-1, 1]``.
     """
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 32, *, n_classes: int | None = None,
-                 channels: int = 1) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        ngf: int = 32,
+        *,
+        n_classes: int | None = None,
+        channels: int = 1,
+    ) -> None:
         super().__init__()
-        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, (channels, 28, 28)
-        self._config = {"latent_dim": latent_dim, "ngf": ngf, "n_classes": n_classes, "channels": channels}
+        self.latent_dim, self.n_classes, self.image_shape = (
+            latent_dim,
+            n_classes,
+            (channels, 28, 28),
+        )
+        self._config = {
+            "latent_dim": latent_dim,
+            "ngf": ngf,
+            "n_classes": n_classes,
+            "channels": channels,
+        }
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(latent_dim + (n_classes or 0), ngf * 4, 7, 1, 0, bias=False),
+            nn.ConvTranspose2d(
+                latent_dim + (n_classes or 0), ngf * 4, 7, 1, 0, bias=False
+            ),
             nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),  # (4 ngf, 7, 7)
             nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
@@ -306,25 +404,29 @@ class DCGenerator(_Generator):
         )
         self.apply(init_dcgan_weights)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Images ``(N, C, 28, 28)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
         h = self._input(z, labels)
         return self.net(h[:, :, None, None])
 
 
 class UpsampleGenerator(_Generator):
-    """A 28x28 generator that upsamples (nearest neighbour) and then convolves, instead of using
-    transposed convolutions.
+    """A 28x28 generator that upsamples (nearest neighbour) and then convolves, instead
+    of using transposed convolutions.
 
-    A stride-2 transposed convolution computes the four pixels of each 2x2 output cell with four
-    different sub-kernels (with a 4x4 kernel the overlap is even, 2x2 taps per pixel, but the taps
-    differ; with a 3x3 kernel the overlap is uneven too). Unless the weights learn to make the
-    sub-kernels agree, this shows as a checkerboard pattern (Odena et al. 2016, "Deconvolution and
-    checkerboard artifacts"). Resizing first and then using an ordinary 3x3 convolution applies one
-    kernel at every output pixel; only the period-2 duplication of the upsampled pixels remains.
+    A stride-2 transposed convolution computes the four pixels of each 2x2 output cell
+    with four different sub-kernels (with a 4x4 kernel the overlap is even, 2x2 taps per
+    pixel, but the taps differ; with a 3x3 kernel the overlap is uneven too). Unless the
+    weights learn to make the sub-kernels agree, this shows as a checkerboard pattern
+    (Odena et al. 2016, "Deconvolution and checkerboard artifacts"). Resizing first and
+    then using an ordinary 3x3 convolution applies one kernel at every output pixel;
+    only the period-2 duplication of the upsampled pixels remains.
 
     ``z -> Linear -> (4 ngf, 7, 7)``, ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)``,
-    ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each), ``conv 3x3 -> (C, 28, 28)``, tanh.
+    ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each), ``conv
+    3x3 -> (C, 28, 28)``, tanh.
 
     Args:
         latent_dim, ngf, n_classes, channels: as in :class:`DCGenerator`.
@@ -332,11 +434,26 @@ class UpsampleGenerator(_Generator):
     Output values lie in ``[-1, 1]``.
     """
 
-    def __init__(self, latent_dim: int = 100, ngf: int = 32, *, n_classes: int | None = None,
-                 channels: int = 1) -> None:
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        ngf: int = 32,
+        *,
+        n_classes: int | None = None,
+        channels: int = 1,
+    ) -> None:
         super().__init__()
-        self.latent_dim, self.n_classes, self.image_shape = latent_dim, n_classes, (channels, 28, 28)
-        self._config = {"latent_dim": latent_dim, "ngf": ngf, "n_classes": n_classes, "channels": channels}
+        self.latent_dim, self.n_classes, self.image_shape = (
+            latent_dim,
+            n_classes,
+            (channels, 28, 28),
+        )
+        self._config = {
+            "latent_dim": latent_dim,
+            "ngf": ngf,
+            "n_classes": n_classes,
+            "channels": channels,
+        }
         self.ngf = ngf
         self.project = nn.Sequential(
             nn.Linear(latent_dim + (n_classes or 0), ngf * 4 * 7 * 7, bias=False),
@@ -357,7 +474,9 @@ class UpsampleGenerator(_Generator):
         )
         self.apply(init_dcgan_weights)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Images ``(N, C, 28, 28)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
         h = self.project(self._input(z, labels))
         return self.net(h.view(-1, self.ngf * 4, 7, 7))
@@ -366,27 +485,38 @@ class UpsampleGenerator(_Generator):
 class DCDiscriminator(_Discriminator):
     """DCGAN discriminator for 28x28 images.
 
-    ``(C, 28, 28) -> conv 4/2/1 -> (ndf, 14, 14)`` with LeakyReLU(0.2) (no BatchNorm on the input
-    layer, as in the paper), ``conv 4/2/1 -> (2 ndf, 7, 7)`` with BatchNorm and LeakyReLU(0.2), then a
-    linear layer (the same as a 7x7 convolution) to one logit per image.
+    ``(C, 28, 28) -> conv 4/2/1 -> (ndf, 14, 14)`` with LeakyReLU(0.2) (no BatchNorm on
+    the input layer, as in the paper), ``conv 4/2/1 -> (2 ndf, 7, 7)`` with BatchNorm
+    and LeakyReLU(0.2), then a linear layer (the same as a 7x7 convolution) to one logit
+    per image.
 
     Args:
         ndf: width multiplier of the discriminator's feature maps.
-        n_classes: ``K`` for a label-conditioned discriminator: a learned ``28 x 28`` map per label is
-            added to the input as an extra channel.
-        minibatch_features: ``B > 0`` adds a :class:`MinibatchDiscrimination` layer on the flattened
-            features; 0 = off.
+        n_classes: ``K`` for a label-conditioned discriminator: a learned ``28 x 28``
+            map per label is added to the input as an extra channel.
+        minibatch_features: ``B > 0`` adds a :class:`MinibatchDiscrimination` layer on
+            the flattened features; 0 = off.
         channels: ``C``, image channels.
 
     Input ``(N, C, 28, 28)`` in ``[-1, 1]``; output ``(N,)`` logits.
     """
 
-    def __init__(self, ndf: int = 32, *, n_classes: int | None = None, minibatch_features: int = 0,
-                 channels: int = 1) -> None:
+    def __init__(
+        self,
+        ndf: int = 32,
+        *,
+        n_classes: int | None = None,
+        minibatch_features: int = 0,
+        channels: int = 1,
+    ) -> None:
         super().__init__()
         self.n_classes, self.image_shape = n_classes, (channels, 28, 28)
-        self._config = {"ndf": ndf, "n_classes": n_classes, "minibatch_features": minibatch_features,
-                        "channels": channels}
+        self._config = {
+            "ndf": ndf,
+            "n_classes": n_classes,
+            "minibatch_features": minibatch_features,
+            "channels": channels,
+        }
         self.label_maps = nn.Embedding(n_classes, 28 * 28) if n_classes else None
         self.body = nn.Sequential(
             nn.Conv2d(channels + (1 if n_classes else 0), ndf, 4, 2, 1, bias=False),
@@ -409,7 +539,8 @@ class DCGenerator64(_Generator):
     """The 64x64 DCGAN generator of the PyTorch DCGAN tutorial (``dcgan/main.py``).
 
     ``z (N, nz) -> (N, nz, 1, 1)``, then transposed convolutions to
-    ``(8 ngf, 4, 4) -> (4 ngf, 8, 8) -> (2 ngf, 16, 16) -> (ngf, 32, 32)`` (BatchNorm, ReLU) ``-> (nc, 64, 64)``, tanh.
+    ``(8 ngf, 4, 4) -> (4 ngf, 8, 8) -> (2 ngf, 16, 16) -> (ngf, 32, 32)`` (BatchNorm,
+    ReLU) ``-> (nc, 64, 64)``, tanh.
 
     Args:
         nz: size of the noise vector (100 in the tutorial).
@@ -441,7 +572,9 @@ class DCGenerator64(_Generator):
         )
         self.apply(init_dcgan_weights)
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Images ``(N, nc, 64, 64)`` in ``[-1, 1]`` from noise ``(N, nz)``."""
         return self.net(self._input(z, labels)[:, :, None, None])
 
@@ -449,19 +582,23 @@ class DCGenerator64(_Generator):
 class DCDiscriminator64(_Discriminator):
     """The 64x64 DCGAN discriminator of the PyTorch DCGAN tutorial, returning logits.
 
-    ``(nc, 64, 64) -> (ndf, 32, 32) -> (2 ndf, 16, 16) -> (4 ndf, 8, 8) -> (8 ndf, 4, 4)`` with strided
-    4x4 convolutions, LeakyReLU(0.2) and BatchNorm (not on the first layer), then a 4x4 convolution
-    to one logit (the tutorial's final sigmoid is left to the loss).
+    ``(nc, 64, 64) -> (ndf, 32, 32) -> (2 ndf, 16, 16) -> (4 ndf, 8, 8) -> (8 ndf, 4,
+    4)`` with strided 4x4 convolutions, LeakyReLU(0.2) and BatchNorm (not on the first
+    layer), then a 4x4 convolution to one logit (the tutorial's final sigmoid is left to
+    the loss).
 
     Args:
         ndf: discriminator width (64).
         nc: image channels.
-        minibatch_features: ``B > 0`` adds a :class:`MinibatchDiscrimination` layer; 0 = off.
+        minibatch_features: ``B > 0`` adds a :class:`MinibatchDiscrimination` layer; 0 =
+            off.
 
     Input ``(N, nc, 64, 64)`` in ``[-1, 1]``; output ``(N,)`` logits.
     """
 
-    def __init__(self, ndf: int = 64, nc: int = 3, *, minibatch_features: int = 0) -> None:
+    def __init__(
+        self, ndf: int = 64, nc: int = 3, *, minibatch_features: int = 0
+    ) -> None:
         super().__init__()
         self.n_classes, self.image_shape = None, (nc, 64, 64)
         self._config = {"ndf": ndf, "nc": nc, "minibatch_features": minibatch_features}
@@ -479,20 +616,22 @@ class DCDiscriminator64(_Discriminator):
             nn.LeakyReLU(0.2, inplace=True),  # (8 ndf, 4, 4)
             nn.Flatten(),
         )
-        self._head(ndf * 8 * 4 * 4, minibatch_features)  # Linear over 8ndf x 4 x 4 == the tutorial's 4x4 conv
+        # Linear over 8ndf x 4 x 4 == the tutorial's 4x4 conv
+        self._head(ndf * 8 * 4 * 4, minibatch_features)
         self.apply(init_dcgan_weights)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.body(x)
 
 
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # sampling and training
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 
 
 class GANPair(nn.Module):
-    """A container holding both networks, so one ``state_dict`` (one cache file) stores the GAN."""
+    """A container holding both networks, so one ``state_dict`` (one cache file) stores
+    the GAN."""
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module) -> None:
         super().__init__()
@@ -501,7 +640,8 @@ class GANPair(nn.Module):
 
 
 def sample_labels(n: int, n_classes: int) -> torch.Tensor:
-    """``(n,)`` int64 labels ``0, 1, ..., K-1, 0, 1, ...``: the same number of each class (for sample grids)."""
+    """``(n,)`` int64 labels ``0, 1, ..., K-1, 0, 1, ...``: the same number of each
+    class (for sample grids)."""
     return torch.arange(n) % n_classes
 
 
@@ -514,12 +654,14 @@ def sample_images(
     seed: int = 0,
     batch_size: int = 500,
 ) -> torch.Tensor:
-    """Draw ``n`` images from a generator, in eval mode (BatchNorm uses its running statistics).
+    """Draw ``n`` images from a generator, in eval mode (BatchNorm uses its running
+    statistics).
 
     Args:
         generator: a generator of this module.
         n: number of images.
-        labels: ``(n,)`` labels for a conditional generator (default: balanced, see :func:`sample_labels`).
+        labels: ``(n,)`` labels for a conditional generator (default: balanced, see
+            :func:`sample_labels`).
         seed: seed of the noise, so the same call gives the same images.
         batch_size: images generated per forward pass.
 
@@ -529,20 +671,28 @@ def sample_images(
     n_classes = getattr(generator, "n_classes", None)
     if n_classes is not None and labels is None:
         labels = sample_labels(n, n_classes)
-    noise = torch.randn(n, generator.latent_dim, generator=torch.Generator().manual_seed(seed))
+    noise = torch.randn(
+        n, generator.latent_dim, generator=torch.Generator().manual_seed(seed)
+    )
     chunks = []
     for start in range(0, n, batch_size):
-        y = None if labels is None else labels[start:start + batch_size]
-        chunks.append(sample_from_noise(generator, noise[start:start + batch_size], y))
+        y = None if labels is None else labels[start : start + batch_size]
+        chunks.append(
+            sample_from_noise(generator, noise[start : start + batch_size], y)
+        )
     return torch.cat(chunks)
 
 
 @torch.no_grad()
-def sample_from_noise(generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-    """The generator, in eval mode, applied to given ``noise`` ``(n, latent_dim)`` (and labels ``(n,)``).
+def sample_from_noise(
+    generator: nn.Module, noise: torch.Tensor, labels: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The generator, in eval mode, applied to given ``noise`` ``(n, latent_dim)`` (and
+    labels ``(n,)``).
 
     Returns:
-        ``(n, C, H, W)`` images in ``[-1, 1]`` on the CPU; the generator's mode is restored afterwards.
+        ``(n, C, H, W)`` images in ``[-1, 1]`` on the CPU; the generator's mode is
+        restored afterwards.
     """
     device = next(generator.parameters()).device
     was_training = generator.training
@@ -568,23 +718,29 @@ def adversarial_step(
 ) -> dict[str, torch.Tensor]:
     """One GAN training step: a discriminator update, then a generator update.
 
-    1. ``fake = G(z)``; the discriminator minimises its loss on ``D(x)`` and ``D(fake.detach())``;
-    2. the generator minimises its loss on ``D(fake)``, scored by the *updated* discriminator.
+    1. ``fake = G(z)``; the discriminator minimises its loss on ``D(x)`` and
+       ``D(fake.detach())``;
+    2. the generator minimises its loss on ``D(fake)``, scored by the *updated*
+       discriminator.
 
     Args:
-        generator, discriminator: the two networks (called with ``labels`` when they are given).
+        generator, discriminator: the two networks (called with ``labels`` when they are
+            given).
         opt_g, opt_d: their optimisers.
         x: a batch of real data ``(N, ...)``.
         z: noise ``(N, latent_dim)``.
         labels: ``(N,)`` labels for conditional networks, else ``None``.
         loss: ``"non_saturating"``, ``"minimax"``, ``"hinge"`` or ``"energy"``
-            (:mod:`course_lib.gan_objectives`); for ``"energy"`` the discriminator returns energies.
+            (:mod:`course_lib.gan_objectives`); for ``"energy"`` the discriminator
+            returns energies.
         margin: margin of the energy loss (ignored by the others).
 
     Returns:
-        Detached scalars: ``d_loss``, ``g_loss``, ``d_x`` (mean ``D(x)``), ``d_g_z1`` (mean ``D(G(z))``
-        before the discriminator step) and ``d_g_z2`` (after it), as in the PyTorch DCGAN tutorial.
-        For ``"energy"`` the last three are mean energies ``E(x)``, ``E(G(z))`` before and after.
+        Detached scalars: ``d_loss``, ``g_loss``, ``d_x`` (mean ``D(x)``), ``d_g_z1``
+            (mean ``D(G(z))``
+        before the discriminator step) and ``d_g_z2`` (after it), as in the PyTorch
+        DCGAN tutorial. For ``"energy"`` the last three are mean energies ``E(x)``,
+        ``E(G(z))`` before and after.
     """
     extra = () if labels is None else (labels,)
     fake = generator(z, *extra)
@@ -599,10 +755,17 @@ def adversarial_step(
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
-    read = (lambda out: out.detach().mean()) if loss == "energy" else (lambda out: torch.sigmoid(out.detach()).mean())
+    read = (
+        (lambda out: out.detach().mean())
+        if loss == "energy"
+        else (lambda out: torch.sigmoid(out.detach()).mean())
+    )
     return {
-        "d_loss": d_loss.detach(), "g_loss": g_loss.detach(),
-        "d_x": read(real_logits), "d_g_z1": read(fake_logits), "d_g_z2": read(fake_logits_after),
+        "d_loss": d_loss.detach(),
+        "g_loss": g_loss.detach(),
+        "d_x": read(real_logits),
+        "d_g_z1": read(fake_logits),
+        "d_g_z2": read(fake_logits_after),
     }
 
 
@@ -624,107 +787,172 @@ def fit_gan(
     betas: tuple[float, float] = (0.5, 0.999),
     margin: float = 1.0,
 ) -> tuple[_Generator, _Discriminator, History]:
-    """Train a GAN (alternating discriminator and generator steps), or load it from the cache.
+    """Train a GAN (alternating discriminator and generator steps), or load it from the
+    cache.
 
     One step on a batch ``x`` of real images, as in the PyTorch DCGAN tutorial:
 
-    1. discriminator: ``z ~ N(0, I)``, ``fake = G(z)``; minimise the discriminator loss of ``loss`` on
-       ``D(x)`` and ``D(fake.detach())``;
-    2. generator: minimise the generator loss of ``loss`` on ``D(fake)`` (the updated discriminator).
+    1. discriminator: ``z ~ N(0, I)``, ``fake = G(z)``; minimise the discriminator loss
+       of ``loss`` on ``D(x)`` and ``D(fake.detach())``;
+    2. generator: minimise the generator loss of ``loss`` on ``D(fake)`` (the updated
+       discriminator).
 
     Args:
         generator: e.g. :class:`DCGenerator`; moved to ``device`` and trained in place.
         discriminator: e.g. :class:`DCDiscriminator`, for the same image shape.
-        images: ``(N, C, H, W)`` real images in ``[-1, 1]`` (use :func:`course_lib.data.to_signed`).
-        budget: epochs, training-set size (a class-balanced subset when ``labels`` are given) and batch
-            size, e.g. ``settings.profile.budget("dcgan")``. Incomplete batches are dropped (BatchNorm).
+        images: ``(N, C, H, W)`` real images in ``[-1, 1]`` (use
+            :func:`course_lib.data.to_signed`).
+        budget: epochs, training-set size (a class-balanced subset when ``labels`` are
+            given) and batch size, e.g. ``settings.profile.budget("dcgan")``. Incomplete
+            batches are dropped (BatchNorm).
         device: where to train.
-        labels: ``(N,)`` int64 class labels. Used to pick a class-balanced subset, and given to both
-            networks when they are conditional (built with ``n_classes``; then they are required).
+        labels: ``(N,)`` int64 class labels. Used to pick a class-balanced subset, and
+            given to both networks when they are conditional (built with ``n_classes``;
+            then they are required).
         seed: seeds the subset, the batch order and the noise.
-        name: the run's name in the progress output and the cache (default ``"gan-<generator class>-<loss>"``).
-        cache: load/store the trained networks with :func:`course_lib.cache.cached_training`.
-        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating), ``"hinge"`` (SNGAN's hinge) or
-            ``"energy"`` (EBGAN's margin; the discriminator must return energies ``>= 0``),
-            see :mod:`course_lib.gan_objectives`.
-        snapshot_noise: ``(n, latent_dim)`` fixed noise for the per-epoch sample grids (default: 64
-            vectors from ``seed``); a conditional generator gets labels ``0, 1, ..., K-1, 0, ...``.
-        lr: Adam learning rate of the generator (and of the discriminator unless ``lr_discriminator``).
-        lr_discriminator: a different learning rate for the discriminator (e.g. to make it stronger).
+        name: the run's name in the progress output and the cache (default
+            ``"gan-<generator class>-<loss>"``).
+        cache: load/store the trained networks with
+            :func:`course_lib.cache.cached_training`.
+        loss: ``"non_saturating"`` (default), ``"minimax"`` (saturating), ``"hinge"``
+            (SNGAN's hinge) or ``"energy"`` (EBGAN's margin; the discriminator must
+            return energies ``>= 0``), see :mod:`course_lib.gan_objectives`.
+        snapshot_noise: ``(n, latent_dim)`` fixed noise for the per-epoch sample grids
+            (default: 64 vectors from ``seed``); a conditional generator gets labels
+            ``0, 1, ..., K-1, 0, ...``.
+        lr: Adam learning rate of the generator (and of the discriminator unless
+            ``lr_discriminator``).
+        lr_discriminator: a different learning rate for the discriminator (e.g. to make
+            it stronger).
         betas: Adam's ``(beta1, beta2)``; DCGAN uses ``beta1 = 0.5``.
         margin: the margin ``m`` of the energy loss (ignored by the other losses).
 
     Returns:
-        ``(generator, discriminator, history)``, both networks on ``device`` in eval mode.
-        ``history`` has per-epoch means of ``d_loss``,
-        ``g_loss``, ``d_x`` (mean ``D(x)`` on real images), ``d_g_z1`` (mean ``D(G(z))`` before the
-        discriminator step), ``d_g_z2`` (after it, seen by the generator step), plus ``seconds`` and
-        ``examples_per_second``; ``history.snapshots`` holds one ``(n, C, H, W)`` grid of fixed-noise
-        samples in ``[-1, 1]`` per epoch (generator in eval mode).
+        ``(generator, discriminator, history)``, both networks on ``device`` in eval
+        mode. ``history`` has per-epoch means of ``d_loss``,
+        ``g_loss``, ``d_x`` (mean ``D(x)`` on real images), ``d_g_z1`` (mean ``D(G(z))``
+        before the discriminator step), ``d_g_z2`` (after it, seen by the generator
+        step), plus ``seconds`` and ``examples_per_second``; ``history.snapshots`` holds
+        one ``(n, C, H, W)`` grid of fixed-noise samples in ``[-1, 1]`` per epoch
+        (generator in eval mode).
 
     Raises:
-        CourseInputError: for an unknown loss, images of the wrong shape or range, networks that
-            disagree on image shape or labels, or too few images for one batch.
+        CourseInputError: for an unknown loss, images of the wrong shape or range,
+            networks that disagree on image shape or labels, or too few images for one
+            batch.
     """
     check_loss_kind(loss)
-    if not isinstance(generator, _Generator) or not isinstance(discriminator, _Discriminator):
-        raise CourseInputError("fit_gan needs a generator and a discriminator from course_lib.gan "
-                               "(e.g. DCGenerator() and DCDiscriminator())")
+    if not isinstance(generator, _Generator) or not isinstance(
+        discriminator, _Discriminator
+    ):
+        raise CourseInputError(
+            "fit_gan needs a generator and a discriminator from course_lib.gan "
+            "(e.g. DCGenerator() and DCDiscriminator())"
+        )
     if generator.image_shape != discriminator.image_shape:
         raise CourseInputError(
-            f"the generator makes images of shape {generator.image_shape} but the discriminator expects "
+            f"the generator makes images of shape {generator.image_shape} but the "
+            "discriminator expects "
             f"{discriminator.image_shape}; build them for the same image size"
         )
     if generator.n_classes != discriminator.n_classes:
         raise CourseInputError(
-            f"generator has n_classes={generator.n_classes} but discriminator has {discriminator.n_classes}; "
+            f"generator has n_classes={generator.n_classes} but discriminator has "
+            f"{discriminator.n_classes}; "
             "condition both networks on labels or neither"
         )
-    check_images(images, generator.image_shape, value_range=(-1.0, 1.0))  # once, not per batch
+    # once, not per batch
+    check_images(images, generator.image_shape, value_range=(-1.0, 1.0))
     if labels is not None:
         check_label_values(labels, images.shape[0], generator.n_classes)
     elif generator.n_classes is not None:
-        raise CourseInputError("a conditional GAN (n_classes set) needs labels: fit_gan(..., labels=labels)")
+        raise CourseInputError(
+            "a conditional GAN (n_classes set) needs labels: fit_gan(..., "
+            "labels=labels)"
+        )
     images, labels = training_subset(images, labels, budget.n_train, seed)
     if images.shape[0] < budget.batch_size:
-        raise CourseInputError(f"need at least batch_size={budget.batch_size} images, got {images.shape[0]}")
+        raise CourseInputError(
+            f"need at least batch_size={budget.batch_size} images, got "
+            f"{images.shape[0]}"
+        )
     conditional = generator.n_classes is not None
     device = torch.device(device)
     if snapshot_noise is None:
-        snapshot_noise = torch.randn(64, generator.latent_dim, generator=torch.Generator().manual_seed(seed + 1))
+        snapshot_noise = torch.randn(
+            64, generator.latent_dim, generator=torch.Generator().manual_seed(seed + 1)
+        )
     check_latent(snapshot_noise, generator.latent_dim)
-    snapshot_labels = (sample_labels(snapshot_noise.shape[0], generator.n_classes)
-                       if generator.n_classes is not None else None)
+    snapshot_labels = (
+        sample_labels(snapshot_noise.shape[0], generator.n_classes)
+        if generator.n_classes is not None
+        else None
+    )
 
     config = recipe_config(
-        (fit_gan, adversarial_step), {"generator": generator, "discriminator": discriminator}, budget, images, seed,
-        loss=loss, lr=lr, lr_discriminator=lr_discriminator, betas=list(betas), margin=margin,
-        snapshot_noise=describe_data(snapshot_noise), labels=labels is not None,
+        (fit_gan, adversarial_step),
+        {"generator": generator, "discriminator": discriminator},
+        budget,
+        images,
+        seed,
+        loss=loss,
+        lr=lr,
+        lr_discriminator=lr_discriminator,
+        betas=list(betas),
+        margin=margin,
+        snapshot_noise=describe_data(snapshot_noise),
+        labels=labels is not None,
     )
     pair = GANPair(generator, discriminator).to(device)
-    run_name = name or f"gan-{type(generator).__name__}-{loss}"  # in the progress output and the cache file
+    # in the progress output and the cache file
+    run_name = name or f"gan-{type(generator).__name__}-{loss}"
 
     def run(pair: GANPair) -> History:
         torch.manual_seed(seed)
         noise = torch.Generator(device=device).manual_seed(seed)
-        opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_discriminator or lr, betas=betas)
+        opt_d = torch.optim.Adam(
+            discriminator.parameters(), lr=lr_discriminator or lr, betas=betas
+        )
         opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
         tensors = (images,) if labels is None else (images, labels)
-        batches = TensorBatches(*tensors, batch_size=budget.batch_size, drop_last=True, device=device, seed=seed)
+        batches = TensorBatches(
+            *tensors,
+            batch_size=budget.batch_size,
+            drop_last=True,
+            device=device,
+            seed=seed,
+        )
 
         def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             x = batch[0]
             y = batch[1] if conditional else None
-            z = torch.randn(x.shape[0], generator.latent_dim, device=device, generator=noise)
-            return adversarial_step(generator, discriminator, opt_g, opt_d, x, z, y, loss=loss, margin=margin)
+            z = torch.randn(
+                x.shape[0], generator.latent_dim, device=device, generator=noise
+            )
+            return adversarial_step(
+                generator,
+                discriminator,
+                opt_g,
+                opt_d,
+                x,
+                z,
+                y,
+                loss=loss,
+                margin=margin,
+            )
 
         def snapshot() -> torch.Tensor:
             return sample_from_noise(generator, snapshot_noise, snapshot_labels)
 
         pair.train()
-        return train(step, batches, budget.epochs, name=run_name, callbacks=[ImageSnapshot(snapshot)])
+        return train(
+            step,
+            batches,
+            budget.epochs,
+            name=run_name,
+            callbacks=[ImageSnapshot(snapshot)],
+        )
 
     _, history, _ = cached_training(run_name, config, pair, run, enabled=cache)
     pair.eval()
     return generator, discriminator, history
-

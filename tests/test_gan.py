@@ -1,5 +1,6 @@
-"""GAN models and fit_gan: layer shapes, DCGAN initialisation, minibatch discrimination against an
-explicit double loop, conditioning, learning a tiny problem, and clear errors."""
+"""GAN models and fit_gan: layer shapes, DCGAN initialisation, minibatch discrimination
+against an explicit double loop, conditioning, learning a tiny problem, and clear
+errors."""
 
 import math
 
@@ -31,12 +32,15 @@ def _quiet(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
     torch.manual_seed(0)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # these networks are tiny: a second thread costs more than it gives
+    # these networks are tiny: a second thread costs more than it gives
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 
 
-def shapes_after(module: nn.Sequential, x: torch.Tensor, kinds) -> list[tuple[int, ...]]:
+def shapes_after(
+    module: nn.Sequential, x: torch.Tensor, kinds
+) -> list[tuple[int, ...]]:
     """Output shape (without the batch) of every layer of one of the given kinds."""
     seen = []
     for layer in module:
@@ -49,14 +53,22 @@ def shapes_after(module: nn.Sequential, x: torch.Tensor, kinds) -> list[tuple[in
 def test_dcgan_28_layer_shapes():
     g = DCGenerator(latent_dim=100, ngf=8)
     z = torch.randn(3, 100)
-    assert shapes_after(g.net, z[:, :, None, None], nn.ConvTranspose2d) == [(32, 7, 7), (16, 14, 14), (1, 28, 28)]
+    assert shapes_after(g.net, z[:, :, None, None], nn.ConvTranspose2d) == [
+        (32, 7, 7),
+        (16, 14, 14),
+        (1, 28, 28),
+    ]
     images = g(z)
     assert images.shape == (3, 1, 28, 28) and images.abs().max() <= 1
     d = DCDiscriminator(ndf=8)
     assert shapes_after(d.body, images, nn.Conv2d) == [(8, 14, 14), (16, 7, 7)]
     assert d(images).shape == (3,)
     up = UpsampleGenerator(ngf=8)
-    assert shapes_after(up.net, up.project(z).view(3, 32, 7, 7), nn.Conv2d) == [(16, 14, 14), (8, 28, 28), (1, 28, 28)]
+    assert shapes_after(up.net, up.project(z).view(3, 32, 7, 7), nn.Conv2d) == [
+        (16, 14, 14),
+        (8, 28, 28),
+        (1, 28, 28),
+    ]
     assert up(z).shape == (3, 1, 28, 28) and up(z).abs().max() <= 1
 
 
@@ -65,17 +77,34 @@ def test_dcgan_64_layer_shapes_and_parameter_count():
     g, d = DCGenerator64(nz, ngf, nc), DCDiscriminator64(ndf, nc)
     z = torch.randn(2, nz)
     assert shapes_after(g.net, z[:, :, None, None], nn.ConvTranspose2d) == [
-        (512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64)]
+        (512, 4, 4),
+        (256, 8, 8),
+        (128, 16, 16),
+        (64, 32, 32),
+        (3, 64, 64),
+    ]
     images = g(z)
-    assert shapes_after(d.body, images, nn.Conv2d) == [(64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4)]
+    assert shapes_after(d.body, images, nn.Conv2d) == [
+        (64, 32, 32),
+        (128, 16, 16),
+        (256, 8, 8),
+        (512, 4, 4),
+    ]
     assert d(images).shape == (2,)
     # the tutorial's networks: 4x4 kernels without bias, BatchNorm with scale and shift
     widths = [nz, 8 * ngf, 4 * ngf, 2 * ngf, ngf, nc]
-    expected_g = sum(16 * a * b for a, b in zip(widths, widths[1:])) + 2 * sum(widths[1:-1])
+    expected_g = sum(16 * a * b for a, b in zip(widths, widths[1:])) + 2 * sum(
+        widths[1:-1]
+    )
     assert sum(p.numel() for p in g.parameters()) == expected_g == 3_576_704
     widths = [nc, ndf, 2 * ndf, 4 * ndf, 8 * ndf]
-    expected_d = sum(16 * a * b for a, b in zip(widths, widths[1:])) + 2 * sum(widths[2:]) + (16 * 8 * ndf + 1)
-    assert sum(p.numel() for p in d.parameters()) == expected_d  # + 1: our final linear layer has a bias
+    expected_d = (
+        sum(16 * a * b for a, b in zip(widths, widths[1:]))
+        + 2 * sum(widths[2:])
+        + (16 * 8 * ndf + 1)
+    )
+    # + 1: our final linear layer has a bias
+    assert sum(p.numel() for p in d.parameters()) == expected_d
 
 
 def test_dcgan_initialisation_statistics():
@@ -101,7 +130,11 @@ def test_minibatch_discrimination_matches_double_loop():
     m = torch.einsum("na,abc->nbc", x, layer.T)
     for i in range(6):
         for b in range(3):
-            o = sum(math.exp(-(m[i, b] - m[j, b]).abs().sum().item()) for j in range(6) if j != i)
+            o = sum(
+                math.exp(-(m[i, b] - m[j, b]).abs().sum().item())
+                for j in range(6)
+                if j != i
+            )
             assert out[i, 5 + b].item() == pytest.approx(o, rel=1e-5)
 
 
@@ -110,15 +143,21 @@ def test_minibatch_features_are_larger_for_identical_samples():
     identical = torch.randn(1, 16).repeat(10, 1)
     distinct = torch.randn(10, 16) * 3
     same, diff = layer(identical)[:, 16:], layer(distinct)[:, 16:]
-    assert torch.allclose(same, torch.full_like(same, 9.0))  # exp(0) summed over the 9 others
+    # exp(0) summed over the 9 others
+    assert torch.allclose(same, torch.full_like(same, 9.0))
     assert (diff < same).all() and diff.mean() < 0.5 * same.mean()
-    normalised = MinibatchDiscrimination(in_features=16, out_features=8, kernel_dims=4, normalise=True)
+    normalised = MinibatchDiscrimination(
+        in_features=16, out_features=8, kernel_dims=4, normalise=True
+    )
     normalised.T.data.copy_(layer.T.data)
-    assert torch.allclose(normalised(distinct)[:, 16:], diff / 9)  # the mean over the 9 others, in [0, 1]
+    # the mean over the 9 others, in [0, 1]
+    assert torch.allclose(normalised(distinct)[:, 16:], diff / 9)
     assert torch.allclose(normalised(identical)[:, 16:], torch.ones(10, 8))
     d = MLPDiscriminator(hidden=(32,), minibatch_features=8)
     assert d(torch.rand(4, 1, 28, 28) * 2 - 1).shape == (4,)
-    assert DCDiscriminator(ndf=4, minibatch_features=8)(torch.zeros(4, 1, 28, 28)).shape == (4,)
+    assert DCDiscriminator(ndf=4, minibatch_features=8)(
+        torch.zeros(4, 1, 28, 28)
+    ).shape == (4,)
 
 
 def test_conditional_networks_use_labels():
@@ -132,14 +171,17 @@ def test_conditional_networks_use_labels():
     gc, dc = DCGenerator(ngf=4, n_classes=10), DCDiscriminator(ndf=4, n_classes=10)
     assert dc(gc(torch.randn(4, 100), torch.arange(4)), torch.arange(4)).shape == (4,)
     samples = sample_images(gc, 20, seed=3)  # balanced labels by default
-    assert samples.shape == (20, 1, 28, 28) and torch.equal(samples, sample_images(gc, 20, seed=3))
+    assert samples.shape == (20, 1, 28, 28) and torch.equal(
+        samples, sample_images(gc, 20, seed=3)
+    )
 
 
 def test_wrong_inputs_raise_clear_errors():
     g, d = MLPGenerator(hidden=(8,)), MLPDiscriminator(hidden=(8,))
     with pytest.raises(CourseInputError, match="latent_dim=100"):
         g(torch.randn(2, 64))
-    # forward checks shapes only (no device-to-host read per call); fit_gan checks the values once
+    # forward checks shapes only (no device-to-host read per call); fit_gan checks the
+    # values once
     assert d(torch.rand(2, 1, 28, 28) * 255).shape == (2,)
     with pytest.raises(CourseInputError, match=r"shape \(N, 1, 28, 28\)"):
         d(torch.zeros(2, 784))
@@ -161,33 +203,65 @@ def test_fit_gan_rejects_bad_set_ups():
     with pytest.raises(CourseInputError, match="unknown GAN loss"):
         fit_gan(g, d, images, budget=budget, loss="wgan", cache=False)
     with pytest.raises(CourseInputError, match="same image size"):
-        fit_gan(DCGenerator64(ngf=4), DCDiscriminator(ndf=4), images, budget=budget, cache=False)
+        fit_gan(
+            DCGenerator64(ngf=4),
+            DCDiscriminator(ndf=4),
+            images,
+            budget=budget,
+            cache=False,
+        )
     with pytest.raises(CourseInputError, match="condition both"):
-        fit_gan(MLPGenerator(hidden=(8,), n_classes=10), d, images, budget=budget, cache=False)
+        fit_gan(
+            MLPGenerator(hidden=(8,), n_classes=10),
+            d,
+            images,
+            budget=budget,
+            cache=False,
+        )
     with pytest.raises(CourseInputError, match="needs labels"):
-        fit_gan(MLPGenerator(hidden=(8,), n_classes=10), MLPDiscriminator(hidden=(8,), n_classes=10), images,
-                budget=budget, cache=False)
+        fit_gan(
+            MLPGenerator(hidden=(8,), n_classes=10),
+            MLPDiscriminator(hidden=(8,), n_classes=10),
+            images,
+            budget=budget,
+            cache=False,
+        )
     with pytest.raises(CourseInputError, match="at least batch_size"):
         fit_gan(g, d, images, budget=Budget(1, None, 32), cache=False)
     with pytest.raises(CourseInputError, match=r"0\.\.9"):
-        fit_gan(MLPGenerator(hidden=(8,), n_classes=10), MLPDiscriminator(hidden=(8,), n_classes=10), images,
-                labels=torch.arange(16) % 11, budget=budget, cache=False)
+        fit_gan(
+            MLPGenerator(hidden=(8,), n_classes=10),
+            MLPDiscriminator(hidden=(8,), n_classes=10),
+            images,
+            labels=torch.arange(16) % 11,
+            budget=budget,
+            cache=False,
+        )
 
 
 def test_mlp_gan_learns_a_one_image_data_set():
-    """A tiny problem: every real image is the same pattern; the generator must learn to draw it."""
+    """A tiny problem: every real image is the same pattern; the generator must learn to
+    draw it."""
     target = -torch.ones(1, 28, 28)
     target[:, 8:20, 10:18] = 1.0
     images = target.repeat(256, 1, 1, 1)
     g, d = MLPGenerator(latent_dim=8, hidden=(128,)), MLPDiscriminator(hidden=(128,))
-    before = (sample_images(g, 64) - target).abs().mean().item()  # about 1: the untrained output is ~0
-    g, d, history = fit_gan(g, d, images, budget=Budget(20, None, 32), lr=1e-3, cache=False)
+    # about 1: the untrained output is ~0
+    before = (sample_images(g, 64) - target).abs().mean().item()
+    g, d, history = fit_gan(
+        g, d, images, budget=Budget(20, None, 32), lr=1e-3, cache=False
+    )
     after = (sample_images(g, 64) - target).abs().mean().item()
     assert after < 0.7 * before  # about 0.5 after these 160 steps, whatever the seed
     assert set(history.keys()) >= {"d_loss", "g_loss", "d_x", "d_g_z1", "d_g_z2"}
     for key in ("d_x", "d_g_z1", "d_g_z2"):
         assert all(0 <= v <= 1 for v in history[key])
-    assert len(history.snapshots) == 20 and history.snapshots[0].shape == (64, 1, 28, 28)
+    assert len(history.snapshots) == 20 and history.snapshots[0].shape == (
+        64,
+        1,
+        28,
+        28,
+    )
 
 
 def test_fit_gan_dcgan_conditional_hinge_and_cache(monkeypatch):
@@ -197,16 +271,41 @@ def test_fit_gan_dcgan_conditional_hinge_and_cache(monkeypatch):
 
     def build(seed: int = 1):
         torch.manual_seed(seed)
-        return DCGenerator(ngf=4, n_classes=10), DCDiscriminator(ndf=4, n_classes=10, minibatch_features=4)
+        return DCGenerator(ngf=4, n_classes=10), DCDiscriminator(
+            ndf=4, n_classes=10, minibatch_features=4
+        )
 
-    _, _, history = fit_gan(*build(), images, budget=budget, labels=labels, loss="hinge",
-                            snapshot_noise=torch.randn(10, 100))
+    _, _, history = fit_gan(
+        *build(),
+        images,
+        budget=budget,
+        labels=labels,
+        loss="hinge",
+        snapshot_noise=torch.randn(10, 100),
+    )
     assert history.snapshots[0].shape == (10, 1, 28, 28) and history.epochs == 1
-    g3, _, history3 = fit_gan(*build(), images, budget=budget, labels=labels, loss="hinge",
-                              snapshot_noise=torch.zeros(10, 100))
-    monkeypatch.setattr(gan_module, "train", lambda *a, **k: pytest.fail("trained instead of loading the cache"))
-    g4, _, history4 = fit_gan(*build(seed=2), images, budget=budget, labels=labels, loss="hinge",
-                              snapshot_noise=torch.zeros(10, 100))  # other initial weights: a hit replaces them
+    g3, _, history3 = fit_gan(
+        *build(),
+        images,
+        budget=budget,
+        labels=labels,
+        loss="hinge",
+        snapshot_noise=torch.zeros(10, 100),
+    )
+    monkeypatch.setattr(
+        gan_module,
+        "train",
+        lambda *a, **k: pytest.fail("trained instead of loading the cache"),
+    )
+    g4, _, history4 = fit_gan(
+        *build(seed=2),
+        images,
+        budget=budget,
+        labels=labels,
+        loss="hinge",
+        # other initial weights: a hit replaces them
+        snapshot_noise=torch.zeros(10, 100),
+    )
     assert history4.values == history3.values
     for a, b in zip(g3.state_dict().values(), g4.state_dict().values()):
         assert torch.equal(a, b)
@@ -215,7 +314,9 @@ def test_fit_gan_dcgan_conditional_hinge_and_cache(monkeypatch):
 def test_mlp_generator_batch_norm_option():
     plain, normed = MLPGenerator(), MLPGenerator(batch_norm=True)
     assert not any(isinstance(m, nn.BatchNorm1d) for m in plain.modules())
-    assert [m.num_features for m in normed.modules() if isinstance(m, nn.BatchNorm1d)] == [512, 1024]
+    assert [
+        m.num_features for m in normed.modules() if isinstance(m, nn.BatchNorm1d)
+    ] == [512, 1024]
     assert normed.config["batch_norm"] is True and plain.config != normed.config
     images = normed(torch.randn(4, 100))
     assert images.shape == (4, 1, 28, 28) and images.abs().max() <= 1
@@ -232,4 +333,5 @@ def test_projection_discriminator_adds_the_label_embedding_times_the_features():
         d.projection.weight[3] += 1.0  # only the rows asking for digit 3 change
         changed = (d(x, y) - by_hand).abs() > 1e-6
     assert changed.tolist() == [False, True, True, False, False]
-    assert MLPDiscriminator(hidden=(8,), projection=True).projection is None  # unconditional: no projection
+    # unconditional: no projection
+    assert MLPDiscriminator(hidden=(8,), projection=True).projection is None
