@@ -1,6 +1,8 @@
-"""Generate the student notebooks in ``exercises/`` from the instructor notebooks in ``solutions/``.
+"""Generate the student notebooks in ``exercises/`` from the instructor notebooks in
+``solutions/``.
 
-One source of truth: inside a code cell of ``solutions/lessonN_exercises.md`` a solution is written
+One source of truth: inside a code cell of ``solutions/lessonN_exercises.md`` a solution
+is written
 between two marker lines, with an optional hint right after the first::
 
     def gaussian_kl(mu, logvar):
@@ -9,28 +11,32 @@ between two marker lines, with an optional hint right after the first::
         return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
         # END SOLUTION
 
-The student version replaces the whole region, at the marker's indentation, by the hint as comment
-lines (``# Hint: ...``, wrapped to 88 columns) and ``raise NotImplementedError("not attempted yet")``,
-so the stub never shows the answer and :func:`course_lib.grading.check` reads it as "not attempted
-yet". Markdown between ``<!-- BEGIN RUBRIC -->`` and ``<!-- END RUBRIC -->`` lines (the instructor's
-rubric of an open question) is dropped from the student version.
+The student version replaces the whole region, at the marker's indentation, by the hint
+as comment lines (``# Hint: ...``, wrapped to 88 columns) and ``raise
+NotImplementedError("not attempted yet")``, so the stub never shows the answer and
+:func:`course_lib.grading.check` reads it as "not attempted yet". Markdown between
+``<!-- BEGIN RUBRIC -->`` and ``<!-- END RUBRIC -->`` lines (the instructor's rubric of
+an open question) is dropped from the student version.
 
 The generator refuses to write anything (exit status 2, a message naming the
-file and line) when a marker is malformed: unmatched or nested markers, ``END`` before ``BEGIN``, a
-region that crosses a cell boundary or sits in a markdown cell, a misspelt marker (``# BEGIN
-SOLUTON``, ``#BEGIN SOLUTION``, ``# begin solution``, ``# END OF SOLUTION``) or a marker after code on
-the same line. After generating it verifies that no line unique to a solution region survived.
+file and line) when a marker is malformed: unmatched or nested markers, ``END`` before
+``BEGIN``, a region that crosses a cell boundary or sits in a markdown cell, a misspelt
+marker (``# BEGIN SOLUTON``, ``#BEGIN SOLUTION``, ``# begin solution``, ``# END OF
+SOLUTION``) or a marker after code on the same line. After generating it verifies that
+no line unique to a solution region survived.
 
-Cells that would raise ``NotImplementedError`` when the student notebook runs (a call to a stubbed
-function at the top level of a cell, or a use of a variable such a cell defines) get the tag
-``raises-exception`` so ``pytest --nbval-lax`` accepts them; ``check(...)`` calls need no tag
-because :func:`course_lib.grading.check` reports an unimplemented stub itself, and neither does the
-body of ``if check(name, fn, verbose=False):`` (a demonstration that runs once ``fn`` passes).
+Cells that would raise ``NotImplementedError`` when the student notebook runs (a call to
+a stubbed function at the top level of a cell, or a use of a variable such a cell
+defines) get the tag ``raises-exception`` so ``pytest --nbval-lax`` accepts them;
+``check(...)`` calls need no tag because :func:`course_lib.grading.check` reports an
+unimplemented stub itself, and neither does the body of ``if check(name, fn,
+verbose=False):`` (a demonstration that runs once ``fn`` passes).
 
 Command line::
 
     python -m course_grader.markers            # regenerate exercises/ from solutions/
-    python -m course_grader.markers --check    # exit 1 when exercises/ is out of date (CI)
+    python -m course_grader.markers --check    # exit 1 when exercises/ is out of date
+    (CI)
 """
 
 from __future__ import annotations
@@ -66,10 +72,12 @@ class MarkerError(ValueError):
 
 @dataclass
 class Cell:
-    """A code cell of a MyST notebook: the lines of its body and where they are in the file."""
+    """A code cell of a MyST notebook: the lines of its body and where they are in the
+    file."""
 
     fence_line: int  # index (0-based) of the opening fence
-    option_lines: list[int] = field(default_factory=list)  # indices of ":key: value" lines
+    # indices of ":key: value" lines
+    option_lines: list[int] = field(default_factory=list)
     body: list[int] = field(default_factory=list)  # indices of the code lines
     close_line: int = -1  # index of the closing fence
 
@@ -79,30 +87,37 @@ def _similar(candidate: str, target: str) -> bool:
 
 
 def _looks_like_marker(line: str, *, in_code: bool = True) -> str | None:
-    """Return 'BEGIN', 'END' or 'HINT' when a comment on ``line`` resembles a marker, else None.
+    """Return 'BEGIN', 'END' or 'HINT' when a comment on ``line`` resembles a marker,
+    else None.
 
     In code, any comment whose words (alone, or two or three run together) are close to
-    ``BEGINSOLUTION``/``ENDSOLUTION`` counts; outside code the whole comment must be close.
+    ``BEGINSOLUTION``/``ENDSOLUTION`` counts; outside code the whole comment must be
+    close.
     """
     if "#" not in line:
         return None
-    comment = line[line.index("#"):]
+    comment = line[line.index("#") :]
     if in_code and re.match(r"^\s*#+\s*h(int|nit)\b", line, re.IGNORECASE):
         return "HINT"
     words = re.findall(r"[A-Z]+", comment.upper())
     if in_code:
-        candidates = words + ["".join(words[k:k + 2]) for k in range(len(words))]
-        candidates += ["".join(words[k:k + 3]) for k in range(len(words))]
+        candidates = words + ["".join(words[k : k + 2]) for k in range(len(words))]
+        candidates += ["".join(words[k : k + 3]) for k in range(len(words))]
     else:
         candidates = ["".join(words)]
-    for name, target in (("BEGIN", "BEGINSOLUTION"), ("END", "ENDSOLUTION"), ("BEGIN", "STARTSOLUTION")):
+    for name, target in (
+        ("BEGIN", "BEGINSOLUTION"),
+        ("END", "ENDSOLUTION"),
+        ("BEGIN", "STARTSOLUTION"),
+    ):
         if any(_similar(c, target) for c in candidates):
             return name
     return None
 
 
 def _split_cells(lines: list[str], name: str) -> tuple[list[Cell], set[int]]:
-    """Find the code cells; return them and the indices of lines outside any code cell."""
+    """Find the code cells; return them and the indices of lines outside any code
+    cell."""
     cells: list[Cell] = []
     outside: set[int] = set()
     i = 0
@@ -115,7 +130,10 @@ def _split_cells(lines: list[str], name: str) -> tuple[list[Cell], set[int]]:
         ticks, cell = match.group("ticks"), Cell(i)
         i += 1
         if i < len(lines) and lines[i].strip() == "---":
-            raise MarkerError(f"{name}:{i + 1}: use ':tags: [...]' options, not a '---' block, in code cells")
+            raise MarkerError(
+                f"{name}:{i + 1}: use ':tags: [...]' options, not a '---' block, in "
+                "code cells"
+            )
         while i < len(lines) and re.match(r"^:\w[\w-]*:", lines[i]):
             cell.option_lines.append(i)
             i += 1
@@ -123,7 +141,9 @@ def _split_cells(lines: list[str], name: str) -> tuple[list[Cell], set[int]]:
             cell.body.append(i)
             i += 1
         if i == len(lines):
-            raise MarkerError(f"{name}:{cell.fence_line + 1}: code cell is never closed by {ticks}")
+            raise MarkerError(
+                f"{name}:{cell.fence_line + 1}: code cell is never closed by {ticks}"
+            )
         cell.close_line = i
         cells.append(cell)
         i += 1
@@ -131,7 +151,8 @@ def _split_cells(lines: list[str], name: str) -> tuple[list[Cell], set[int]]:
 
 
 def _regions(lines: list[str], cell: Cell, name: str) -> list[tuple[int, int, str]]:
-    """Return ``(begin, end, hint)`` line indices of the solution regions in one cell."""
+    """Return ``(begin, end, hint)`` line indices of the solution regions in one
+    cell."""
     regions: list[tuple[int, int, str]] = []
     begin: int | None = None
     hint_parts: list[str] = []
@@ -142,34 +163,52 @@ def _regions(lines: list[str], cell: Cell, name: str) -> list[tuple[int, int, st
         where = f"{name}:{i + 1}"
         if kind == "BEGIN":
             if stripped != BEGIN:
-                raise MarkerError(f"{where}: malformed marker {stripped!r}; write exactly {BEGIN!r} on its own line")
+                raise MarkerError(
+                    f"{where}: malformed marker {stripped!r}; write exactly "
+                    f"{BEGIN!r} on its own line"
+                )
             if begin is not None:
-                raise MarkerError(f"{where}: nested {BEGIN!r}: the region opened at line {begin + 1} is not closed")
+                raise MarkerError(
+                    f"{where}: nested {BEGIN!r}: the region opened at line "
+                    f"{begin + 1} is not closed"
+                )
             begin, hint_parts, hint_open = i, [], True
             continue
         if kind == "END":
             if stripped != END:
-                raise MarkerError(f"{where}: malformed marker {stripped!r}; write exactly {END!r} on its own line")
+                raise MarkerError(
+                    f"{where}: malformed marker {stripped!r}; write exactly {END!r} "
+                    "on its own line"
+                )
             if begin is None:
-                raise MarkerError(f"{where}: {END!r} without a matching {BEGIN!r} before it")
+                raise MarkerError(
+                    f"{where}: {END!r} without a matching {BEGIN!r} before it"
+                )
             regions.append((begin, i, " ".join(hint_parts) or DEFAULT_HINT))
             begin = None
             continue
         if kind == "HINT":
             if not stripped.startswith(HINT_PREFIX):
-                raise MarkerError(f"{where}: malformed hint {stripped!r}; write '{HINT_PREFIX} <text>'")
+                raise MarkerError(
+                    f"{where}: malformed hint {stripped!r}; write '{HINT_PREFIX} "
+                    "<text>'"
+                )
             if begin is None or not hint_open:
                 raise MarkerError(f"{where}: a hint must come right after {BEGIN!r}")
-            hint_parts.append(stripped[len(HINT_PREFIX):].strip())
+            hint_parts.append(stripped[len(HINT_PREFIX) :].strip())
             continue
         hint_open = False
     if begin is not None:
-        raise MarkerError(f"{name}:{begin + 1}: {BEGIN!r} is not closed by {END!r} in the same code cell")
+        raise MarkerError(
+            f"{name}:{begin + 1}: {BEGIN!r} is not closed by {END!r} in the same "
+            "code cell"
+        )
     return regions
 
 
 def _stub_names(source: str) -> set[str]:
-    """Names of functions/classes whose body contains a stub (``raise NotImplementedError``)."""
+    """Names of functions/classes whose body contains a stub (``raise
+    NotImplementedError``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -178,27 +217,42 @@ def _stub_names(source: str) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for inner in ast.walk(node):
-                if isinstance(inner, ast.Raise) and "NotImplementedError" in ast.unparse(inner):
+                if isinstance(
+                    inner, ast.Raise
+                ) and "NotImplementedError" in ast.unparse(inner):
                     names.add(node.name)
     return names
 
 
 def _cells_to_tag(sources: list[str], stubbed: list[bool]) -> set[int]:
-    """Indices of cells that will raise when run with the stubs (see the module docstring)."""
+    """Indices of cells that will raise when run with the stubs (see the module
+    docstring)."""
     trees: list[ast.Module | None] = []
     for source in sources:
         try:
-            trees.append(ast.parse("\n".join("pass" if ln.lstrip().startswith(("%", "!")) else ln
-                                             for ln in source.splitlines())))
+            trees.append(
+                ast.parse(
+                    "\n".join(
+                        "pass" if ln.lstrip().startswith(("%", "!")) else ln
+                        for ln in source.splitlines()
+                    )
+                )
+            )
         except SyntaxError:
             trees.append(None)
     # Functions and classes that (transitively) reach a stub.
-    raising = set().union(*(_stub_names(s) for s, st in zip(sources, stubbed) if st)) if any(stubbed) else set()
+    raising = (
+        set().union(*(_stub_names(s) for s, st in zip(sources, stubbed) if st))
+        if any(stubbed)
+        else set()
+    )
     defs: dict[str, set[str]] = {}
     for tree in trees:
         for node in tree.body if tree else []:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                defs[node.name] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                defs[node.name] = {
+                    n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                }
     changed = True
     while changed:
         changed = False
@@ -211,28 +265,48 @@ def _cells_to_tag(sources: list[str], stubbed: list[bool]) -> set[int]:
     for index, tree in enumerate(trees):
         if tree is None:
             continue
-        top = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        top = [
+            n
+            for n in tree.body
+            if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        ]
         hit = any(isinstance(s, ast.Raise) for s in top)
         for statement in top:
             for node in _unguarded_nodes(statement):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in raising:
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in raising
+                ):
                     hit = True
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in tainted:
+                if (
+                    isinstance(node, ast.Name)
+                    and isinstance(node.ctx, ast.Load)
+                    and node.id in tainted
+                ):
                     hit = True
         if hit:
             tagged.add(index)
             for statement in top:
-                tainted |= {n.id for n in ast.walk(statement)
-                            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+                tainted |= {
+                    n.id
+                    for n in ast.walk(statement)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+                }
     return tagged
 
 
 def _is_check_call(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "check"
+    )
 
 
 def _is_check_guard(node: ast.AST) -> bool:
-    """``if check(...):`` (or ``check(...) and check(...)``): the body runs once the functions pass their checks."""
+    """``if check(...):`` (or ``check(...) and check(...)``): the body runs once the
+    functions pass their checks."""
     if not isinstance(node, ast.If):
         return False
     test = node.test
@@ -242,15 +316,21 @@ def _is_check_guard(node: ast.AST) -> bool:
 
 
 def _unguarded_nodes(statement: ast.stmt) -> list[ast.AST]:
-    """The nodes of ``statement`` that run with the stubs: all but the bodies of ``if check(...):``."""
+    """The nodes of ``statement`` that run with the stubs: all but the bodies of ``if
+    check(...):``."""
     if _is_check_guard(statement):
         assert isinstance(statement, ast.If)
-        return [node for part in (statement.test, *statement.orelse) for node in ast.walk(part)]
+        return [
+            node
+            for part in (statement.test, *statement.orelse)
+            for node in ast.walk(part)
+        ]
     return list(ast.walk(statement))
 
 
 def _with_tag(lines: list[str], cell: Cell) -> list[str]:
-    """The fence and option lines of ``cell`` with ``raises-exception`` added to its tags."""
+    """The fence and option lines of ``cell`` with ``raises-exception`` added to its
+    tags."""
     head = [lines[cell.fence_line]]
     options = [lines[i] for i in cell.option_lines]
     for k, option in enumerate(options):
@@ -265,14 +345,20 @@ def _with_tag(lines: list[str], cell: Cell) -> list[str]:
 
 
 def stub_lines(indent: str, hint: str) -> list[str]:
-    """The student's stub: the hint as ``# Hint:`` comment lines, then ``raise NotImplementedError``."""
+    """The student's stub: the hint as ``# Hint:`` comment lines, then ``raise
+    NotImplementedError``."""
     width = max(LINE_WIDTH - len(indent) - 2, 40)
-    comments = textwrap.wrap(f"Hint: {hint}", width, subsequent_indent="  ") if hint else []
-    return [f"{indent}# {line}" for line in comments] + [f"{indent}raise NotImplementedError({STUB_MESSAGE!r})"]
+    comments = (
+        textwrap.wrap(f"Hint: {hint}", width, subsequent_indent="  ") if hint else []
+    )
+    return [f"{indent}# {line}" for line in comments] + [
+        f"{indent}raise NotImplementedError({STUB_MESSAGE!r})"
+    ]
 
 
 def _rubrics(lines: list[str], outside: set[int], name: str) -> set[int]:
-    """Indices of the lines of instructor rubrics (markdown between the rubric markers, markers included)."""
+    """Indices of the lines of instructor rubrics (markdown between the rubric markers,
+    markers included)."""
     dropped: set[int] = set()
     begin: int | None = None
     for i, line in enumerate(lines):
@@ -282,18 +368,28 @@ def _rubrics(lines: list[str], outside: set[int], name: str) -> set[int]:
                 dropped.add(i)
             continue
         if i not in outside:
-            raise MarkerError(f"{name}:{i + 1}: a rubric marker belongs in markdown, not in a code cell")
+            raise MarkerError(
+                f"{name}:{i + 1}: a rubric marker belongs in markdown, not in a code "
+                "cell"
+            )
         if stripped == RUBRIC_BEGIN:
             if begin is not None:
-                raise MarkerError(f"{name}:{i + 1}: nested {RUBRIC_BEGIN}: the rubric at line {begin + 1} is open")
+                raise MarkerError(
+                    f"{name}:{i + 1}: nested {RUBRIC_BEGIN}: the rubric at line "
+                    f"{begin + 1} is open"
+                )
             begin = i
         elif begin is None:
-            raise MarkerError(f"{name}:{i + 1}: {RUBRIC_END} without a matching {RUBRIC_BEGIN}")
+            raise MarkerError(
+                f"{name}:{i + 1}: {RUBRIC_END} without a matching {RUBRIC_BEGIN}"
+            )
         else:
             begin = None
         dropped.add(i)
     if begin is not None:
-        raise MarkerError(f"{name}:{begin + 1}: {RUBRIC_BEGIN} is not closed by {RUBRIC_END}")
+        raise MarkerError(
+            f"{name}:{begin + 1}: {RUBRIC_BEGIN} is not closed by {RUBRIC_END}"
+        )
     return dropped
 
 
@@ -307,7 +403,10 @@ def generate(text: str, name: str = "<solution>") -> str:
     cells, outside = _split_cells(lines, name)
     for i in sorted(outside):
         if _looks_like_marker(lines[i], in_code=False) in ("BEGIN", "END"):
-            raise MarkerError(f"{name}:{i + 1}: solution marker outside a code cell: {lines[i].strip()!r}")
+            raise MarkerError(
+                f"{name}:{i + 1}: solution marker outside a code cell: "
+                f"{lines[i].strip()!r}"
+            )
     replaced: dict[int, list[str]] = {}  # line index -> replacement lines
     rubric = _rubrics(lines, outside, name)
     dropped: set[int] = set(rubric)
@@ -337,7 +436,11 @@ def generate(text: str, name: str = "<solution>") -> str:
     while i < len(lines):
         if i in cell_at:
             k, cell = cell_at[i]
-            head = _with_tag(lines, cell) if k in tag else [lines[i]] + [lines[j] for j in cell.option_lines]
+            head = (
+                _with_tag(lines, cell)
+                if k in tag
+                else [lines[i]] + [lines[j] for j in cell.option_lines]
+            )
             out.extend(head)
             out.extend(cell_sources[k].split("\n") if cell.body else [])
             i = cell.close_line
@@ -354,25 +457,42 @@ def generate(text: str, name: str = "<solution>") -> str:
 
 
 def _note_position(lines: list[str], cells: list[Cell]) -> int:
-    """Index of the line after which the "generated" note goes: the end of the front matter, or the end
-    of a first ``remove-cell`` cell (the Colab set-up cell, which must stay the notebook's first cell)."""
+    """Index of the line after which the "generated" note goes: the end of the front
+    matter, or the end of a first ``remove-cell`` cell (the Colab set-up cell, which
+    must stay the notebook's first cell)."""
     if not lines or lines[0] != "---" or "---" not in lines[1:]:
         return -1
     end = lines.index("---", 1)
     first = next((j for j in range(end + 1, len(lines)) if lines[j].strip()), None)
     for cell in cells:
-        if cell.fence_line == first and any("remove-cell" in lines[j] for j in cell.option_lines):
+        if cell.fence_line == first and any(
+            "remove-cell" in lines[j] for j in cell.option_lines
+        ):
             return cell.close_line
     return end
 
 
-def _assert_no_leak(result: str, solution_lines: set[str], lines: list[str], dropped: set[int], name: str) -> None:
-    """Refuse to return a student version that still contains a line unique to a solution region."""
+def _assert_no_leak(
+    result: str,
+    solution_lines: set[str],
+    lines: list[str],
+    dropped: set[int],
+    name: str,
+) -> None:
+    """Refuse to return a student version that still contains a line unique to a
+    solution region."""
     kept = {line.strip() for i, line in enumerate(lines) if i not in dropped}
-    unique = {s for s in solution_lines if s and s not in kept and not s.startswith(HINT_PREFIX)}
+    unique = {
+        s
+        for s in solution_lines
+        if s and s not in kept and not s.startswith(HINT_PREFIX)
+    }
     leaked = unique & {line.strip() for line in result.split("\n")}
     if leaked:
-        raise MarkerError(f"{name}: refusing to write the exercise, solution lines leaked: {sorted(leaked)[:3]}")
+        raise MarkerError(
+            f"{name}: refusing to write the exercise, solution lines leaked: "
+            f"{sorted(leaked)[:3]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -384,38 +504,73 @@ class Pair:
 
 
 def pairs(solutions: Path, exercises: Path) -> list[Pair]:
-    """The ``*.md`` notebooks of ``solutions`` (not ``README.md``) and their targets in ``exercises``."""
-    return [Pair(p, exercises / p.name) for p in sorted(solutions.glob("*.md")) if p.name.lower() != "readme.md"]
+    """The ``*.md`` notebooks of ``solutions`` (not ``README.md``) and their targets in
+    ``exercises``."""
+    return [
+        Pair(p, exercises / p.name)
+        for p in sorted(solutions.glob("*.md"))
+        if p.name.lower() != "readme.md"
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Regenerate (or with ``--check`` verify) ``exercises/``. Exit 0 ok, 1 out of date, 2 bad markers."""
-    parser = argparse.ArgumentParser(prog="python -m course_grader.markers", description=__doc__.split("\n")[0])
-    parser.add_argument("--solutions", type=Path, default=Path("solutions"), help="instructor notebooks")
-    parser.add_argument("--exercises", type=Path, default=Path("exercises"), help="generated student notebooks")
-    parser.add_argument("--check", action="store_true", help="do not write; exit 1 if exercises/ is out of date")
+    """Regenerate (or with ``--check`` verify) ``exercises/``. Exit 0 ok, 1 out of date,
+    2 bad markers."""
+    parser = argparse.ArgumentParser(
+        prog="python -m course_grader.markers", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--solutions", type=Path, default=Path("solutions"), help="instructor notebooks"
+    )
+    parser.add_argument(
+        "--exercises",
+        type=Path,
+        default=Path("exercises"),
+        help="generated student notebooks",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if exercises/ is out of date",
+    )
     args = parser.parse_args(argv)
     if not args.solutions.is_dir():
-        print(f"error: no solutions folder {args.solutions}; run from the repository root or pass --solutions",
-              file=sys.stderr)
+        print(
+            f"error: no solutions folder {args.solutions}; run from the repository "
+            "root or pass --solutions",
+            file=sys.stderr,
+        )
         return 2
     todo = pairs(args.solutions, args.exercises)
     generated: dict[Path, str] = {}
     for pair in todo:
         try:
-            generated[pair.exercise] = generate(pair.solution.read_text(encoding="utf-8"), str(pair.solution))
+            generated[pair.exercise] = generate(
+                pair.solution.read_text(encoding="utf-8"), str(pair.solution)
+            )
         except MarkerError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
     stale = [p for p in sorted(args.exercises.glob("*.md")) if p not in generated]
     if args.check:
-        outdated = [p for p, text in generated.items() if not p.is_file() or p.read_text(encoding="utf-8") != text]
+        outdated = [
+            p
+            for p, text in generated.items()
+            if not p.is_file() or p.read_text(encoding="utf-8") != text
+        ]
         for path in outdated:
             print(f"out of date: {path}", file=sys.stderr)
         for path in stale:
-            print(f"no solution notebook generates {path}; delete it or add solutions/{path.name}", file=sys.stderr)
+            print(
+                f"no solution notebook generates {path}; delete it or add "
+                f"solutions/{path.name}",
+                file=sys.stderr,
+            )
         if outdated or stale:
-            print("run `python -m course_grader.markers` to regenerate exercises/", file=sys.stderr)
+            print(
+                "run `python -m course_grader.markers` to regenerate exercises/",
+                file=sys.stderr,
+            )
             return 1
         print(f"exercises/ is up to date ({len(generated)} notebooks)")
         return 0

@@ -1,10 +1,11 @@
 """The self-checks catch the classic mistakes, say why, and never reveal an answer.
 
-Each mistake of :data:`MISTAKES` is the reference solution with one classic error planted in it
-(``std = exp(logvar)``, ``log(sigmoid(x))``, ``log`` where ``xlogy`` is needed, ...): the public
-``check`` must fail it with a message that names the problem. The reference solutions pass every
-case, public and instructor; trivial answers (zeros of the right shape) pass none; and no stub of a
-generated exercise shows a line of its solution.
+Each mistake of :data:`MISTAKES` is the reference solution with one classic error
+planted in it (``std = exp(logvar)``, ``log(sigmoid(x))``, ``log`` where ``xlogy`` is
+needed, ...): the public ``check`` must fail it with a message that names the problem.
+The reference solutions pass every case, public and instructor; trivial answers (zeros
+of the right shape) pass none; and no stub of a generated exercise shows a line of its
+solution.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _one_thread() -> Any:
     torch.set_num_threads(threads)
 
 
-# ------------------------------------------------------------------------------ the mistakes
+# ------------------------------------------------------------------------------ the
+# mistakes
 def _log_pixel_log_likelihood(x: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     return (x * probs.log() + (1 - x) * (1 - probs).log()).flatten(1).sum(dim=1)
 
@@ -45,18 +47,26 @@ def _clamped_pixel_log_likelihood(x: torch.Tensor, probs: torch.Tensor) -> torch
     return (x * p.log() + (1 - x) * (1 - p).log()).flatten(1).sum(dim=1)
 
 
-def _exp_sum_posterior(x: torch.Tensor, probs: torch.Tensor, log_prior: torch.Tensor) -> torch.Tensor:
+def _exp_sum_posterior(
+    x: torch.Tensor, probs: torch.Tensor, log_prior: torch.Tensor
+) -> torch.Tensor:
     flat_x, flat_p = x.flatten(1), probs.flatten(1)
-    joint = (flat_x @ flat_p.log().T + (1 - flat_x) @ (1 - flat_p).log().T + log_prior).exp()
+    joint = (
+        flat_x @ flat_p.log().T + (1 - flat_x) @ (1 - flat_p).log().T + log_prior
+    ).exp()
     return (joint / joint.sum(dim=1, keepdim=True)).log()
 
 
-def _one_draw_sampler(probs: torch.Tensor, y: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def _one_draw_sampler(
+    probs: torch.Tensor, y: int, n: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     one = torch.bernoulli(probs[y], generator=generator)
     return one.expand(n, *one.shape)
 
 
-def _threshold_sampler(probs: torch.Tensor, y: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def _threshold_sampler(
+    probs: torch.Tensor, y: int, n: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     return (probs[y] > 0.5).float().expand(n, *probs.shape[1:])
 
 
@@ -91,23 +101,37 @@ def _squared_code_distance(queries: torch.Tensor, codes: torch.Tensor) -> torch.
     return torch.cdist(queries, codes).pow(2).min(dim=1).values
 
 
-def _uniform_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def _uniform_noise(
+    x: torch.Tensor, sigma: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     return (x + sigma * torch.rand(x.shape, generator=generator)).clamp(-1, 1)
 
 
-def _centred_uniform_noise(x: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    return (x + sigma * 3**0.5 * (2 * torch.rand(x.shape, generator=generator) - 1)).clamp(-1, 1)
+def _centred_uniform_noise(
+    x: torch.Tensor, sigma: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    return (
+        x + sigma * 3**0.5 * (2 * torch.rand(x.shape, generator=generator) - 1)
+    ).clamp(-1, 1)
 
 
-def _dropout_mask(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def _dropout_mask(
+    x: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
     return F.dropout(x, p)
 
 
-def _zero_fill_mask(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    return torch.where(torch.rand(x.shape, generator=generator) >= p, x, torch.zeros_like(x))
+def _zero_fill_mask(
+    x: torch.Tensor, p: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    return torch.where(
+        torch.rand(x.shape, generator=generator) >= p, x, torch.zeros_like(x)
+    )
 
 
-def _noisy_target_loss(model: Any, x: torch.Tensor, corrupt: Callable[..., Any]) -> torch.Tensor:
+def _noisy_target_loss(
+    model: Any, x: torch.Tensor, corrupt: Callable[..., Any]
+) -> torch.Tensor:
     noisy = corrupt(x)
     return (model(noisy) - noisy).pow(2).flatten(1).sum(1).mean()
 
@@ -116,7 +140,9 @@ def _batch_psnr(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(1 / F.mse_loss(a, b))
 
 
-def _inverted_paste(output: torch.Tensor, corrupted: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def _inverted_paste(
+    output: torch.Tensor, corrupted: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     return mask * output + (1 - mask) * corrupted
 
 
@@ -135,20 +161,33 @@ def _log_inception_score(probs: torch.Tensor, splits: int = 1) -> float:
 
 def _mean_of_exp_score(probs: torch.Tensor, splits: int = 1) -> float:
     marginal = probs.mean(0, keepdim=True)
-    return float(torch.exp((torch.xlogy(probs, probs) - torch.xlogy(probs, marginal)).sum(1)).mean())
+    return float(
+        torch.exp(
+            (torch.xlogy(probs, probs) - torch.xlogy(probs, marginal)).sum(1)
+        ).mean()
+    )
 
 
 def _no_split_score(probs: torch.Tensor, splits: int = 1) -> float:
     return solution("dcgan_is")(probs, 1)
 
 
-def _swapped_pair_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
-                     logvar_p: torch.Tensor) -> torch.Tensor:
+def _swapped_pair_kl(
+    mu_q: torch.Tensor,
+    logvar_q: torch.Tensor,
+    mu_p: torch.Tensor,
+    logvar_p: torch.Tensor,
+) -> torch.Tensor:
     return solution("vae_kl_pair")(mu_p, logvar_p, mu_q, logvar_q)
 
 
-def _std_pair_kl(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
-                 logvar_p: torch.Tensor) -> torch.Tensor:  # exp(logvar) taken as the standard deviation
+def _std_pair_kl(
+    mu_q: torch.Tensor,
+    logvar_q: torch.Tensor,
+    mu_p: torch.Tensor,
+    # exp(logvar) taken as the standard deviation
+    logvar_p: torch.Tensor,
+) -> torch.Tensor:
     return solution("vae_kl_pair")(mu_q, 2 * logvar_q, mu_p, 2 * logvar_p)
 
 
@@ -156,15 +195,23 @@ def _std_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return solution("vae_kl")(mu, 2 * logvar)
 
 
-def _exp_logvar_std(mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None) -> torch.Tensor:
+def _exp_logvar_std(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None
+) -> torch.Tensor:
     return mu + torch.exp(logvar) * torch.randn(mu.shape, generator=generator)
 
 
-def _normal_sampler(mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None) -> torch.Tensor:
-    return torch.normal(mu.detach(), torch.exp(0.5 * logvar).detach(), generator=generator)
+def _normal_sampler(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None
+) -> torch.Tensor:
+    return torch.normal(
+        mu.detach(), torch.exp(0.5 * logvar).detach(), generator=generator
+    )
 
 
-def _uniform_reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None) -> torch.Tensor:
+def _uniform_reparameterize(
+    mu: torch.Tensor, logvar: torch.Tensor, generator: Any = None
+) -> torch.Tensor:
     return mu + torch.exp(0.5 * logvar) * torch.rand(mu.shape, generator=generator)
 
 
@@ -173,14 +220,25 @@ def _log_sigmoid_loglik(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).flatten(1).sum(1)
 
 
-def _pixel_mean_vae_loss(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-                         beta: float = 1.0) -> torch.Tensor:
+def _pixel_mean_vae_loss(
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    mu: torch.Tensor,
+    logvar: torch.Tensor,
+    beta: float = 1.0,
+) -> torch.Tensor:
     recon = F.binary_cross_entropy_with_logits(logits, x)
     return recon + beta * solution("vae_kl")(mu, logvar).mean()
 
 
-def _plus_kl_elbo(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    log_px = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+def _plus_kl_elbo(
+    logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    log_px = (
+        -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+        .flatten(1)
+        .sum(1)
+    )
     return log_px + solution("vae_kl")(mu, logvar)
 
 
@@ -211,11 +269,18 @@ def _log_jensen_shannon(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return 0.5 * ((p * (p / m).log()).sum(1) + (q * (q / m).log()).sum(1))
 
 
-def _log_sigmoid_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return -torch.log(torch.sigmoid(real_logits)).mean() - torch.log(1 - torch.sigmoid(fake_logits)).mean()
+def _log_sigmoid_d_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
+    return (
+        -torch.log(torch.sigmoid(real_logits)).mean()
+        - torch.log(1 - torch.sigmoid(fake_logits)).mean()
+    )
 
 
-def _pooled_d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+def _pooled_d_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor
+) -> torch.Tensor:
     logits = torch.cat([real_logits, fake_logits])
     labels = torch.cat([torch.ones_like(real_logits), torch.zeros_like(fake_logits)])
     return F.binary_cross_entropy_with_logits(logits, labels)
@@ -231,39 +296,60 @@ def _sign_gradients(fake_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     return d, d - 1
 
 
-def _true_division_size(size: int, kernel: int, stride: int = 1, padding: int = 0, transposed: bool = False,
-                        output_padding: int = 0) -> int:
+def _true_division_size(
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    transposed: bool = False,
+    output_padding: int = 0,
+) -> int:
     if transposed:
         return (size - 1) * stride - 2 * padding + kernel + output_padding
     return round((size + 2 * padding - kernel) / stride + 1)
 
 
-def _conv_formula_everywhere(size: int, kernel: int, stride: int = 1, padding: int = 0, transposed: bool = False,
-                             output_padding: int = 0) -> int:
+def _conv_formula_everywhere(
+    size: int,
+    kernel: int,
+    stride: int = 1,
+    padding: int = 0,
+    transposed: bool = False,
+    output_padding: int = 0,
+) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
 def _stride_one_overlap(n_in: int, kernel: int, stride: int) -> torch.Tensor:
     counts = torch.zeros((n_in - 1) * stride + kernel, dtype=torch.int64)
     for i in range(n_in):
-        counts[i:i + kernel] += 1
+        counts[i : i + kernel] += 1
     return counts
 
 
-def _no_root_swiss_roll(n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def _no_root_swiss_roll(
+    n: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     u = torch.rand(n, generator=generator)
     radius, angle = 3.0 * u, 4 * math.pi * u
     return torch.stack([radius * torch.cos(angle), radius * torch.sin(angle)], dim=1)
 
 
-def _uniform_mixture(n: int, n_components: int = 10, radius: float = 1.4, std: float = 0.1,
-                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _uniform_mixture(
+    n: int,
+    n_components: int = 10,
+    radius: float = 1.4,
+    std: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     points, k = solution("aae_mixture")(n, n_components, radius, 0.0, generator)
     return points + std * torch.rand((n, 2), generator=generator), k
 
 
 def _count_occupancy(codes: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
-    return torch.bincount(torch.cdist(codes, centres).argmin(1), minlength=len(centres)).double()
+    return torch.bincount(
+        torch.cdist(codes, centres).argmin(1), minlength=len(centres)
+    ).double()
 
 
 def _biased_mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Any) -> float:
@@ -276,13 +362,19 @@ def _biased_mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Any) -> float:
 
 def _plus_cross_mmd(x: torch.Tensor, y: torch.Tensor, bandwidths: Any) -> float:
     unbiased = solution("aae_mmd")(x, y, bandwidths)
-    cross = float(sum(torch.exp(-torch.cdist(x.double(), y.double()).pow(2) / (2 * h * h)).mean()
-                      for h in bandwidths))
+    cross = float(
+        sum(
+            torch.exp(-torch.cdist(x.double(), y.double()).pow(2) / (2 * h * h)).mean()
+            for h in bandwidths
+        )
+    )
     return unbiased + 4 * cross
 
 
 def _laplacian_variance(images: torch.Tensor) -> torch.Tensor:
-    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(
+        1, 1, 3, 3
+    )
     return F.conv2d(images[:, :1], kernel).flatten(1).var(dim=1, unbiased=False)
 
 
@@ -290,7 +382,9 @@ def _most_probable(plausible: torch.Tensor, weights: torch.Tensor) -> torch.Tens
     return plausible[weights.argmax()]
 
 
-def _linear_only(z_a: torch.Tensor, z_b: torch.Tensor, ts: Any, mode: str = "linear") -> torch.Tensor:
+def _linear_only(
+    z_a: torch.Tensor, z_b: torch.Tensor, ts: Any, mode: str = "linear"
+) -> torch.Tensor:
     t = torch.as_tensor(ts, dtype=z_a.dtype).view(-1, 1)
     return (1 - t) * z_a.flatten() + t * z_b.flatten()
 
@@ -354,10 +448,14 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "mistake", "phrase"), MISTAKES,
-                         ids=[f"{n}-{m.__name__.strip('_')}" for n, m, _ in MISTAKES])
+@pytest.mark.parametrize(
+    ("name", "mistake", "phrase"),
+    MISTAKES,
+    ids=[f"{n}-{m.__name__.strip('_')}" for n, m, _ in MISTAKES],
+)
 def test_the_public_check_catches_each_classic_mistake_and_says_why(
-        name: str, mistake: Callable[..., Any], phrase: str, capsys: pytest.CaptureFixture) -> None:
+    name: str, mistake: Callable[..., Any], phrase: str, capsys: pytest.CaptureFixture
+) -> None:
     assert check(name, mistake, verbose=False) is False
     check(name, mistake)
     report = capsys.readouterr().out
@@ -367,22 +465,33 @@ def test_the_public_check_catches_each_classic_mistake_and_says_why(
 
 
 def test_every_lesson_has_a_planted_mistake() -> None:
-    covered = {next(e.lesson for e in EXERCISES if e.name == name) for name, _, _ in MISTAKES}
+    covered = {
+        next(e.lesson for e in EXERCISES if e.name == name) for name, _, _ in MISTAKES
+    }
     assert covered == set(LESSONS)
 
 
-# ------------------------------------------------------------------------------ right and trivial answers
+# ------------------------------------------------------------------------------ right
+# and trivial answers
 @pytest.mark.parametrize("name", NAMES)
 def test_the_reference_solution_passes_every_case(name: str) -> None:
-    failed = [(r.description, r.message) for r in outcomes(name, solution(name)) if not r.passed]
+    failed = [
+        (r.description, r.message)
+        for r in outcomes(name, solution(name))
+        if not r.passed
+    ]
     assert failed == []
 
 
 def _trivial(reference: Callable[..., Any], kind: str) -> Callable[..., Any]:
-    """A function returning zeros (or ones) shaped like the reference's answer: right shape, no work."""
+    """A function returning zeros (or ones) shaped like the reference's answer: right
+    shape, no work."""
+
     def fill(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
-            return torch.zeros_like(value) if kind == "zeros" else torch.ones_like(value)
+            return (
+                torch.zeros_like(value) if kind == "zeros" else torch.ones_like(value)
+            )
         if isinstance(value, tuple):
             return tuple(fill(v) for v in value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -395,20 +504,27 @@ def _trivial(reference: Callable[..., Any], kind: str) -> Callable[..., Any]:
     return trivial
 
 
-MODULE_EXERCISES = ("ae_model", "gan_mbd", "dcgan_init", "dcgan_block")  # they build or change modules
+# they build or change modules
+MODULE_EXERCISES = ("ae_model", "gan_mbd", "dcgan_init", "dcgan_block")
 TENSOR_EXERCISES = [e.name for e in EXERCISES if e.name not in MODULE_EXERCISES]
 
 
 @pytest.mark.parametrize("kind", ["zeros", "ones"])
 @pytest.mark.parametrize("name", TENSOR_EXERCISES)
 def test_trivial_answers_of_the_right_shape_earn_nothing(name: str, kind: str) -> None:
-    passed = [r.description for r in outcomes(name, _trivial(solution(name), kind)) if r.passed]
+    passed = [
+        r.description
+        for r in outcomes(name, _trivial(solution(name), kind))
+        if r.passed
+    ]
     assert passed == []
 
 
-# ------------------------------------------------------------------------------ hints never give the answer
+# ------------------------------------------------------------------------------ hints
+# never give the answer
 def _stub_comments(text: str) -> list[str]:
-    """The ``# Hint:`` comment lines (and their continuations) of every stub of a generated notebook."""
+    """The ``# Hint:`` comment lines (and their continuations) of every stub of a
+    generated notebook."""
     lines = text.split("\n")
     out = []
     for i, line in enumerate(lines):
@@ -421,11 +537,18 @@ def _stub_comments(text: str) -> list[str]:
 
 
 def _code_lines(lesson: int) -> set[str]:
-    """Every line of code inside the solution regions of a lesson (stripped, comments excluded)."""
-    text = (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8")
+    """Every line of code inside the solution regions of a lesson (stripped, comments
+    excluded)."""
+    text = (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(
+        encoding="utf-8"
+    )
     regions = re.findall(rf"{markers.BEGIN}\n(.*?){markers.END}", text, re.S)
-    return {line.strip() for region in regions for line in region.split("\n")
-            if line.strip() and not line.strip().startswith("#")}
+    return {
+        line.strip()
+        for region in regions
+        for line in region.split("\n")
+        if line.strip() and not line.strip().startswith("#")
+    }
 
 
 def _normal(text: str) -> str:
@@ -433,19 +556,31 @@ def _normal(text: str) -> str:
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_no_stub_hint_or_check_message_contains_a_line_of_the_solution(lesson: int) -> None:
-    generated = markers.generate((ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8"))
+def test_no_stub_hint_or_check_message_contains_a_line_of_the_solution(
+    lesson: int,
+) -> None:
+    generated = markers.generate(
+        (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(
+            encoding="utf-8"
+        )
+    )
     hints = _stub_comments(generated)
     assert hints, "every lesson's stubs carry hints"
-    messages = hints + [case.hint for e in EXERCISES if e.lesson == lesson for case in e.all_cases()]
+    messages = hints + [
+        case.hint for e in EXERCISES if e.lesson == lesson for case in e.all_cases()
+    ]
     for line in _code_lines(lesson):
-        if len(_normal(line)) < 12 or line.startswith(("return torch.stack", "probs = []")):
+        if len(_normal(line)) < 12 or line.startswith(
+            ("return torch.stack", "probs = []")
+        ):
             continue  # too short to be an answer ("return x", "probs = []")
         for message in messages:
             assert _normal(line) not in _normal(message), (line, message)
 
 
-def test_a_failure_message_never_prints_the_expected_numbers(capsys: pytest.CaptureFixture) -> None:
+def test_a_failure_message_never_prints_the_expected_numbers(
+    capsys: pytest.CaptureFixture,
+) -> None:
     wrong = lambda x, probs: _log_pixel_log_likelihood(x, probs) * 1.01  # noqa: E731
     check("pixel_loglik", wrong)
     out = capsys.readouterr().out
@@ -455,17 +590,29 @@ def test_a_failure_message_never_prints_the_expected_numbers(capsys: pytest.Capt
 
 
 def test_an_unattempted_stub_reads_as_not_attempted_yet_and_shows_no_raw_false(
-        capsys: pytest.CaptureFixture) -> None:
+    capsys: pytest.CaptureFixture,
+) -> None:
     namespace: dict[str, Any] = {}
-    stub = markers.generate((ROOT / "solutions" / "lesson0_exercises.md").read_text(encoding="utf-8"))
-    source = re.search(r"(def pixel_log_likelihood.*?raise NotImplementedError\('not attempted yet'\))", stub, re.S)
+    stub = markers.generate(
+        (ROOT / "solutions" / "lesson0_exercises.md").read_text(encoding="utf-8")
+    )
+    source = re.search(
+        r"(def pixel_log_likelihood.*?raise NotImplementedError\('not attempted "
+        r"yet'\))",
+        stub,
+        re.S,
+    )
     assert source is not None
     exec("import torch\n" + source.group(1), namespace)
-    assert check("pixel_loglik", namespace["pixel_log_likelihood"]) is None  # a notebook shows nothing after it
+    # a notebook shows nothing after it
+    assert check("pixel_loglik", namespace["pixel_log_likelihood"]) is None
     out = capsys.readouterr().out
     assert "not attempted yet" in out and "Traceback" not in out and "FAIL" not in out
-    assert all(len(line) <= 88 for line in out.splitlines())  # no horizontal scroll bar on the page
-    assert check("pixel_loglik", namespace["pixel_log_likelihood"], verbose=False) is False
+    # no horizontal scroll bar on the page
+    assert all(len(line) <= 88 for line in out.splitlines())
+    assert (
+        check("pixel_loglik", namespace["pixel_log_likelihood"], verbose=False) is False
+    )
 
 
 def test_solution_functions_are_found_for_every_exercise() -> None:
@@ -473,41 +620,64 @@ def test_solution_functions_are_found_for_every_exercise() -> None:
         assert exercise.function in solution_functions(exercise.lesson), exercise.name
 
 
-# ------------------------------------------------------------------------------ what a student's page holds
+# ------------------------------------------------------------------------------ what a
+# student's page holds
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_each_lesson_mixes_kinds_and_ends_with_one_open_experiment_with_a_rubric(lesson: int) -> None:
-    text = (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8")
+def test_each_lesson_mixes_kinds_and_ends_with_one_open_experiment_with_a_rubric(
+    lesson: int,
+) -> None:
+    text = (ROOT / "solutions" / f"lesson{lesson}_exercises.md").read_text(
+        encoding="utf-8"
+    )
     kinds = re.findall(r"^## Exercise \d+\.\d+ \(([^)]*)\)", text, re.M)
     assert len(kinds) >= 4 and len({kind.split(",")[0] for kind in kinds}) >= 3, kinds
     assert sum(kind == "open experiment" for kind in kinds) == 1
-    open_part = text[text.index("(open experiment)"):]
+    open_part = text[text.index("(open experiment)") :]
     assert markers.RUBRIC_BEGIN in open_part and "Rubric (instructor only)" in open_part
-    assert len([e for e in EXERCISES if e.lesson == lesson]) >= 3  # graded exercises with self-checks
+    # graded exercises with self-checks
+    assert len([e for e in EXERCISES if e.lesson == lesson]) >= 3
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_the_student_page_has_no_rubric_and_no_cell_expected_to_raise(lesson: int) -> None:
-    student = (ROOT / "exercises" / f"lesson{lesson}_exercises.md").read_text(encoding="utf-8")
+def test_the_student_page_has_no_rubric_and_no_cell_expected_to_raise(
+    lesson: int,
+) -> None:
+    student = (ROOT / "exercises" / f"lesson{lesson}_exercises.md").read_text(
+        encoding="utf-8"
+    )
     assert "Rubric" not in student and "RUBRIC" not in student
     assert markers.RAISES_TAG not in student  # no traceback on the published page
     assert student.count("raise NotImplementedError('not attempted yet')") == len(
-        [e for e in EXERCISES if e.lesson == lesson])
-    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", student, re.S)[1:]  # after the Colab set-up cell
-    assert len(cells) > 5 and [line for cell in cells for line in cell.split("\n") if len(line) > 88] == []
+        [e for e in EXERCISES if e.lesson == lesson]
+    )
+    # after the Colab set-up cell
+    cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", student, re.S)[1:]
+    assert (
+        len(cells) > 5
+        and [line for cell in cells for line in cell.split("\n") if len(line) > 88]
+        == []
+    )
 
 
 def test_an_unmodified_student_notebook_shows_no_error_no_raw_value_and_no_warning(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """Lesson 3's student notebook, run as a reader runs it: every check reads 'not attempted yet'."""
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Lesson 3's student notebook, run as a reader runs it: every check reads 'not
+    attempted yet'."""
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     notebook = jupytext.read(ROOT / "exercises" / "lesson3_exercises.md")
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", allow_errors=True
+    ).execute()
     outputs = [out for cell in notebook.cells for out in cell.get("outputs", [])]
-    shown = [(out.output_type, getattr(out, "name", "")) for out in outputs if out.output_type != "stream"
-             or out.name == "stderr"]
+    shown = [
+        (out.output_type, getattr(out, "name", ""))
+        for out in outputs
+        if out.output_type != "stream" or out.name == "stderr"
+    ]
     assert shown == []  # no traceback, no raw True/False, nothing on stderr
     reports = sum("not attempted yet" in out.get("text", "") for out in outputs)
     assert reports == len([e for e in EXERCISES if e.lesson == 3])

@@ -1,4 +1,5 @@
-"""The exercise generator: stubs from marked regions, loud failure on malformed markers, no leaks."""
+"""The exercise generator: stubs from marked regions, loud failure on malformed markers,
+no leaks."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from course_grader import markers
 from course_grader.markers import BEGIN, END, MarkerError, generate
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = "---\njupytext:\n  text_representation:\n    extension: .md\n---\n\n# Title\n\n"
+HEADER = (
+    "---\njupytext:\n  text_representation:\n    extension: .md\n---\n\n# Title\n\n"
+)
 
 
 def notebook(*cells: str) -> str:
     """A MyST notebook whose code cells are ``cells``."""
-    return HEADER + "\n".join(f"```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells)
+    return HEADER + "\n".join(
+        f"```{{code-cell}} ipython3\n{cell}\n```\n" for cell in cells
+    )
 
 
 def code_cells(text: str) -> list[tuple[str, str]]:
@@ -27,7 +32,8 @@ def code_cells(text: str) -> list[tuple[str, str]]:
 
 SOLVED = notebook(
     "import torch",
-    "def double(x):\n    \"\"\"Twice x.\"\"\"\n    # BEGIN SOLUTION\n    # HINT: multiply by two\n    y = x * 2\n"
+    'def double(x):\n    """Twice x."""\n    # BEGIN SOLUTION\n    # HINT: multiply '
+    "by two\n    y = x * 2\n"
     "    return y\n    # END SOLUTION",
     "def plain(x):\n    # BEGIN SOLUTION\n    return x + 1\n    # END SOLUTION",
     "check('double', double)",
@@ -39,9 +45,14 @@ SOLVED = notebook(
 
 def test_region_becomes_a_stub_with_the_hint_at_the_same_indentation() -> None:
     cells = code_cells(generate(SOLVED, "s.md"))
-    assert cells[1][1] == ("def double(x):\n    \"\"\"Twice x.\"\"\"\n    # Hint: multiply by two\n"
-                           "    raise NotImplementedError('not attempted yet')")
-    assert cells[2][1] == "def plain(x):\n    raise NotImplementedError('not attempted yet')"
+    assert cells[1][1] == (
+        'def double(x):\n    """Twice x."""\n    # Hint: multiply by two\n'
+        "    raise NotImplementedError('not attempted yet')"
+    )
+    assert (
+        cells[2][1]
+        == "def plain(x):\n    raise NotImplementedError('not attempted yet')"
+    )
 
 
 def test_stub_raises_not_implemented_as_not_attempted_yet() -> None:
@@ -52,8 +63,13 @@ def test_stub_raises_not_implemented_as_not_attempted_yet() -> None:
 
 
 def test_a_long_hint_wraps_into_comment_lines_within_88_columns() -> None:
-    hint = "think about what happens to the variance when you halve the log-variance " * 3
-    source = notebook(f"def f(x):\n    # BEGIN SOLUTION\n    # HINT: {hint}\n    return x\n    # END SOLUTION")
+    hint = (
+        "think about what happens to the variance when you halve the log-variance " * 3
+    )
+    source = notebook(
+        f"def f(x):\n    # BEGIN SOLUTION\n    # HINT: {hint}\n    return x\n    # "
+        "END SOLUTION"
+    )
     body = code_cells(generate(source))[0][1].split("\n")
     assert all(len(line) <= 88 for line in body)
     assert sum(line.lstrip().startswith("#") for line in body) >= 3
@@ -61,8 +77,12 @@ def test_a_long_hint_wraps_into_comment_lines_within_88_columns() -> None:
 
 
 def test_rubrics_are_dropped_from_the_student_version() -> None:
-    source = notebook("x = 1").replace("\n```{code-cell}", "\nAnswer here.\n\n<!-- BEGIN RUBRIC -->\n"
-                                         "Full marks: names the variance.\n<!-- END RUBRIC -->\n\n```{code-cell}", 1)
+    source = notebook("x = 1").replace(
+        "\n```{code-cell}",
+        "\nAnswer here.\n\n<!-- BEGIN RUBRIC -->\n"
+        "Full marks: names the variance.\n<!-- END RUBRIC -->\n\n```{code-cell}",
+        1,
+    )
     out = generate(source, "s.md")
     assert "Answer here." in out and "Full marks" not in out and "RUBRIC" not in out
     with pytest.raises(markers.MarkerError, match="not closed"):
@@ -72,14 +92,23 @@ def test_rubrics_are_dropped_from_the_student_version() -> None:
 def test_cells_that_call_a_stub_are_tagged_and_others_are_not() -> None:
     options = [opts for opts, _ in code_cells(generate(SOLVED))]
     tagged = [markers.RAISES_TAG in opts for opts in options]
-    # import, def, def, check(...) (check reports stubs itself), call, uses the call's result, independent
+    # import, def, def, check(...) (check reports stubs itself), call, uses the call's
+    # result, independent
     assert tagged == [False, False, False, False, True, True, False]
 
 
 def test_a_demonstration_guarded_by_check_is_not_tagged() -> None:
-    guarded = "if check('double', double, verbose=False):\n    print(double(2))\nelse:\n    print('later')"
+    guarded = (
+        "if check('double', double, verbose=False):\n    "
+        "print(double(2))\nelse:\n    print('later')"
+    )
     unguarded = "if True:\n    print(double(2))"
-    options = [opts for opts, _ in code_cells(generate(notebook(*notebook_cells(), guarded, unguarded)))]
+    options = [
+        opts
+        for opts, _ in code_cells(
+            generate(notebook(*notebook_cells(), guarded, unguarded))
+        )
+    ]
     assert [markers.RAISES_TAG in opts for opts in options[-2:]] == [False, True]
 
 
@@ -89,8 +118,12 @@ def notebook_cells() -> list[str]:
 
 
 def test_existing_tags_are_kept_and_extended() -> None:
-    text = HEADER + ("```{code-cell} ipython3\n:tags: [hide-input]\ndef f():\n    # BEGIN SOLUTION\n    return 1\n"
-                     "    # END SOLUTION\n```\n\n```{code-cell} ipython3\n:tags: [hide-output]\nf()\n```\n")
+    text = HEADER + (
+        "```{code-cell} ipython3\n:tags: [hide-input]\ndef f():\n    # BEGIN "
+        "SOLUTION\n    return 1\n"
+        "    # END SOLUTION\n```\n\n```{code-cell} ipython3\n:tags: "
+        "[hide-output]\nf()\n```\n"
+    )
     out = generate(text)
     assert ":tags: [hide-input]\n" in out
     assert ":tags: [hide-output, raises-exception]\n" in out
@@ -118,7 +151,11 @@ def _solution_only_lines(text: str) -> set[str]:
     return {line for line in region - outside if line}
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("lesson*_exercises.md")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "solutions").glob("lesson*_exercises.md")),
+    ids=lambda p: p.name,
+)
 def test_no_solution_line_survives_in_the_real_exercises(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     solution_lines = _solution_only_lines(text)
@@ -131,11 +168,21 @@ def test_no_solution_line_survives_in_the_real_exercises(path: Path) -> None:
 
 
 def test_committed_exercises_are_up_to_date() -> None:
-    code = markers.main(["--solutions", str(ROOT / "solutions"), "--exercises", str(ROOT / "exercises"), "--check"])
+    code = markers.main(
+        [
+            "--solutions",
+            str(ROOT / "solutions"),
+            "--exercises",
+            str(ROOT / "exercises"),
+            "--check",
+        ]
+    )
     assert code == 0
 
 
-def test_check_mode_reports_outdated_missing_and_stale(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_check_mode_reports_outdated_missing_and_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
     solutions.mkdir()
     (solutions / "lesson9_exercises.md").write_text(SOLVED)
@@ -153,18 +200,59 @@ def test_check_mode_reports_outdated_missing_and_stale(tmp_path: Path, capsys: p
 
 
 MALFORMED = {
-    "unmatched BEGIN": ("def f():\n    # BEGIN SOLUTION\n    return 1", 11, "not closed"),
-    "END before BEGIN": ("def f():\n    return 1\n    # END SOLUTION\n    # BEGIN SOLUTION", 12, "without a matching"),
-    "nested": ("def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    return 1\n    # END SOLUTION\n"
-               "    # END SOLUTION", 12, "nested"),
-    "misspelt": ("def f():\n    # BEGIN SOLUTON\n    return 1\n    # END SOLUTION", 11, "malformed marker"),
-    "no space": ("def f():\n    #BEGIN SOLUTION\n    return 1\n    # END SOLUTION", 11, "malformed marker"),
-    "lower case": ("def f():\n    # begin solution\n    return 1\n    # end solution", 11, "malformed marker"),
-    "END OF": ("def f():\n    # BEGIN SOLUTION\n    return 1\n    # END OF SOLUTION", 13, "malformed marker"),
-    "underscore": ("def f():\n    # BEGIN_SOLUTION\n    return 1\n    # END SOLUTION", 11, "malformed marker"),
-    "inline": ("def f():\n    x = 1  # BEGIN SOLUTION\n    return x\n    # END SOLUTION", 11, "malformed marker"),
-    "misplaced hint": ("def f():\n    # BEGIN SOLUTION\n    return 1\n    # HINT: late\n    # END SOLUTION", 13,
-                       "right after"),
+    "unmatched BEGIN": (
+        "def f():\n    # BEGIN SOLUTION\n    return 1",
+        11,
+        "not closed",
+    ),
+    "END before BEGIN": (
+        "def f():\n    return 1\n    # END SOLUTION\n    # BEGIN SOLUTION",
+        12,
+        "without a matching",
+    ),
+    "nested": (
+        "def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    return 1\n    # "
+        "END SOLUTION\n"
+        "    # END SOLUTION",
+        12,
+        "nested",
+    ),
+    "misspelt": (
+        "def f():\n    # BEGIN SOLUTON\n    return 1\n    # END SOLUTION",
+        11,
+        "malformed marker",
+    ),
+    "no space": (
+        "def f():\n    #BEGIN SOLUTION\n    return 1\n    # END SOLUTION",
+        11,
+        "malformed marker",
+    ),
+    "lower case": (
+        "def f():\n    # begin solution\n    return 1\n    # end solution",
+        11,
+        "malformed marker",
+    ),
+    "END OF": (
+        "def f():\n    # BEGIN SOLUTION\n    return 1\n    # END OF SOLUTION",
+        13,
+        "malformed marker",
+    ),
+    "underscore": (
+        "def f():\n    # BEGIN_SOLUTION\n    return 1\n    # END SOLUTION",
+        11,
+        "malformed marker",
+    ),
+    "inline": (
+        "def f():\n    x = 1  # BEGIN SOLUTION\n    return x\n    # END SOLUTION",
+        11,
+        "malformed marker",
+    ),
+    "misplaced hint": (
+        "def f():\n    # BEGIN SOLUTION\n    return 1\n    # HINT: late\n    # END "
+        "SOLUTION",
+        13,
+        "right after",
+    ),
 }
 
 
@@ -177,22 +265,35 @@ def test_malformed_markers_fail_loudly_with_file_and_line(name: str) -> None:
 
 def test_a_region_may_not_cross_a_cell_boundary() -> None:
     with pytest.raises(MarkerError, match="bad.md:11: .*same code cell"):
-        generate(notebook("def f():\n    # BEGIN SOLUTION\n    return 1", "    # END SOLUTION"), "bad.md")
+        generate(
+            notebook(
+                "def f():\n    # BEGIN SOLUTION\n    return 1", "    # END SOLUTION"
+            ),
+            "bad.md",
+        )
 
 
 def test_markers_in_markdown_are_rejected() -> None:
     text = HEADER + "Some text\n# BEGIN SOLUTION\nthe answer is 42\n# END SOLUTION\n"
-    with pytest.raises(MarkerError, match="bad.md:10: solution marker outside a code cell"):
+    with pytest.raises(
+        MarkerError, match="bad.md:10: solution marker outside a code cell"
+    ):
         generate(text, "bad.md")
 
 
-def test_a_malformed_marker_makes_the_command_fail_and_write_nothing(tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture) -> None:
+def test_a_malformed_marker_makes_the_command_fail_and_write_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
     solutions.mkdir()
     (solutions / "a.md").write_text(SOLVED)
-    (solutions / "b.md").write_text(notebook("def f():\n    # BEGIN SOLUTON\n    return 42\n    # END SOLUTION"))
-    assert markers.main(["--solutions", str(solutions), "--exercises", str(exercises)]) == 2
+    (solutions / "b.md").write_text(
+        notebook("def f():\n    # BEGIN SOLUTON\n    return 42\n    # END SOLUTION")
+    )
+    assert (
+        markers.main(["--solutions", str(solutions), "--exercises", str(exercises)])
+        == 2
+    )
     assert "b.md:11" in capsys.readouterr().err
     assert not exercises.exists()
 
@@ -200,4 +301,6 @@ def test_a_malformed_marker_makes_the_command_fail_and_write_nothing(tmp_path: P
 def test_leak_guard_refuses_a_result_that_contains_a_solution_line() -> None:
     lines = ["x", "    secret = 42", "y"]
     with pytest.raises(MarkerError, match="leaked"):
-        markers._assert_no_leak("x\n    secret = 42\n", {"secret = 42"}, lines, {1}, "s.md")
+        markers._assert_no_leak(
+            "x\n    secret = 42\n", {"secret = 42"}, lines, {1}, "s.md"
+        )

@@ -1,7 +1,8 @@
 """Lesson 1's claims: a linear autoencoder finds the PCA subspace; a deep one beats PCA.
 
-Each claim trains with the lesson's own recipe and budget (``ae`` for the deep autoencoders,
-``linear_ae`` for the linear one) on the lesson's data, with the seed of the run.
+Each claim trains with the lesson's own recipe and budget (``ae`` for the deep
+autoencoders, ``linear_ae`` for the linear one) on the lesson's data, with the seed of
+the run.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ def _data(
     x_train = to_signed(images)
     x_test = to_signed(load_mnist("test")[0][: settings.profile.n_test])
     budget = settings.profile.budget(recipe)
-    subset = x_train if budget.n_train is None else stratified_subset(
-        x_train, labels, budget.n_train, seed=settings.seed
-    )[0]
+    subset = (
+        x_train
+        if budget.n_train is None
+        else stratified_subset(x_train, labels, budget.n_train, seed=settings.seed)[0]
+    )
     return x_train, labels, x_test, PCA(subset)
 
 
@@ -41,13 +44,18 @@ def _test_mse(reconstruction: torch.Tensor, x_test: torch.Tensor) -> float:
 
 
 def claim_linear_ae_finds_pca(settings: Settings) -> Outcome:
-    """A linear autoencoder (d = 10) is within 5 % of PCA's test error; PCA's first 5 axes lie in its span (< 5°)."""
+    """A linear autoencoder (d = 10) is within 5 % of PCA's test error; PCA's first 5
+    axes lie in its span (< 5°)."""
     d = 10
     x_train, labels, x_test, pca = _data(settings, "linear_ae")
     torch.manual_seed(settings.seed)
     model, _ = fit_autoencoder(
-        LinearAutoencoder(d), x_train, labels=labels,
-        budget=settings.profile.budget("linear_ae"), device=settings.device, seed=settings.seed,
+        LinearAutoencoder(d),
+        x_train,
+        labels=labels,
+        budget=settings.profile.budget("linear_ae"),
+        device=settings.device,
+        seed=settings.seed,
     )
     with torch.no_grad():
         linear_mse = _test_mse(model(x_test.to(settings.device)), x_test)
@@ -58,25 +66,37 @@ def claim_linear_ae_finds_pca(settings: Settings) -> Outcome:
     leading = np.degrees(subspace_angles(learned, axes[:, : d // 2])).max()
     ratio = linear_mse / pca_mse
     return Outcome(
-        values={"linear_mse": linear_mse, "pca_mse": pca_mse, "mse_ratio": ratio,
-                "max_angle_leading_half": float(leading), "median_angle": float(np.median(angles)),
-                "max_angle": float(angles.max())},
+        values={
+            "linear_mse": linear_mse,
+            "pca_mse": pca_mse,
+            "mse_ratio": ratio,
+            "max_angle_leading_half": float(leading),
+            "median_angle": float(np.median(angles)),
+            "max_angle": float(angles.max()),
+        },
         passed=ratio < 1.05 and leading < 5.0,
     )
 
 
 def claim_deep_ae_beats_pca(settings: Settings) -> Outcome:
-    """A deep autoencoder (784-512-128-d, linear code) beats PCA on test error at d = 10 and d = 30."""
+    """A deep autoencoder (784-512-128-d, linear code) beats PCA on test error at d = 10
+    and d = 30."""
     x_train, labels, x_test, pca = _data(settings, "ae")
     values: dict[str, float] = {}
     for d in (10, 30):
         torch.manual_seed(settings.seed)
         model, _ = fit_autoencoder(
-            DeepAutoencoder(d), x_train, labels=labels,
-            budget=settings.profile.budget("ae"), device=settings.device, seed=settings.seed,
+            DeepAutoencoder(d),
+            x_train,
+            labels=labels,
+            budget=settings.profile.budget("ae"),
+            device=settings.device,
+            seed=settings.seed,
         )
         with torch.no_grad():
-            values[f"deep_mse_d{d}"] = _test_mse(model(x_test.to(settings.device)), x_test)
+            values[f"deep_mse_d{d}"] = _test_mse(
+                model(x_test.to(settings.device)), x_test
+            )
         values[f"pca_mse_d{d}"] = _test_mse(pca.reconstruct(x_test, d), x_test)
     passed = all(values[f"deep_mse_d{d}"] < values[f"pca_mse_d{d}"] for d in (10, 30))
     return Outcome(values=values, passed=passed)

@@ -1,5 +1,5 @@
-"""Lesson 2's claims: the denoising autoencoder against the plain one at an equal budget, and the
-2-D denoiser as a score model that samples by iterated denoising."""
+"""Lesson 2's claims: the denoising autoencoder against the plain one at an equal
+budget, and the 2-D denoiser as a score model that samples by iterated denoising."""
 
 from __future__ import annotations
 
@@ -26,44 +26,65 @@ BLOB_STD, SIGMA = 0.1, 0.3  # the lesson's toy: blob width and noise level
 
 
 def claim_toy_denoiser_score_and_sampling(settings: Settings) -> Outcome:
-    """2-D denoiser: score cosine to the exact score > 0.9; its Langevin chain puts > 90 % near a blob, all 8 hit."""
+    """2-D denoiser: score cosine to the exact score > 0.9; its Langevin chain puts >
+    90 % near a blob, all 8 hit."""
     generator = torch.Generator().manual_seed(settings.seed)
     points, _ = ring_of_gaussians(2048, std=BLOB_STD, generator=generator)
     denoiser, _ = fit_point_denoiser(
-        PointDenoiser(), points, budget=settings.profile.budget("toy_dae"), sigma=SIGMA,
+        PointDenoiser(),
+        points,
+        budget=settings.profile.budget("toy_dae"),
+        sigma=SIGMA,
         seed=settings.seed,
     )
     blurred_std = math.sqrt(BLOB_STD**2 + SIGMA**2)
     probe = points[:1000] + SIGMA * torch.randn(1000, 2, generator=generator)
     with torch.no_grad():
         learned = denoiser.score(probe, SIGMA)
-    cosine = float(nn.functional.cosine_similarity(
-        learned, mixture_score(probe, ring_means(), blurred_std), dim=1
-    ).median())
+    cosine = float(
+        nn.functional.cosine_similarity(
+            learned, mixture_score(probe, ring_means(), blurred_std), dim=1
+        ).median()
+    )
     start = (torch.rand(2000, 2, generator=generator) * 2 - 1) * 3
     chain = langevin_chain(denoiser, start, sigma=SIGMA, steps=100, generator=generator)
     after = modes_covered(chain, std=blurred_std)
     return Outcome(
-        values={"median_cosine": cosine, "near_a_blob": after.quality, "blobs_reached": after.modes_hit},
+        values={
+            "median_cosine": cosine,
+            "near_a_blob": after.quality,
+            "blobs_reached": after.modes_hit,
+        },
         passed=cosine > 0.9 and after.quality > 0.9 and after.modes_hit == 8,
     )
 
 
 def claim_dae_vs_ae_equal_budget(settings: Settings) -> Outcome:
-    """Equal budgets: the AE copies clean digits better; the DAE restores 50 %-dropped ones at < half its error."""
+    """Equal budgets: the AE copies clean digits better; the DAE restores 50 %-dropped
+    ones at < half its error."""
     images, labels = load_mnist("train")
     x_train = to_signed(images)
-    x_test = to_signed(load_mnist("test")[0][: settings.profile.n_test]).to(settings.device)
+    x_test = to_signed(load_mnist("test")[0][: settings.profile.n_test]).to(
+        settings.device
+    )
     budget = settings.profile.budget("dae")
     models = {}
     for name, corruption in (("dae", Corruption("dropout", 0.5)), ("ae", None)):
         torch.manual_seed(settings.seed)
         models[name], _ = fit_autoencoder(
-            Autoencoder(500), x_train, labels=labels, budget=budget, device=settings.device,
-            corruption=corruption, seed=settings.seed,
+            Autoencoder(500),
+            x_train,
+            labels=labels,
+            budget=budget,
+            device=settings.device,
+            corruption=corruption,
+            seed=settings.seed,
         )
     corrupted, _ = corrupt_dropout(
-        x_test.cpu(), 0.5, torch.Generator().manual_seed(settings.seed), value_range=(-1, 1)
+        x_test.cpu(),
+        0.5,
+        torch.Generator().manual_seed(settings.seed),
+        value_range=(-1, 1),
     )
     values = {}
     with torch.no_grad():
@@ -71,6 +92,8 @@ def claim_dae_vs_ae_equal_budget(settings: Settings) -> Outcome:
             values[f"{name}_mse_clean"] = float(((model(x_test) - x_test) ** 2).mean())
             restored = model(corrupted.to(settings.device))
             values[f"{name}_mse_corrupted"] = float(((restored - x_test) ** 2).mean())
-    passed = (values["ae_mse_clean"] < values["dae_mse_clean"]
-              and values["dae_mse_corrupted"] < 0.5 * values["ae_mse_corrupted"])
+    passed = (
+        values["ae_mse_clean"] < values["dae_mse_clean"]
+        and values["dae_mse_corrupted"] < 0.5 * values["ae_mse_corrupted"]
+    )
     return Outcome(values=values, passed=passed)

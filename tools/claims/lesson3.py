@@ -12,13 +12,27 @@ from course_lib.vae import MLPVAE, ConvVAE, fit_vae
 
 
 def claim_conv_vae_beats_mlp_vae(settings: Settings) -> Outcome:
-    """At the same budget (10 epochs on 60 000 images) the conv VAE has a lower test -ELBO than the MLP VAE."""
+    """At the same budget (10 epochs on 60 000 images) the conv VAE has a lower test
+    -ELBO than the MLP VAE."""
     images, labels = load_mnist("train")
     x_test = load_mnist("test")[0][: settings.profile.n_test]
     scores = {}
-    for name, model, recipe in (("mlp", MLPVAE(), "vae"), ("conv", ConvVAE(), "conv_vae")):
+    for name, model, recipe in (
+        ("mlp", MLPVAE(), "vae"),
+        ("conv", ConvVAE(), "conv_vae"),
+    ):
         torch.manual_seed(settings.seed)
-        trained, _ = fit_vae(model, images, labels=labels, budget=settings.profile.budget(recipe),
-                             device=settings.device, seed=settings.seed)
-        scores[f"{name}_test_nelbo"] = test_negative_elbo(trained, x_test, seed=settings.seed)
-    return Outcome(values=scores, passed=scores["conv_test_nelbo"] < scores["mlp_test_nelbo"])
+        trained, _ = fit_vae(
+            model,
+            images,
+            labels=labels,
+            budget=settings.profile.budget(recipe),
+            device=settings.device,
+            seed=settings.seed,
+        )
+        scores[f"{name}_test_nelbo"] = test_negative_elbo(
+            trained, x_test, seed=settings.seed
+        )
+    return Outcome(
+        values=scores, passed=scores["conv_test_nelbo"] < scores["mlp_test_nelbo"]
+    )
