@@ -42,9 +42,7 @@ def _namespace(folder: str, lesson: int) -> tuple[dict[str, Any], tuple[str, ...
     return namespace, tuple(problems)
 
 
-def test_every_lesson_has_at_least_three_exercises_with_public_and_instructor_cases() -> (
-    None
-):
+def test_every_lesson_has_at_least_three_exercises_with_public_and_instructor_cases():
     assert LESSONS == list(range(8))
     for lesson in LESSONS:
         exercises = [e for e in EXERCISES if e.lesson == lesson]
