@@ -129,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse-cache",
         action="store_true",
         help="load models from COURSE_CACHE when present (default: train everything "
-        "afresh, "
-        "so training times are real)",
+        "afresh, so training times are real)",
     )
     args = parser.parse_args(argv)
     names = args.only or list(BENCHMARKS)

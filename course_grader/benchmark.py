@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.case_timeout:g} s: {seconds:.1f} s wall "
             f"({seconds / args.students:.2f} s per submission; "
             f"each took {min(each):.1f}-{max(each):.1f} s); {dict(statuses)}; load "
-            "average "
-            f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+            f"average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
         )
     return 0
 

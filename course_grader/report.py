@@ -88,8 +88,7 @@ class GradeBook:
         if not rows or rows[0] != self.header:
             raise CourseInputError(
                 f"{self.path} holds grades for other exercises or another grader "
-                "version; "
-                "pass another --out folder or move that file away"
+                "version; pass another --out folder or move that file away"
             )
         complete = [
             r for r in rows[1:] if len(r) == len(self.header) and r[1] in STATUSES

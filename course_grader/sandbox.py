@@ -56,8 +56,7 @@ SANDBOX_ENV = {
 }
 _BOOT = (
     "import sys; sys.path.insert(0, '/opt/course-grader'); from worker.main import "
-    "main; "
-    "sys.exit(main())"
+    "main; sys.exit(main())"
 )
 
 

@@ -105,8 +105,7 @@ def check_signed_images(
     if images.numel() and float(images.min()) >= 0:
         raise CourseInputError(
             "images look like [0, 1] (no negative values) but this model trains on "
-            "[-1, 1]; "
-            "convert them with course_lib.data.to_signed"
+            "[-1, 1]; convert them with course_lib.data.to_signed"
         )
     return images
 

@@ -113,8 +113,7 @@ class AdversarialAutoencoder(nn.Module):
         ):
             raise CourseInputError(
                 f"codes must have shape (N, {self.latent_dim}) (this model's "
-                "latent_dim), "
-                f"got {tuple(z.shape)}"
+                f"latent_dim), got {tuple(z.shape)}"
             )
         check_tensor(z, "z")
         return self.decoder(z).view(-1, *self.image_shape)

@@ -213,8 +213,7 @@ class LinearAutoencoder(_ImageAutoencoder):
         ``loss="mse"`` only."""
         raise CourseInputError(
             "a LinearAutoencoder has no tanh output, so the cross-entropy loss does "
-            "not apply; "
-            "train it with loss='mse'"
+            "not apply; train it with loss='mse'"
         )
 
     @property

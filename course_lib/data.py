@@ -42,8 +42,7 @@ def _read_mnist_arrays(path: str, expected_sha256: str) -> dict[str, np.ndarray]
     if digest != expected_sha256:
         raise DataError(
             f"the embedded MNIST file {file} is corrupted (SHA-256 {digest[:12]}..., "
-            "expected "
-            f"{expected_sha256[:12]}...). Restore it with `git checkout -- "
+            f"expected {expected_sha256[:12]}...). Restore it with `git checkout -- "
             "course_lib/assets/mnist.npz`."
         )
     import io

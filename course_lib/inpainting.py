@@ -118,8 +118,7 @@ def _check_output(output: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
     if low < -1e-4:
         raise CourseInputError(
             f"inpaint_fn returned values down to {low:.3g}; it must return [0, 1] "
-            "images: "
-            "wrap a tanh model as lambda x: to_unit(model(to_signed(x)))"
+            "images: wrap a tanh model as lambda x: to_unit(model(to_signed(x)))"
         )
     check_tensor(output, "inpaint_fn's output", value_range=(0.0, 1.0))
     return output.detach().cpu().float()

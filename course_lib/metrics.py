@@ -69,8 +69,7 @@ def class_histogram(
     else:
         raise CourseInputError(
             f"probs_or_labels must be probabilities (N, {num_classes}) or integer "
-            "labels (N,), "
-            f"got shape {tuple(x.shape)} and dtype {x.dtype}"
+            f"labels (N,), got shape {tuple(x.shape)} and dtype {x.dtype}"
         )
     if len(labels) == 0:
         raise CourseInputError("class_histogram needs at least one sample")

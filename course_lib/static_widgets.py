@@ -430,6 +430,5 @@ def scatter_explorer_html(
         f'style="margin-bottom:6px">{select}</div>'
         "<div "
         'style="display:flex;gap:12px;align-items:flex-start"><div>'
-        f"{''.join(blocks)}</div>{side}</div>"
-        f"{foot}</div>"
+        f"{''.join(blocks)}</div>{side}</div>{foot}</div>"
     )

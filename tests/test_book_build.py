@@ -425,8 +425,7 @@ def test_every_page_in_headless_chromium(build: subprocess.CompletedProcess) -> 
             if report["typeset"] != report["math"] or report["mathErrors"]:
                 problems.append(
                     f"{name}: {report['typeset']} of {report['math']} equations "
-                    "typeset, "
-                    f"{report['mathErrors']} MathJax errors"
+                    f"typeset, {report['mathErrors']} MathJax errors"
                 )
             if report["brokenImages"]:
                 problems.append(
@@ -445,8 +444,7 @@ def test_every_page_in_headless_chromium(build: subprocess.CompletedProcess) -> 
             if report["wideMath"]:
                 problems.append(
                     f"{name}: displayed equations wider than the text column (split "
-                    "them over "
-                    f"lines with aligned): {report['wideMath'][:3]}"
+                    f"them over lines with aligned): {report['wideMath'][:3]}"
                 )
             if report["tracebacks"]:
                 problems.append(

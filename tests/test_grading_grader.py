@@ -161,8 +161,7 @@ def _make_batch(folder: Path, port: int) -> None:
         "            while True:\n                pass\n        except:\n            "
         "pass\n",
         "os_exit_in_function": "import os\n\n\n"
-        "def elbo_per_image(logits, x, mu, logvar):\n    "
-        "os._exit(1)\n",
+        "def elbo_per_image(logits, x, mu, logvar):\n    os._exit(1)\n",
     }
     for name, code in careless.items():
         (folder / f"careless_{name}.py").write_text(correct + "\n# %%\n" + code)

@@ -146,8 +146,7 @@ def test_static_widgets_work_in_headless_chromium(tmp_path):
         # the model selector switches the panel
         browser.evaluate(
             "(() => { const s = document.querySelector('.cw-scatter select'); "
-            "s.value = '1';"
-            " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+            "s.value = '1'; s.dispatchEvent(new Event('change', {bubbles: true})); })()"
         )
         panels = browser.evaluate(
             "Array.from(document.querySelectorAll('.cw-scatter svg')).map(s => "

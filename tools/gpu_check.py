@@ -269,8 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     if device.startswith("CPU only") and not args.allow_cpu:
         print(
             "gpu_check: error: no CUDA GPU is visible to torch; run this on the GPU "
-            "machine "
-            "(--dry-run shows the plan; --allow-cpu runs it here anyway)",
+            "machine (--dry-run shows the plan; --allow-cpu runs it here anyway)",
             file=sys.stderr,
         )
         return 1

@@ -142,8 +142,7 @@ def check_tag(release: Release, root: Path = ROOT) -> bool:
     if existing.stdout.strip() != head:
         raise ReleaseError(
             f"tag {release.tag} already marks {existing.stdout.strip()[:12]}, not "
-            "HEAD; "
-            "raise [project] version in pyproject.toml for a new release"
+            "HEAD; raise [project] version in pyproject.toml for a new release"
         )
     return True
 
@@ -233,8 +232,7 @@ def check_pushed_tag(release: Release, environ: dict[str, str]) -> None:
     ):
         raise ReleaseError(
             f"the pushed tag {environ.get('GITHUB_REF_NAME')} is not {release.tag}, "
-            "which "
-            f"pyproject.toml's version makes; delete it and push {release.tag}"
+            f"which pyproject.toml's version makes; delete it and push {release.tag}"
         )
 
 

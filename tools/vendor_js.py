@@ -156,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if found != wanted:
             print(
                 f"vendored MathJax is {found or 'missing'}, package.json pins "
-                f"{wanted}: "
-                "run python tools/vendor_js.py"
+                f"{wanted}: run python tools/vendor_js.py"
             )
             return 1
         print(f"vendored MathJax {found} in {STATIC_DIR / 'mathjax'}")

@@ -246,8 +246,7 @@ def _l0_kl_zero_p(fn: Fn) -> None:
     expect_no_nan(
         out,
         "the result holds NaN: an outcome with p_k = 0 must contribute 0 (the limit "
-        "of p log p), "
-        "but 0 * log 0 is NaN in floating point",
+        "of p log p), but 0 * log 0 is NaN in floating point",
     )
     expect_close(
         expect_tensor(out, (3,)),
