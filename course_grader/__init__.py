@@ -1,8 +1,9 @@
 """The instructor's grader for the course: not part of the student package
 ``course_lib``.
 
-Run it from the repository checkout: ``python -m course_grader SUBMISSIONS --out
-GRADES`` (see ``book/instructors/guide.md``). The modules, one job each:
+Run it from the repository checkout:
+``python -m course_grader SUBMISSIONS --out GRADES`` (see
+``book/instructors/guide.md``). The modules, one job each:
 
 * :mod:`course_grader.cli` -- the command line, the batch and its summary;
 * :mod:`course_grader.discover` -- every submission in a folder, sub-folders, links and

@@ -12,25 +12,25 @@ between two marker lines, with an optional hint right after the first::
         # END SOLUTION
 
 The student version replaces the whole region, at the marker's indentation, by the hint
-as comment lines (``# Hint: ...``, wrapped to 88 columns) and ``raise
-NotImplementedError("not attempted yet")``, so the stub never shows the answer and
-:func:`course_lib.grading.check` reads it as "not attempted yet". Markdown between
+as comment lines (``# Hint: ...``, wrapped to 88 columns) and
+``raise NotImplementedError("not attempted yet")``, so the stub never shows the answer
+and :func:`course_lib.grading.check` reads it as "not attempted yet". Markdown between
 ``<!-- BEGIN RUBRIC -->`` and ``<!-- END RUBRIC -->`` lines (the instructor's rubric of
 an open question) is dropped from the student version.
 
 The generator refuses to write anything (exit status 2, a message naming the
 file and line) when a marker is malformed: unmatched or nested markers, ``END`` before
 ``BEGIN``, a region that crosses a cell boundary or sits in a markdown cell, a misspelt
-marker (``# BEGIN SOLUTON``, ``#BEGIN SOLUTION``, ``# begin solution``, ``# END OF
-SOLUTION``) or a marker after code on the same line. After generating it verifies that
-no line unique to a solution region survived.
+marker (``# BEGIN SOLUTON``, ``#BEGIN SOLUTION``, ``# begin solution``,
+``# END OF SOLUTION``) or a marker after code on the same line. After generating it
+verifies that no line unique to a solution region survived.
 
 Cells that would raise ``NotImplementedError`` when the student notebook runs (a call to
 a stubbed function at the top level of a cell, or a use of a variable such a cell
 defines) get the tag ``raises-exception`` so ``pytest --nbval-lax`` accepts them;
 ``check(...)`` calls need no tag because :func:`course_lib.grading.check` reports an
-unimplemented stub itself, and neither does the body of ``if check(name, fn,
-verbose=False):`` (a demonstration that runs once ``fn`` passes).
+unimplemented stub itself, and neither does the body of
+``if check(name, fn, verbose=False):`` (a demonstration that runs once ``fn`` passes).
 
 Command line::
 
@@ -207,8 +207,8 @@ def _regions(lines: list[str], cell: Cell, name: str) -> list[tuple[int, int, st
 
 
 def _stub_names(source: str) -> set[str]:
-    """Names of functions/classes whose body contains a stub (``raise
-    NotImplementedError``)."""
+    """Names of functions/classes whose body contains a stub
+    (``raise NotImplementedError``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -316,8 +316,8 @@ def _is_check_guard(node: ast.AST) -> bool:
 
 
 def _unguarded_nodes(statement: ast.stmt) -> list[ast.AST]:
-    """The nodes of ``statement`` that run with the stubs: all but the bodies of ``if
-    check(...):``."""
+    """The nodes of ``statement`` that run with the stubs: all but the bodies of
+    ``if check(...):``."""
     if _is_check_guard(statement):
         assert isinstance(statement, ast.If)
         return [
@@ -345,8 +345,8 @@ def _with_tag(lines: list[str], cell: Cell) -> list[str]:
 
 
 def stub_lines(indent: str, hint: str) -> list[str]:
-    """The student's stub: the hint as ``# Hint:`` comment lines, then ``raise
-    NotImplementedError``."""
+    """The student's stub: the hint as ``# Hint:`` comment lines, then
+    ``raise NotImplementedError``."""
     width = max(LINE_WIDTH - len(indent) - 2, 40)
     comments = (
         textwrap.wrap(f"Hint: {hint}", width, subsequent_indent="  ") if hint else []

@@ -159,8 +159,8 @@ def _copy_back(args: Sequence[Any], mutated: Any) -> None:
 
 
 def _student_exception(name: str, builtin: str, message: str) -> Exception:
-    """An exception named like the student's, of its nearest built-in class (so ``except
-    ValueError`` works)."""
+    """An exception named like the student's, of its nearest built-in class (so
+    ``except ValueError`` works)."""
     base = getattr(builtins, builtin, Exception)
     if not (isinstance(base, type) and issubclass(base, Exception)):
         base = Exception

@@ -98,8 +98,8 @@ def check_codes(z: object, latent_dim: int, name: str = "z") -> torch.Tensor:
 def check_signed_images(
     images: object, image_shape: Sequence[int] = IMAGE_SHAPE
 ) -> torch.Tensor:
-    """The training data of a ``tanh`` model: ``(N, C, H, W)`` in ``[-1, 1]``, not ``[0,
-    1]`` images."""
+    """The training data of a ``tanh`` model: ``(N, C, H, W)`` in ``[-1, 1]``, not
+    ``[0, 1]`` images."""
     check_images(images, image_shape, value_range=(-1.0, 1.0))
     assert isinstance(images, torch.Tensor)
     if images.numel() and float(images.min()) >= 0:

@@ -52,10 +52,10 @@ from course_lib.training import History, train
 class AdversarialAutoencoder(nn.Module):
     """Fully connected encoder, decoder and code discriminator.
 
-    * encoder: ``(N, 1, 28, 28)`` in ``[-1, 1]`` -> ``784 -> hidden (ReLU) ->
-      latent_dim`` (a linear code);
-    * decoder: ``(N, latent_dim)`` -> ``hidden (ReLU) -> 784`` -> tanh -> ``(N, 1, 28,
-      28)`` in ``[-1, 1]``;
+    * encoder: ``(N, 1, 28, 28)`` in ``[-1, 1]`` ->
+      ``784 -> hidden (ReLU) -> latent_dim`` (a linear code);
+    * decoder: ``(N, latent_dim)`` -> ``hidden (ReLU) -> 784`` -> tanh ->
+      ``(N, 1, 28, 28)`` in ``[-1, 1]``;
     * discriminator: ``(N, latent_dim)`` codes (plus a one-hot label if ``n_classes``)
       -> ``disc_hidden (LeakyReLU 0.2)`` -> ``(N,)`` logits.
 
@@ -157,8 +157,8 @@ def fit_aae(
 
     Per mini-batch ``x``: (1) reconstruction step of encoder and decoder on
     ``mean (decode(encode(x)) - x)^2``; (2a) discriminator step on prior samples (real)
-    against ``encode(x)`` (fake); (2b) encoder step with the non-saturating loss ``-log
-    D(encode(x))``.
+    against ``encode(x)`` (fake); (2b) encoder step with the non-saturating loss
+    ``-log D(encode(x))``.
 
     Args:
         model: an :class:`AdversarialAutoencoder` (with ``n_classes`` for the supervised

@@ -178,8 +178,8 @@ def figure_player(
     dpi: int = 80,
     title: str | None = None,
 ) -> FramePlayer:
-    """Play a matplotlib figure that ``draw(k)`` updates to frame ``k`` (``k = 0 ..
-    n_frames - 1``).
+    """Play a matplotlib figure that ``draw(k)`` updates to frame ``k``
+    (``k = 0 .. n_frames - 1``).
 
     Each frame is saved as a PNG after ``draw(k)``; the figure is closed afterwards, so
     a cell ending in the player shows the player only.

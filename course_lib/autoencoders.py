@@ -79,8 +79,8 @@ class BlackAsZero(nn.Module):
 
     On this scale a black pixel, background or dropped, is exactly 0, so it adds nothing
     to the next layer's weighted sum and its weights get no gradient from it. MNIST on
-    ``[-1, 1]`` has a mean of about -0.74 (most pixels are background at -1); on ``[0,
-    1]`` about 0.13, much closer to centred.
+    ``[-1, 1]`` has a mean of about -0.74 (most pixels are background at -1); on
+    ``[0, 1]`` about 0.13, much closer to centred.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,8 +153,8 @@ class DeepAutoencoder(_ImageAutoencoder):
 
     Args:
         latent_dim: ``d``, the size of the code.
-        hidden_dims: sizes of the hidden layers from the image side, e.g. ``(512,
-            128)``.
+        hidden_dims: sizes of the hidden layers from the image side, e.g.
+            ``(512, 128)``.
     """
 
     def __init__(
@@ -177,8 +177,8 @@ class Autoencoder2D(DeepAutoencoder):
     and decoded grids.
 
     Args:
-        hidden_dims: sizes of the hidden layers from the image side, e.g. ``(512,
-            128)``.
+        hidden_dims: sizes of the hidden layers from the image side, e.g.
+            ``(512, 128)``.
     """
 
     def __init__(self, hidden_dims: tuple[int, ...] = (512, 128)) -> None:
@@ -267,8 +267,8 @@ class PCA:
         return (x - self.mean) @ self._axes(d)
 
     def reconstruct(self, images: torch.Tensor, d: int) -> torch.Tensor:
-        """Project onto the first ``d`` axes and back: ``(N, 1, 28, 28)`` -> ``(N, 1,
-        28, 28)``."""
+        """Project onto the first ``d`` axes and back: ``(N, 1, 28, 28)`` ->
+        ``(N, 1, 28, 28)``."""
         code = self.encode(images, d)
         return (self.mean + code @ self._axes(d).T).reshape(-1, *IMAGE_SHAPE)
 
@@ -299,10 +299,11 @@ def reconstruction_loss(
     * ``"mse"``: the mean over pixels of ``(model(x_in) - x) ** 2``, on the ``[-1, 1]``
       scale.
     * ``"bce"``: the mean over pixels of the binary cross-entropy on the ``[0, 1]``
-      scale, with targets ``y = (x + 1) / 2`` and predictions ``(1 + tanh h) / 2 =
-      sigmoid(2 h)``, where ``h`` is :meth:`~_ImageAutoencoder.pre_tanh`. It is computed
-      from the logits ``2 h`` (``binary_cross_entropy_with_logits``), which stays exact
-      where the tanh saturates.
+      scale, with targets ``y = (x + 1) / 2`` and predictions
+      ``(1 + tanh h) / 2 = sigmoid(2 h)``, where ``h`` is
+      :meth:`~_ImageAutoencoder.pre_tanh`. It is computed from the logits ``2 h``
+      (``binary_cross_entropy_with_logits``), which stays exact where the tanh
+      saturates.
 
     Args:
         model: an autoencoder of this module (its decoder ends in tanh).
@@ -417,10 +418,10 @@ class PointDenoiser(nn.Module):
     (SiLU).
 
     Trained on points corrupted by Gaussian noise of standard deviation ``sigma``, it
-    predicts the clean point. The optimal such denoiser is ``r(x) = x + sigma^2 grad log
-    p_sigma(x)``, where ``p_sigma`` is the data density blurred by the noise (Tweedie's
-    formula; Vincent, 2011), so ``(r(x) - x) / sigma^2`` estimates the score of
-    ``p_sigma``: see :meth:`score`.
+    predicts the clean point. The optimal such denoiser is
+    ``r(x) = x + sigma^2 grad log p_sigma(x)``, where ``p_sigma`` is the data density
+    blurred by the noise (Tweedie's formula; Vincent, 2011), so ``(r(x) - x) / sigma^2``
+    estimates the score of ``p_sigma``: see :meth:`score`.
 
     Args:
         hidden: width of the two hidden layers.
@@ -438,8 +439,8 @@ class PointDenoiser(nn.Module):
         return self.net(check_tensor(x, "x", shape=(None, 2)))
 
     def score(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        """The estimated score ``(r(x) - x) / sigma^2`` of the noisy density, ``(N,
-        2)``."""
+        """The estimated score ``(r(x) - x) / sigma^2`` of the noisy density,
+        ``(N, 2)``."""
         return (self(x) - x) / sigma**2
 
 
@@ -530,8 +531,8 @@ def langevin_chain(
     """Sample by iterated denoising: Langevin steps with the denoiser's score, step size
     ``sigma^2``.
 
-    ``x <- x + (sigma^2 / 2) score(x) + sigma z = x + (r(x) - x) / 2 + sigma z``, ``z ~
-    N(0, I)``. With an exact score the chain's stationary distribution approaches
+    ``x <- x + (sigma^2 / 2) score(x) + sigma z = x + (r(x) - x) / 2 + sigma z``,
+    ``z ~ N(0, I)``. With an exact score the chain's stationary distribution approaches
     ``p_sigma``, the data blurred by the noise, as the step size shrinks.
 
     Args:

@@ -2,9 +2,9 @@
 digits.
 
 Every function works on images in either of the course's two scalings and needs to know
-which, because "black" differs: ``-1`` on ``[-1, 1]`` (tanh models) and ``0`` on ``[0,
-1]``. Pass ``value_range=(-1, 1)`` or ``(0, 1)`` explicitly, or leave it ``None`` to
-infer it from the data: any negative value means ``[-1, 1]``, otherwise ``[0, 1]``.
+which, because "black" differs: ``-1`` on ``[-1, 1]`` (tanh models) and ``0`` on
+``[0, 1]``. Pass ``value_range=(-1, 1)`` or ``(0, 1)`` explicitly, or leave it ``None``
+to infer it from the data: any negative value means ``[-1, 1]``, otherwise ``[0, 1]``.
 (Inference is safe for MNIST, whose every image contains black pixels; for a single
 image with no black pixel pass it explicitly.)
 
@@ -95,8 +95,8 @@ def corrupt_dropout(
 
     Returns:
         ``(x_corrupted, mask)``, both shaped like ``x``: ``mask`` is ``1.0`` for kept
-        pixels and ``0.0`` for dropped ones; ``x_corrupted = mask * x + (1 - mask) *
-        background``.
+        pixels and ``0.0`` for dropped ones;
+        ``x_corrupted = mask * x + (1 - mask) * background``.
     """
     low, _ = infer_value_range(x, value_range)
     _check_probability(p)

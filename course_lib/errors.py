@@ -49,8 +49,8 @@ def check_tensor(
     Args:
         x: the object to check.
         name: the argument's name, used in the message.
-        shape: expected shape; ``None`` entries accept any size (e.g. ``(None, 1, 28,
-            28)``).
+        shape: expected shape; ``None`` entries accept any size (e.g.
+            ``(None, 1, 28, 28)``).
         value_range: inclusive ``(low, high)`` every element must lie in (checked with a
             1e-4 tolerance).
         floating: require a floating-point dtype.

@@ -50,8 +50,9 @@ class MnistClassifier(nn.Module):
     """Three 3x3 conv blocks (32, 64, 64 channels, each ReLU + 2x2 max-pool), a 128-d
     layer, 10 logits.
 
-    About 131 000 parameters. Shapes: ``(N, 1, 28, 28)`` -> conv blocks -> ``(N, 64, 3,
-    3)`` -> ``features`` ``(N, 128)`` (after ReLU) -> ``logits`` ``(N, 10)``.
+    About 131 000 parameters. Shapes: ``(N, 1, 28, 28)`` -> conv blocks ->
+    ``(N, 64, 3, 3)`` -> ``features`` ``(N, 128)`` (after ReLU) -> ``logits``
+    ``(N, 10)``.
     """
 
     def __init__(self) -> None:

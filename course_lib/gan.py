@@ -104,13 +104,14 @@ class MinibatchDiscrimination(nn.Module):
 
     For features ``f_i`` (``A`` numbers per example) and a learned tensor ``T`` of shape
     ``(A, B, C)``: ``M_i = f_i T`` is a ``(B, C)`` matrix; for each of the ``B`` rows,
-    ``c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and ``o(i)_b = sum_{j != i} c_b(i,
-    j)``. The layer returns ``[f_i, o(i)]``. Identical examples give ``c_b = 1``, so
-    ``o(i)_b`` reaches its maximum ``n - 1``; very different ones give ``o(i)_b ~ 0``.
-    (The paper's sum includes ``j = i``, which only adds the constant 1; we leave it
-    out.) With ``normalise=True`` the sum is divided by ``n - 1`` (a mean over the
-    others), so the added features lie in ``[0, 1]`` whatever the batch size, on the
-    scale of the features they join; the discriminators of this library use that.
+    ``c_b(i, j) = exp(-||M_{i,b} - M_{j,b}||_1)`` and
+    ``o(i)_b = sum_{j != i} c_b(i, j)``. The layer returns ``[f_i, o(i)]``. Identical
+    examples give ``c_b = 1``, so ``o(i)_b`` reaches its maximum ``n - 1``; very
+    different ones give ``o(i)_b ~ 0``. (The paper's sum includes ``j = i``, which only
+    adds the constant 1; we leave it out.) With ``normalise=True`` the sum is divided by
+    ``n - 1`` (a mean over the others), so the added features lie in ``[0, 1]`` whatever
+    the batch size, on the scale of the features they join; the discriminators of this
+    library use that.
 
     Args:
         in_features: ``A``.
@@ -118,8 +119,8 @@ class MinibatchDiscrimination(nn.Module):
         kernel_dims: ``C``.
         normalise: divide ``o(i)`` by ``n - 1``.
 
-    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in ``[0, N -
-    1]`` (``[0, 1]`` when normalised).
+    Shapes: input ``(N, A)``, output ``(N, A + B)`` with the added features in
+    ``[0, N - 1]`` (``[0, 1]`` when normalised).
     """
 
     def __init__(
@@ -245,8 +246,8 @@ class _Discriminator(nn.Module):
 
 
 class MLPGenerator(_Generator):
-    """Fully connected generator: ``z (N, latent_dim) -> Linear/LeakyReLU(0.2) ... ->
-    tanh -> (N, 1, 28, 28)``.
+    """Fully connected generator:
+    ``z (N, latent_dim) -> Linear/LeakyReLU(0.2) ... -> tanh -> (N, 1, 28, 28)``.
 
     Args:
         latent_dim: size of the noise vector (100 in Goodfellow et al.'s MNIST set-up).
@@ -302,8 +303,8 @@ class MLPGenerator(_Generator):
 
 
 class MLPDiscriminator(_Discriminator):
-    """Fully connected discriminator: ``(N, 1, 28, 28) -> Linear/LeakyReLU(0.2) ... ->
-    (N,)`` logits.
+    """Fully connected discriminator:
+    ``(N, 1, 28, 28) -> Linear/LeakyReLU(0.2) ... -> (N,)`` logits.
 
     Args:
         hidden: widths of the hidden layers.
@@ -425,8 +426,8 @@ class UpsampleGenerator(_Generator):
     only the period-2 duplication of the upsampled pixels remains.
 
     ``z -> Linear -> (4 ngf, 7, 7)``, ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)``,
-    ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each), ``conv
-    3x3 -> (C, 28, 28)``, tanh.
+    ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each),
+    ``conv 3x3 -> (C, 28, 28)``, tanh.
 
     Args:
         latent_dim, ngf, n_classes, channels: as in :class:`DCGenerator`.

@@ -23,17 +23,18 @@ ones):
 * non-saturating generator loss: ``-mean log D(G(z))``, same fixed point, strong
   gradient when ``D(G(z)) ~ 0``;
 * hinge loss (Lim & Ye 2017; the loss of SNGAN, Miyato et al. 2018, and BigGAN, Brock et
-  al. 2019), on raw logits: the discriminator minimises ``mean max(0, 1 - l_r) + mean
-  max(0, 1 + l_f)``, the generator minimises ``-mean l_f``. A real image scored above 1,
-  or a fake below -1, gives the discriminator no more gradient; the generator's gradient
-  is 1 per sample, whatever the logit;
+  al. 2019), on raw logits: the discriminator minimises
+  ``mean max(0, 1 - l_r) + mean max(0, 1 + l_f)``, the generator minimises
+  ``-mean l_f``. A real image scored above 1, or a fake below -1, gives the
+  discriminator no more gradient; the generator's gradient is 1 per sample, whatever the
+  logit;
 * energy-based margin loss (Zhao et al. 2017, "Energy-based GAN", and the NYU Deep
   Learning course): the discriminator is a cost network giving each sample an energy
   ``E(x) >= 0``, low for real data (in EBGAN, an autoencoder's reconstruction error). It
   minimises ``mean E(x) + mean max(0, m - E(G(z)))``: real energies are pushed down,
-  fake energies up until they reach the margin ``m``. The generator minimises ``mean
-  E(G(z))``. With ``loss="energy"`` the discriminator's output *is* the energy (not a
-  logit); it must be ``>= 0``.
+  fake energies up until they reach the margin ``m``. The generator minimises
+  ``mean E(G(z))``. With ``loss="energy"`` the discriminator's output *is* the energy
+  (not a logit); it must be ``>= 0``.
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def _check_logits(logits: torch.Tensor, name: str) -> torch.Tensor:
 def discriminator_loss(
     real_logits: torch.Tensor, fake_logits: torch.Tensor
 ) -> torch.Tensor:
-    """Binary cross-entropy of the discriminator: ``-mean log D(x) - mean log(1 -
-    D(G(z)))``.
+    """Binary cross-entropy of the discriminator:
+    ``-mean log D(x) - mean log(1 - D(G(z)))``.
 
     Computed as ``mean softplus(-real_logits) + mean softplus(fake_logits)``.
 
@@ -118,8 +119,8 @@ def generator_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
 def hinge_discriminator_loss(
     real_logits: torch.Tensor, fake_logits: torch.Tensor
 ) -> torch.Tensor:
-    """Hinge loss of the discriminator (SNGAN, BigGAN): ``mean max(0, 1 - l_r) + mean
-    max(0, 1 + l_f)``.
+    """Hinge loss of the discriminator (SNGAN, BigGAN):
+    ``mean max(0, 1 - l_r) + mean max(0, 1 + l_f)``.
 
     Real logits are pushed above ``+1`` and fake logits below ``-1``; beyond that a
     sample gives no gradient, so the discriminator cannot grow its logits without bound.
@@ -167,8 +168,8 @@ def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:
 def energy_discriminator_loss(
     real_energy: torch.Tensor, fake_energy: torch.Tensor, margin: float = 1.0
 ) -> torch.Tensor:
-    """Energy-based margin loss of the cost network (EBGAN): ``mean E(x) + mean max(0, m
-    - E(G(z)))``.
+    """Energy-based margin loss of the cost network (EBGAN):
+    ``mean E(x) + mean max(0, m - E(G(z)))``.
 
     Real energies are pushed towards 0; fake energies are pushed up only while they are
     below the margin ``m``: once a fake costs more than ``m``, it gives the cost network

@@ -6,9 +6,9 @@ for a dropped one; a *corrupted* image has its dropped pixels set to 0 (black, t
 background); all images are in ``[0, 1]``. Masks and corrupted images come from
 ``course_lib.corruption.corrupt_dropout(images, p, generator, value_range=(0, 1))``.
 
-An ``inpaint_fn`` for :func:`inpainting_table` receives corrupted images ``(N, 1, 28,
-28)`` in ``[0, 1]`` and returns its reconstructions ``(N, 1, 28, 28)`` in ``[0, 1]``.
-Wrap a tanh model
+An ``inpaint_fn`` for :func:`inpainting_table` receives corrupted images
+``(N, 1, 28, 28)`` in ``[0, 1]`` and returns its reconstructions ``(N, 1, 28, 28)`` in
+``[0, 1]``. Wrap a tanh model
 (trained on ``[-1, 1]``) with the conversions, e.g.::
 
     def inpaint_fn(x):
@@ -111,8 +111,8 @@ def inpaint_navier_stokes(images: torch.Tensor, mask: torch.Tensor) -> torch.Ten
 
 
 def _check_output(output: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
-    """Check ``inpaint_fn``'s result: a ``(N, 1, 28, 28)`` float tensor in ``[0,
-    1]``."""
+    """Check ``inpaint_fn``'s result: a ``(N, 1, 28, 28)`` float tensor in
+    ``[0, 1]``."""
     check_tensor(output, "inpaint_fn's output", shape=tuple(images.shape))
     low = float(output.min())
     if low < -1e-4:

@@ -433,9 +433,9 @@ def sharpness(images: torch.Tensor) -> torch.Tensor:
     """Mean gradient magnitude of each image: higher means sharper edges (blurry VAE
     samples score low).
 
-    The gradient is the forward difference ``(x[i, j+1] - x[i, j], x[i+1, j] - x[i,
-    j])``, its length averaged over the ``(H-1) x (W-1)`` pixels where both differences
-    exist.
+    The gradient is the forward difference
+    ``(x[i, j+1] - x[i, j], x[i+1, j] - x[i, j])``, its length averaged over the
+    ``(H-1) x (W-1)`` pixels where both differences exist.
 
     Args:
         images: ``(N, C, H, W)`` in ``[0, 1]``.
@@ -521,8 +521,8 @@ def mmd(
             every model you compare.
 
     Returns:
-        The ``MMD^2`` estimate (a float, in units of the summed kernel, at most ``2
-        len(bandwidths)``).
+        The ``MMD^2`` estimate (a float, in units of the summed kernel, at most
+        ``2 len(bandwidths)``).
     """
     x = _check_points(x, "x")
     y = _check_points(y, "y", x.shape[1])

@@ -102,8 +102,8 @@ def gaussian_log_likelihood(
     of reconstruction against the KL.
 
     Args:
-        mean: ``(N, ...)`` predicted means (for a VAE: ``sigmoid(logits)``, in ``[0,
-            1]``).
+        mean: ``(N, ...)`` predicted means (for a VAE: ``sigmoid(logits)``, in
+            ``[0, 1]``).
         x: ``(N, ...)`` targets, same shape.
         sigma: the fixed standard deviation, ``> 0``.
 
@@ -186,8 +186,8 @@ def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form ``KL(N(mu, diag(exp(logvar))) || N(0, I))``, one value per example.
 
     ``KL = 1/2 * sum_j (mu_j^2 + exp(logvar_j) - 1 - logvar_j)`` (Kingma & Welling 2014,
-    appendix B; pytorch/examples writes its negative, ``-0.5 * sum(1 + logvar - mu^2 -
-    exp(logvar))``).
+    appendix B; pytorch/examples writes its negative,
+    ``-0.5 * sum(1 + logvar - mu^2 - exp(logvar))``).
 
     Args:
         mu: ``(N, D)`` posterior means.
@@ -226,8 +226,8 @@ def sample_gaussian(
     n_samples: int | None = None,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """Reparameterised samples ``z = mu + exp(logvar / 2) * eps`` with ``eps ~ N(0,
-    I)``.
+    """Reparameterised samples ``z = mu + exp(logvar / 2) * eps`` with
+    ``eps ~ N(0, I)``.
 
     Always samples (whatever the model's train/eval mode): this is what the objectives
     use, so a bound evaluated in eval mode is still a bound.
@@ -326,8 +326,8 @@ def elbo(
             :func:`reconstruction_log_likelihood`).
         beta: weight of the KL term (``>= 0``).
         sigma: fixed standard deviation / scale of the Gaussian / Laplace likelihoods.
-        kl: ``"analytic"`` (:func:`kl_standard_normal`) or ``"monte_carlo"`` (``log
-            q(z|x) - log p(z)`` at the same ``z`` that is decoded; with it,
+        kl: ``"analytic"`` (:func:`kl_standard_normal`) or ``"monte_carlo"``
+            (``log q(z|x) - log p(z)`` at the same ``z`` that is decoded; with it,
             :func:`iwae_bound` at ``k = 1`` equals this ELBO).
         generator: optional generator for the noise.
         check: validate the value range of ``x``.
@@ -368,15 +368,15 @@ def iwae_bound(
 
     ``L_k = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)`` with ``z_i ~ q(z|x)``, computed
     with ``logsumexp`` in log space (the weights themselves under- or overflow). ``L_1``
-    is the ELBO (with the Monte-Carlo KL); ``E[L_k]`` increases with ``k`` towards ``log
-    p(x)``, so ``-L_k`` at large ``k`` is the usual estimate of the negative
+    is the ELBO (with the Monte-Carlo KL); ``E[L_k]`` increases with ``k`` towards
+    ``log p(x)``, so ``-L_k`` at large ``k`` is the usual estimate of the negative
     log-likelihood.
 
     Args:
         model: a VAE (``encode``, ``decode`` -> logits).
         x: ``(N, 1, 28, 28)`` images in ``[0, 1]``.
-        k: number of importance samples per image (``>= 1``); memory grows like ``k *
-            N`` images.
+        k: number of importance samples per image (``>= 1``); memory grows like
+            ``k * N`` images.
         likelihood, sigma: as in :func:`elbo`.
         generator: optional generator for the noise.
         check: validate the value range of ``x``.

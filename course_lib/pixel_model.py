@@ -2,9 +2,9 @@
 
 Given a class ``y``, each of the 784 binarised pixels is an independent coin with its
 own probability: ``p(x | y) = prod_j theta_{y j}^{x_j} (1 - theta_{y j})^{1 - x_j}``.
-With the class prior ``p(y)``, this one model can *classify* (Bayes' rule gives ``p(y |
-x)``), *score* an image (``log p(x)`` in nats), and *generate* (draw ``y``, then every
-pixel). It classifies decently and generates badly, because real pixels are not
+With the class prior ``p(y)``, this one model can *classify* (Bayes' rule gives
+``p(y | x)``), *score* an image (``log p(x)`` in nats), and *generate* (draw ``y``, then
+every pixel). It classifies decently and generates badly, because real pixels are not
 independent: the gap the rest of the course closes.
 """
 

@@ -92,8 +92,8 @@ def gaussian_prior(
 def mixture_means(
     n_components: int = 10, radius: float = MIXTURE_RADIUS
 ) -> torch.Tensor:
-    """Centres of the mixture components: ``radius * (cos a_k, sin a_k)`` with ``a_k = 2
-    pi k / K``.
+    """Centres of the mixture components: ``radius * (cos a_k, sin a_k)`` with
+    ``a_k = 2 pi k / K``.
 
     Returns:
         ``(n_components, 2)`` float32 tensor.
@@ -184,9 +184,9 @@ def swiss_roll_prior(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Samples of the swiss-roll prior, split into ``n_segments`` equal segments.
 
-    The position ``u`` is uniform on ``[0, 1]``; segment ``k`` holds ``u`` in ``[k/S,
-    (k+1)/S)``. With ``labels`` each point is drawn uniformly inside the segment its
-    label names.
+    The position ``u`` is uniform on ``[0, 1]``; segment ``k`` holds ``u`` in
+    ``[k/S, (k+1)/S)``. With ``labels`` each point is drawn uniformly inside the segment
+    its label names.
 
     Args:
         n: number of samples.

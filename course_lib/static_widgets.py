@@ -6,8 +6,8 @@ and nothing happens. The explorers of :mod:`course_lib.widgets` therefore also r
 *precomputed* versions:
 
 * a **frame slider** (:func:`slider_html`): every frame is embedded as a base64 PNG (or
-  inline SVG) element carrying a ``data-k="<frame index>"`` attribute; an ``<input
-  type=range>`` shows the elements of the chosen frame and hides the others;
+  inline SVG) element carrying a ``data-k="<frame index>"`` attribute; an
+  ``<input type=range>`` shows the elements of the chosen frame and hides the others;
 * a **scatter explorer** (:func:`scatter_explorer_html`): an inline-SVG scatter per
   model, a ``<select>`` to switch among them, and a thumbnail of each point's image (and
   reconstruction) shown on hover or click, cut from one embedded PNG "atlas" of all
@@ -372,8 +372,8 @@ def scatter_explorer_html(
             points in every panel.
         labels: ``(n,)`` digit of each point (colour).
         images: ``(n, H, W)`` images in ``[0, 1]``, point ``i`` shows ``images[i]``.
-        reconstructions: optional panel name -> ``(n, H, W)`` reconstructions in ``[0,
-            1]``.
+        reconstructions: optional panel name -> ``(n, H, W)`` reconstructions in
+            ``[0, 1]``.
         title: bold line above the widget.
         note: small grey text under the widget.
         cell: thumbnail size in CSS pixels.

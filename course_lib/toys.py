@@ -53,8 +53,8 @@ def gaussian_1d(
     std: float = TARGET_STD,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """``(n, 1)`` samples of the 1-D target ``N(mean, std^2)`` (default ``N(0,
-    0.5^2)``).
+    """``(n, 1)`` samples of the 1-D target ``N(mean, std^2)`` (default
+    ``N(0, 0.5^2)``).
 
     Centre the data. A :class:`ToyDiscriminator` is piecewise linear, with its kinks
     spread around 0 at initialisation; data far from 0 (``mean=4``) fall where few kinks
@@ -240,8 +240,8 @@ class ToyDiscriminator(nn.Module):
 
 
 class AutoencoderEnergy(nn.Module):
-    """The cost network of an energy-based GAN (Zhao et al. 2017): ``E(x) = |x -
-    Dec(Enc(x))|``.
+    """The cost network of an energy-based GAN (Zhao et al. 2017):
+    ``E(x) = |x - Dec(Enc(x))|``.
 
     An autoencoder's reconstruction error is an energy: ``>= 0``, near 0 where the
     autoencoder has learnt to reconstruct (the data), larger elsewhere. Its slope does
@@ -401,16 +401,16 @@ def fit_toy_gan(
     """Train a toy GAN on fresh samples of a target distribution.
 
     The ``toy_gan`` budget counts ``budget.epochs`` epochs of ``budget.n_train`` fresh
-    points in batches of ``budget.batch_size``, i.e. ``epochs * (n_train //
-    batch_size)`` steps. They are grouped into ``frames`` logged chunks: the history has
-    one row and one snapshot per chunk.
+    points in batches of ``budget.batch_size``, i.e.
+    ``epochs * (n_train // batch_size)`` steps. They are grouped into ``frames`` logged
+    chunks: the history has one row and one snapshot per chunk.
 
     Args:
         generator, discriminator: e.g. ``ToyGenerator(1, 1)`` and
             ``ToyDiscriminator(1)``.
         sample_target: ``sample_target(n, torch_generator)`` returns ``(n, d)`` target
-            samples (or ``(points, component)``), e.g. ``lambda n, g: gaussian_1d(n,
-            generator=g)``.
+            samples (or ``(points, component)``), e.g.
+            ``lambda n, g: gaussian_1d(n, generator=g)``.
         budget: e.g. ``settings.profile.budget("toy_gan")``.
         device: where to train (the CPU is fastest for these sizes).
         labels: must be ``None``: the toy targets have no labels (the argument exists so

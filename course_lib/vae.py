@@ -2,8 +2,8 @@
 
 Each VAE has the shape of pytorch/examples ``vae/main.py``:
 
-* ``encode(x) -> (mu, logvar)``, each ``(N, latent_dim)``: the Gaussian posterior ``q(z
-  | x)``;
+* ``encode(x) -> (mu, logvar)``, each ``(N, latent_dim)``: the Gaussian posterior
+  ``q(z | x)``;
 * ``reparameterise(mu, logvar) -> z``: a sample ``mu + sigma * eps`` in training mode,
   the mean ``mu`` in eval mode (for deterministic reconstructions and plots);
 * ``decode(z) -> logits`` ``(N, 1, 28, 28)``: the decoder outputs **logits**, never
@@ -58,8 +58,8 @@ class _VAE(nn.Module):
     default_lr: float = 1e-3
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Images ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(mu, logvar)``, each ``(N,
-        latent_dim)``."""
+        """Images ``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(mu, logvar)``, each
+        ``(N, latent_dim)``."""
         features = self.body(check_images(x, name="x"))
         return self.to_mu(features), self.to_logvar(features)
 
@@ -89,8 +89,8 @@ class _VAE(nn.Module):
     def forward(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(N, 1, 28, 28)`` in ``[0, 1]`` -> ``(logits (N, 1, 28, 28), mu (N, d),
-        logvar (N, d))``."""
+        """``(N, 1, 28, 28)`` in ``[0, 1]`` ->
+        ``(logits (N, 1, 28, 28), mu (N, d), logvar (N, d))``."""
         mu, logvar = self.encode(x)
         return self.decode(self.reparameterise(mu, logvar)), mu, logvar
 
@@ -146,8 +146,8 @@ def _logit(p: torch.Tensor) -> torch.Tensor:
 
 
 class MLPVAE(_VAE):
-    """A fully connected VAE: ``784 -> hidden... -> (mu, logvar) in R^d``, ``d ->
-    ...hidden -> 784`` logits.
+    """A fully connected VAE: ``784 -> hidden... -> (mu, logvar) in R^d``,
+    ``d -> ...hidden -> 784`` logits.
 
     The default is pytorch/examples' 784-400-20 network (ReLU hidden layers).
 
@@ -205,10 +205,11 @@ class ConvVAE(_VAE):
     """A convolutional VAE: ``28 -> 14 -> 7`` strided convolutions, then a
     transposed-convolution decoder.
 
-    Encoder: ``Conv(1, c1, 4, s2) -> ReLU -> Conv(c1, c2, 4, s2) -> ReLU ->
-    Linear(c2*7*7, hidden) -> ReLU`` then linear heads ``mu`` and ``logvar``. Decoder:
-    ``Linear(d, hidden) -> ReLU -> Linear(hidden, c2*7*7) -> ReLU -> ConvTranspose(c2,
-    c1, 4, s2) -> ReLU -> ConvTranspose(c1, 1, 4, s2)`` (logits).
+    Encoder:
+    ``Conv(1, c1, 4, s2) -> ReLU -> Conv(c1, c2, 4, s2) -> ReLU -> Linear(c2*7*7,
+    hidden) -> ReLU`` then linear heads ``mu`` and ``logvar``. Decoder: ``Linear(d,
+    hidden) -> ReLU -> Linear(hidden, c2*7*7) -> ReLU -> ConvTranspose(c2, c1, 4, s2) ->
+    ReLU -> ConvTranspose(c1, 1, 4, s2)`` (logits).
 
     Args:
         latent_dim: ``d``.

@@ -66,8 +66,8 @@ STYLE: dict[str, Any] = {
 
 @contextlib.contextmanager
 def style() -> Iterator[None]:
-    """The course's matplotlib style (:data:`STYLE`), as a context: ``with viz.style():
-    ...``."""
+    """The course's matplotlib style (:data:`STYLE`), as a context:
+    ``with viz.style(): ...``."""
     with plt.rc_context(cast(Any, STYLE)):  # matplotlib types its keys as literals
         yield
 
@@ -360,8 +360,8 @@ def compare_rows(
     value_range: tuple[float, float] | None = None,
     title: str | None = None,
 ) -> Figure:
-    """Rows of images side by side, e.g. ``{"original": x, "corrupted": x_tilde,
-    "reconstruction": y}``.
+    """Rows of images side by side, e.g.
+    ``{"original": x, "corrupted": x_tilde, "reconstruction": y}``.
 
     Args:
         rows: row label -> images ``(N, 1, H, W)``; every row shows its first ``n``
@@ -423,8 +423,8 @@ def loss_curves(
     """Per-epoch curves of a training history.
 
     Args:
-        history: a :class:`~course_lib.training.History` or a dict ``{name: [one value
-            per epoch]}``.
+        history: a :class:`~course_lib.training.History` or a dict
+            ``{name: [one value per epoch]}``.
         keys: which series to plot (default: all but the timing series).
         title: figure title.
         logy: logarithmic y axis.
@@ -780,8 +780,8 @@ def manifold_codes(extent: float | Sequence[float] = 3.0, n: int = 15) -> torch.
 
     Returns:
         ``(n * n, 2)`` float32 tensor; row ``i`` of the picture has ``z2`` decreasing
-        from the top, column ``j`` has ``z1`` increasing to the right (so ``imshow(...,
-        extent=extent)`` lines up).
+        from the top, column ``j`` has ``z1`` increasing to the right (so
+        ``imshow(..., extent=extent)`` lines up).
     """
     x0, x1, y0, y1 = _extent(extent)
     if n < 2:
@@ -805,11 +805,11 @@ def manifold_grid(
     image.
 
     Args:
-        decode: takes ``(n*n, 2)`` codes and returns ``(n*n, 1, 28, 28)`` (or ``(n*n,
-            784)``) images in ``[0, 1]`` or ``[-1, 1]``; for a VAE whose decoder returns
-            logits pass ``lambda z: torch.sigmoid(vae.decode(z))``.
-        extent: ``r`` for the square ``[-r, r]^2``, or ``(z1_min, z1_max, z2_min,
-            z2_max)``.
+        decode: takes ``(n*n, 2)`` codes and returns ``(n*n, 1, 28, 28)`` (or
+            ``(n*n, 784)``) images in ``[0, 1]`` or ``[-1, 1]``; for a VAE whose decoder
+            returns logits pass ``lambda z: torch.sigmoid(vae.decode(z))``.
+        extent: ``r`` for the square ``[-r, r]^2``, or
+            ``(z1_min, z1_max, z2_min, z2_max)``.
         n: images per side.
         value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect.
         device: where to put the codes before calling ``decode`` (default CPU).

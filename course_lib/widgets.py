@@ -284,16 +284,16 @@ class InterpolationExplorer(Explorer):
         )
 
     def pixel_blend(self, ts: Sequence[float] | np.ndarray) -> np.ndarray:
-        """``(1 - t) A + t B`` in pixel space for each ``t``: ``(T, H, W)`` in ``[0,
-        1]``."""
+        """``(1 - t) A + t B`` in pixel space for each ``t``: ``(T, H, W)`` in
+        ``[0, 1]``."""
         t = np.asarray(ts, dtype=np.float64).reshape(
             (-1,) + (1,) * self.endpoint_a.ndim
         )
         return (1 - t) * self.endpoint_a + t * self.endpoint_b
 
     def frame(self, t: float, mode: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The decoded image and the pixel blend at one ``t`` (computed now): two ``(H,
-        W)`` arrays in ``[0, 1]``."""
+        """The decoded image and the pixel blend at one ``t`` (computed now): two
+        ``(H, W)`` arrays in ``[0, 1]``."""
         mode = mode or self.mode
         return self._decode_path([t], mode)[0], self.pixel_blend([t])[0]
 
@@ -321,9 +321,9 @@ class InterpolationExplorer(Explorer):
     def panels(
         self, latent: np.ndarray, pixel: np.ndarray
     ) -> list[tuple[str, str, np.ndarray]]:
-        """``(key, caption, frames)`` of the four panels, frames ``(T, H, W)`` in ``[0,
-        1]``: the fixed endpoints (one frame each), the decoded path ``latent`` and the
-        pixel blend ``pixel``."""
+        """``(key, caption, frames)`` of the four panels, frames ``(T, H, W)`` in
+        ``[0, 1]``: the fixed endpoints (one frame each), the decoded path ``latent``
+        and the pixel blend ``pixel``."""
         return [
             ("a", self.captions[0], self.endpoint_a[None]),
             ("latent", f"decoded {self.mode} path", latent),
@@ -443,9 +443,9 @@ def interpolation_explorer(
     """Interpolate between two codes, decode, and compare with blending the pixels.
 
     Autoencoders (AE, VAE, AAE): ``x_a`` and ``x_b`` are two images; ``encode`` maps
-    ``(1, 1, 28, 28)`` images to ``(1, d)`` codes (for a VAE the mean: ``lambda x:
-    vae.encode(x)[0]``) and ``decode`` maps ``(T, d)`` codes to ``(T, 1, 28, 28)``
-    images (for logits: ``lambda z: torch.sigmoid(vae.decode(z))``).
+    ``(1, 1, 28, 28)`` images to ``(1, d)`` codes (for a VAE the mean:
+    ``lambda x: vae.encode(x)[0]``) and ``decode`` maps ``(T, d)`` codes to
+    ``(T, 1, 28, 28)`` images (for logits: ``lambda z: torch.sigmoid(vae.decode(z))``).
 
     GANs: pass ``encode=None``; ``x_a`` and ``x_b`` are two noise vectors (e.g.
     ``(100,)`` or ``(100, 1, 1)``) and ``decode`` is the generator. The pixel blend is
@@ -660,8 +660,8 @@ def latent_walk(
         outer end latent_walk(lambda z: aae.decode(z), path, background=prior_samples)
 
     Args:
-        decode: ``(T, 2)`` codes -> ``(T, 1, 28, 28)`` images in ``[0, 1]`` or ``[-1,
-            1]``.
+        decode: ``(T, 2)`` codes -> ``(T, 1, 28, 28)`` images in ``[0, 1]`` or
+            ``[-1, 1]``.
         path_points: ``(T, 2)`` codes, in walking order (``T`` at least 2; about 20-40
             is enough).
         background: optional ``(M, 2)`` prior samples drawn under the path.

@@ -8,8 +8,8 @@ point with real input events, as a reader does, and checks that the displayed im
 changes, that no request leaves the machine and that no script fails. A screenshot is
 saved under ``build/test-artifacts/``.
 
-Skipped, with a message, when Chromium is not installed (``apt-get install -y
-chromium``; ``.ci/run`` installs it).
+Skipped, with a message, when Chromium is not installed
+(``apt-get install -y chromium``; ``.ci/run`` installs it).
 """
 
 from __future__ import annotations

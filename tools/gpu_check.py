@@ -10,12 +10,12 @@ Usage (on a machine with one CUDA GPU, in the course's environment)::
 1. **Every lesson under a short GPU budget**: each ``lessons/lessonN_*.md`` executed in
    a fresh kernel (as nbval and the book do) with the ``cpu`` profile's budgets --
    meaningful results, the budgets a student without a GPU gets -- on the GPU, with one
-   shared checkpoint cache in lesson order (as in the book build). ``--lesson-profile
-   gpu --record`` instead runs the full ``gpu`` budgets and writes the times into the
-   lessons' ``gpu`` rows (``course_lib/page/lesson_times.json``).
-2. **The VAE and DCGAN benchmark rows** under the ``gpu`` profile: ``python -m
-   benchmarks --profile gpu --only vae --only gan_samples``, figures against their
-   targets.
+   shared checkpoint cache in lesson order (as in the book build).
+   ``--lesson-profile gpu --record`` instead runs the full ``gpu`` budgets and writes
+   the times into the lessons' ``gpu`` rows (``course_lib/page/lesson_times.json``).
+2. **The VAE and DCGAN benchmark rows** under the ``gpu`` profile:
+   ``python -m benchmarks --profile gpu --only vae --only gan_samples``, figures against
+   their targets.
 3. The time of each part, the GPU, torch and the load average, written to
    ``<out>/gpu_check.json`` and ``<out>/gpu_check.md``.
 

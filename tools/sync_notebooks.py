@@ -13,10 +13,10 @@ tool writes (default) or checks (``--check``) all four:
    Colab, and is not shown in the book).
 2. **The paired notebooks.** Every lesson and exercise has a ``.ipynb`` next to it,
    without outputs, that Colab and Binder open (the book's launch buttons point at it).
-   It is regenerated from the ``.md`` through the jupytext API (never ``jupytext
-   --sync``, which can overwrite an edited ``.md`` from a stale ``.ipynb``); cell ids
-   are derived from each cell's content, so regenerating an unchanged notebook gives the
-   same bytes, in a fresh clone too.
+   It is regenerated from the ``.md`` through the jupytext API (never
+   ``jupytext --sync``, which can overwrite an edited ``.md`` from a stale ``.ipynb``);
+   cell ids are derived from each cell's content, so regenerating an unchanged notebook
+   gives the same bytes, in a fresh clone too.
 3. **The table of contents** (``_toc.yml``), generated from the pages present:
    introduction and getting started, the lessons in order, the exercises,
    ``book/instructors/*.md`` if any, references.

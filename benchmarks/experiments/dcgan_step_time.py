@@ -2,9 +2,10 @@
 update) at batch 64 on MNIST-shaped data, timed through the training loop as a recipe
 runs it.
 
-Usage: ``OMP_NUM_THREADS=1 python benchmarks/experiments/dcgan_step_time.py [--steps
-60]``. Prints the median milliseconds per step over ``--repeats`` timed passes, after
-one warm-up pass, and the number of device-to-host reads per step (calls that copy a
+Usage:
+``OMP_NUM_THREADS=1 python benchmarks/experiments/dcgan_step_time.py [--steps 60]``.
+Prints the median milliseconds per step over ``--repeats`` timed passes, after one
+warm-up pass, and the number of device-to-host reads per step (calls that copy a
 tensor's value to Python: ``float``, ``int``, ``bool``, ``.item()``, ``.tolist()``,
 ``.numpy()``, ``.cpu()``), each of which waits for the device on a GPU.
 """

@@ -10,8 +10,9 @@ A message is one frame::
 
 Values are encoded as a tree: JSON numbers, strings, booleans and ``null`` as
 themselves, and objects tagged by one key: ``{"$tuple": [...]}``, ``{"$list": [...]}``,
-``{"$dict": {...}}`` (string keys), ``{"$tensor": {"dtype", "shape", "offset", "nbytes",
-"grad"}}``, ``{"$generator": <uint8 tensor>}`` (a ``torch.Generator``'s state) and
+``{"$dict": {...}}`` (string keys),
+``{"$tensor": {"dtype", "shape", "offset", "nbytes", "grad"}}``,
+``{"$generator": <uint8 tensor>}`` (a ``torch.Generator``'s state) and
 ``{"$object": "TypeName"}`` for anything else (the value stays behind; its type name
 travels). Decoding validates every size, dtype and offset, so a malformed or hostile
 frame is a :class:`WireError`, never code execution.
@@ -129,8 +130,8 @@ class _Encoder:
 
 
 def encode(value: Any) -> bytes:
-    """One frame holding ``value`` (anything; what cannot travel becomes ``{"$object":
-    name}``)."""
+    """One frame holding ``value`` (anything; what cannot travel becomes
+    ``{"$object": name}``)."""
     encoder = _Encoder()
     header = json.dumps(encoder.value(value), allow_nan=False).encode("utf-8")
     return b"".join(

@@ -68,8 +68,8 @@ def gradients(fn: Fn, args: Sequence[Any], wrt: Sequence[int]) -> dict[str, Any]
 
 
 def _torch_kinds(module: nn.Module) -> list[str]:
-    """The ``torch.nn`` classes a module is an instance of (``["BatchNorm2d",
-    "_BatchNorm", ...]``)."""
+    """The ``torch.nn`` classes a module is an instance of
+    (``["BatchNorm2d", "_BatchNorm", ...]``)."""
     return [
         cls.__name__
         for cls in type(module).__mro__

@@ -7,8 +7,8 @@ git tag of a release is ``v<version>``. :func:`release_from_pyproject` reads the
 ``python tools/sync_notebooks.py`` generates from them the first cell of every notebook,
 the book's launch buttons (``repository`` in ``_config.yml``, pointed at the tag) and
 the README's install line. So a notebook opened from the book's launch button is the
-notebook of the tag, and its first cell installs the library of the same tag. ``python
-tools/release.py`` checks that all of these agree before it tags a version.
+notebook of the tag, and its first cell installs the library of the same tag.
+``python tools/release.py`` checks that all of these agree before it tags a version.
 
 **The first cell** (:func:`first_cell`). Colab opens the paired ``.ipynb`` of a lesson
 with torch, torchvision, NumPy, matplotlib and most of our other dependencies already
