@@ -3,7 +3,8 @@ command."""
 
 import sys
 
-from benchmarks import loader, models  # noqa: F401 - importing them registers their benchmarks
+# importing loader and models registers their benchmarks
+from benchmarks import loader, models  # noqa: F401
 from benchmarks.harness import main
 
 sys.exit(main())

@@ -529,5 +529,6 @@ def test_negative_iwae(
 
 # These are evaluation functions, not tests: stop pytest collecting them when a test
 # module imports them.
-setattr(test_negative_elbo, "__test__", False)  # noqa: B010 - a function attribute mypy does not know
+# B010: setattr, as __test__ is a function attribute that mypy does not know
+setattr(test_negative_elbo, "__test__", False)  # noqa: B010
 setattr(test_negative_iwae, "__test__", False)  # noqa: B010

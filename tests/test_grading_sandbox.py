@@ -415,7 +415,8 @@ def test_no_book_page_includes_or_links_the_solutions_or_the_hidden_cases() -> N
     ]
     assert len(pages) >= 10 and ROOT / "book" / "instructors" / "guide.md" in pages
     pulls = re.compile(
-        r"(\]\(|\{(?:include|literalinclude)\}\s*|<|href=\"?)[^)\s>\"]*(solutions/|course_grader/)"
+        r"(\]\(|\{(?:include|literalinclude)\}\s*|<|href=\"?)"
+        r"[^)\s>\"]*(solutions/|course_grader/)"
     )
     assert {
         str(p.relative_to(ROOT)): pulls.findall(p.read_text())

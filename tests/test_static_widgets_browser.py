@@ -36,12 +36,14 @@ from headless_chromium import Browser, find_chromium  # noqa: E402
 ARTIFACTS = ROOT / "build" / "test-artifacts"
 
 VISIBLE_FRAMES = """
-Array.from(document.querySelectorAll('.cw-slider')[WHICH].querySelectorAll('img.cw-frame'))
+Array.from(document.querySelectorAll('.cw-slider')[WHICH]
+  .querySelectorAll('img.cw-frame'))
   .filter(e => getComputedStyle(e).display !== 'none')
   .map(e => e.getAttribute('data-k') + ':' + e.src.slice(-32))
 """
 VISIBLE_LABEL = """
-Array.from(document.querySelectorAll('.cw-slider')[WHICH].querySelectorAll('span[data-k]'))
+Array.from(document.querySelectorAll('.cw-slider')[WHICH]
+  .querySelectorAll('span[data-k]'))
   .filter(e => getComputedStyle(e).display !== 'none').map(e => e.textContent).join('')
 """
 INTERPOLATION, PLAYER = "0", "1"  # the page's two frame sliders, in page order

@@ -123,7 +123,10 @@ class Release:
         """The Colab address of ``notebook`` (a path in the repository, e.g.
         ``lessons/lesson0_x.ipynb``) at the tag."""
         owner, name = self.owner_and_name
-        return f"https://colab.research.google.com/github/{owner}/{name}/blob/{self.tag}/{notebook}"
+        return (
+            f"https://colab.research.google.com/github/{owner}/{name}"
+            f"/blob/{self.tag}/{notebook}"
+        )
 
     @property
     def owner_and_name(self) -> tuple[str, str]:
