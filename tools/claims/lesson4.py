@@ -1,8 +1,9 @@
-"""Lesson 4's claims: the 1-D toy GANs (centred, uncentred, minibatch discrimination, energy-based).
+"""Lesson 4's claims: the 1-D toy GANs (centred, uncentred, minibatch discrimination,
+energy-based).
 
-Each claim trains with the lesson's own recipe, arguments and budget (``settings.profile.budget
-("toy_gan")``; the same run names, so seed 0 reuses the page's cached run) and measures what the
-page states.
+Each claim trains with the lesson's own recipe, arguments and budget
+(``settings.profile.budget ("toy_gan")``; the same run names, so seed 0 reuses the
+page's cached run) and measures what the page states.
 """
 
 from __future__ import annotations
@@ -26,71 +27,120 @@ def _sampler(mean: float):
 def _spread(generator: toys.ToyGenerator) -> tuple[float, float]:
     """Mean and spread ratio (std / 0.5) of 5000 samples, as the page measures them."""
     with torch.no_grad():
-        samples = generator(torch.randn(5000, 1, generator=torch.Generator().manual_seed(100)))
+        samples = generator(
+            torch.randn(5000, 1, generator=torch.Generator().manual_seed(100))
+        )
     return float(samples.mean()), float(samples.std()) / toys.TARGET_STD
 
 
-def _uncentred(settings: Settings, minibatch_features: int) -> tuple[float, float, toys.ToyDiscriminator]:
+def _uncentred(
+    settings: Settings, minibatch_features: int
+) -> tuple[float, float, toys.ToyDiscriminator]:
     torch.manual_seed(settings.seed)
     name = "toy-gan-uncentred" + ("-minibatch" if minibatch_features else "")
     g, d, _ = toys.fit_toy_gan(
-        toys.ToyGenerator(1, 1), toys.ToyDiscriminator(1, minibatch_features=minibatch_features), _sampler(4.0),
-        budget=settings.profile.budget("toy_gan"), seed=settings.seed, frames=4, name=name,
+        toys.ToyGenerator(1, 1),
+        toys.ToyDiscriminator(1, minibatch_features=minibatch_features),
+        _sampler(4.0),
+        budget=settings.profile.budget("toy_gan"),
+        seed=settings.seed,
+        frames=4,
+        name=name,
     )
     mean, ratio = _spread(g)
     return mean, ratio, d
 
 
 def claim_toy_gan_spread(settings: Settings) -> Outcome:
-    """On centred data the 1-D toy GAN's spread is 0.8-1.2x the data's and D is 1/2 +- 0.1 within 2 std of the data."""
+    """On centred data the 1-D toy GAN's spread is 0.8-1.2x the data's and D is 1/2 +-
+    0.1 within 2 std of the data."""
     torch.manual_seed(settings.seed)
     g, d, _ = toys.fit_toy_gan(
-        toys.ToyGenerator(1, 1), toys.ToyDiscriminator(1), _sampler(0.0), budget=settings.profile.budget("toy_gan"),
-        seed=settings.seed, grid=GRID, frames=20, name="toy-gan-centred",
+        toys.ToyGenerator(1, 1),
+        toys.ToyDiscriminator(1),
+        _sampler(0.0),
+        budget=settings.profile.budget("toy_gan"),
+        seed=settings.seed,
+        grid=GRID,
+        frames=20,
+        name="toy-gan-centred",
     )
     curves = toys.curves_1d(g, d, GRID)
     near = GRID.abs() < 1.0
     d_min, d_max = float(curves["d"][near].min()), float(curves["d"][near].max())
     mean, ratio = _spread(g)
     passed = 0.8 <= ratio <= 1.2 and abs(mean) < 0.3 and 0.4 <= d_min and d_max <= 0.6
-    return Outcome(values={"mean": mean, "spread_ratio": ratio, "d_min": d_min, "d_max": d_max}, passed=passed)
+    return Outcome(
+        values={"mean": mean, "spread_ratio": ratio, "d_min": d_min, "d_max": d_max},
+        passed=passed,
+    )
 
 
 def claim_toy_gan_uncentred_collapse(settings: Settings) -> Outcome:
-    """On uncentred data (mean 4) the same GAN collapses: spread below 0.7x the data's."""
+    """On uncentred data (mean 4) the same GAN collapses: spread below 0.7x the
+    data's."""
     mean, ratio, d = _uncentred(settings, 0)
     first = d.body[0]
     kinks = -first.bias.detach() / first.weight.detach()[:, 0]
     in_data = int(((kinks >= 3.0) & (kinks <= 5.0)).sum())
-    return Outcome(values={"mean": mean, "spread_ratio": ratio, "kinks_in_data": in_data}, passed=ratio < 0.7)
+    return Outcome(
+        values={"mean": mean, "spread_ratio": ratio, "kinks_in_data": in_data},
+        passed=ratio < 0.7,
+    )
 
 
 def claim_toy_gan_minibatch_remedy(settings: Settings) -> Outcome:
-    """Minibatch discrimination (4 features) fixes the uncentred collapse: spread 0.8-1.2x, 0.2 above plain."""
+    """Minibatch discrimination (4 features) fixes the uncentred collapse: spread
+    0.8-1.2x, 0.2 above plain."""
     _, plain_ratio, _ = _uncentred(settings, 0)
     mean, ratio, _ = _uncentred(settings, 4)
     passed = 0.8 <= ratio <= 1.2 and ratio > plain_ratio + 0.2
-    return Outcome(values={"mean": mean, "spread_ratio": ratio, "plain_spread_ratio": plain_ratio}, passed=passed)
+    return Outcome(
+        values={"mean": mean, "spread_ratio": ratio, "plain_spread_ratio": plain_ratio},
+        passed=passed,
+    )
 
 
 def claim_toy_gan_energy(settings: Settings) -> Outcome:
-    """The energy-based GAN (autoencoder energy, margin 1) reaches the data: mean within 0.2, spread 0.7-1.3x."""
+    """The energy-based GAN (autoencoder energy, margin 1) reaches the data: mean within
+    0.2, spread 0.7-1.3x."""
     torch.manual_seed(settings.seed)
     g, e, _ = toys.fit_toy_gan(
-        toys.ToyGenerator(1, 1), toys.AutoencoderEnergy(), _sampler(0.0), budget=settings.profile.budget("toy_gan"),
-        seed=settings.seed, grid=GRID, frames=4, loss="energy", margin=1.0, name="toy-ebgan",
+        toys.ToyGenerator(1, 1),
+        toys.AutoencoderEnergy(),
+        _sampler(0.0),
+        budget=settings.profile.budget("toy_gan"),
+        seed=settings.seed,
+        grid=GRID,
+        frames=4,
+        loss="energy",
+        margin=1.0,
+        name="toy-ebgan",
     )
     mean, ratio = _spread(g)
     with torch.no_grad():
-        real = toys.gaussian_1d(2000, mean=0.0, generator=torch.Generator().manual_seed(3))
+        real = toys.gaussian_1d(
+            2000, mean=0.0, generator=torch.Generator().manual_seed(3)
+        )
         real_energy = float(e(real).mean())
     passed = abs(mean) <= 0.2 and 0.7 <= ratio <= 1.3 and real_energy < 1.0
-    return Outcome(values={"mean": mean, "spread_ratio": ratio, "real_energy": real_energy}, passed=passed)
+    return Outcome(
+        values={"mean": mean, "spread_ratio": ratio, "real_energy": real_energy},
+        passed=passed,
+    )
 
 
-def _mnist_gan(settings: Settings, name: str, *, batch_norm: bool, loss: str, minibatch_features: int = 0,
-               n_classes: int | None = None) -> dict[str, float]:
-    """Train one of the page's MLP GANs (same names, arguments and budget) and score 5000 samples."""
+def _mnist_gan(
+    settings: Settings,
+    name: str,
+    *,
+    batch_norm: bool,
+    loss: str,
+    minibatch_features: int = 0,
+    n_classes: int | None = None,
+) -> dict[str, float]:
+    """Train one of the page's MLP GANs (same names, arguments and budget) and score
+    5000 samples."""
     from course_lib import gan, metrics
     from course_lib.data import load_mnist, to_signed
     from course_lib.evaluator import load_evaluator
@@ -98,36 +148,87 @@ def _mnist_gan(settings: Settings, name: str, *, batch_norm: bool, loss: str, mi
     images, labels = load_mnist("train")
     torch.manual_seed(settings.seed)
     generator = gan.MLPGenerator(n_classes=n_classes, batch_norm=batch_norm)
-    discriminator = gan.MLPDiscriminator(n_classes=n_classes, minibatch_features=minibatch_features,
-                                         projection=n_classes is not None)
-    generator, _, _ = gan.fit_gan(generator, discriminator, to_signed(images), labels=labels,
-                                  budget=settings.profile.budget("mlp_gan"), device=settings.device,
-                                  seed=settings.seed, loss=loss, name=name)
+    discriminator = gan.MLPDiscriminator(
+        n_classes=n_classes,
+        minibatch_features=minibatch_features,
+        projection=n_classes is not None,
+    )
+    generator, _, _ = gan.fit_gan(
+        generator,
+        discriminator,
+        to_signed(images),
+        labels=labels,
+        budget=settings.profile.budget("mlp_gan"),
+        device=settings.device,
+        seed=settings.seed,
+        loss=loss,
+        name=name,
+    )
     evaluator = load_evaluator(settings.device)
     n = settings.profile.n_eval_samples
     asked = gan.sample_labels(n, 10) if n_classes else None
     samples = gan.sample_images(generator, n, labels=asked, seed=1)
     report = metrics.coverage_report(samples, evaluator, signed=True)
-    values = {"inception": metrics.inception_score(evaluator.probs(samples, signed=True), splits=1),
-              "kl_uniform": report.kl_uniform, "covered": report.covered, "max_share": report.max_share}
+    values = {
+        "inception": metrics.inception_score(
+            evaluator.probs(samples, signed=True), splits=1
+        ),
+        "kl_uniform": report.kl_uniform,
+        "covered": report.covered,
+        "max_share": report.max_share,
+    }
     if n_classes:
         values["agreement"] = evaluator.accuracy(samples, asked, signed=True)
     return values
 
 
 def claim_mnist_conditional_digits(settings: Settings) -> Outcome:
-    """The conditional MLP GAN (projection discriminator) draws all 10 digits: IS >= 5, labels obeyed >= 60 %."""
-    v = _mnist_gan(settings, "mlp-gan-batchnorm-labels", batch_norm=True, loss="non_saturating", n_classes=10)
-    return Outcome(values=v, passed=v["inception"] >= 5.0 and v["agreement"] >= 0.6 and v["covered"] == 10)
+    """The conditional MLP GAN (projection discriminator) draws all 10 digits: IS >= 5,
+    labels obeyed >= 60 %."""
+    v = _mnist_gan(
+        settings,
+        "mlp-gan-batchnorm-labels",
+        batch_norm=True,
+        loss="non_saturating",
+        n_classes=10,
+    )
+    return Outcome(
+        values=v,
+        passed=v["inception"] >= 5.0 and v["agreement"] >= 0.6 and v["covered"] == 10,
+    )
 
 
 def claim_mnist_collapse_and_remedies(settings: Settings) -> Outcome:
-    """The plain MLP GAN collapses partly (KL to uniform > 0.1); minibatch discrimination and labels lower the KL."""
-    plain = _mnist_gan(settings, "mlp-gan-batchnorm", batch_norm=True, loss="non_saturating")
-    mbd = _mnist_gan(settings, "mlp-gan-batchnorm-mbd", batch_norm=True, loss="non_saturating", minibatch_features=32)
-    labels = _mnist_gan(settings, "mlp-gan-batchnorm-labels", batch_norm=True, loss="non_saturating", n_classes=10)
-    values = {"kl_plain": plain["kl_uniform"], "kl_minibatch": mbd["kl_uniform"], "kl_labels": labels["kl_uniform"],
-              "is_plain": plain["inception"], "is_minibatch": mbd["inception"], "is_labels": labels["inception"]}
-    passed = (plain["kl_uniform"] > 0.1 and mbd["kl_uniform"] < plain["kl_uniform"]
-              and labels["kl_uniform"] < plain["kl_uniform"])
+    """The plain MLP GAN collapses partly (KL to uniform > 0.1); minibatch
+    discrimination and labels lower the KL."""
+    plain = _mnist_gan(
+        settings, "mlp-gan-batchnorm", batch_norm=True, loss="non_saturating"
+    )
+    mbd = _mnist_gan(
+        settings,
+        "mlp-gan-batchnorm-mbd",
+        batch_norm=True,
+        loss="non_saturating",
+        minibatch_features=32,
+    )
+    labels = _mnist_gan(
+        settings,
+        "mlp-gan-batchnorm-labels",
+        batch_norm=True,
+        loss="non_saturating",
+        n_classes=10,
+    )
+    values = {
+        "kl_plain": plain["kl_uniform"],
+        "kl_minibatch": mbd["kl_uniform"],
+        "kl_labels": labels["kl_uniform"],
+        "is_plain": plain["inception"],
+        "is_minibatch": mbd["inception"],
+        "is_labels": labels["inception"],
+    }
+    passed = (
+        plain["kl_uniform"] > 0.1
+        and mbd["kl_uniform"] < plain["kl_uniform"]
+        and labels["kl_uniform"] < plain["kl_uniform"]
+    )
     return Outcome(values=values, passed=passed)
