@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -21,8 +22,26 @@ def _pyproject() -> dict:
 def test_the_test_command_runs_ruff_and_mypy_over_the_package() -> None:
     script = (ROOT / "tools" / "run_tests.sh").read_text().splitlines()
     assert "ruff check ." in script and "mypy" in script
+    assert "ruff format --check ." in script
     assert _pyproject()["tool"]["mypy"]["files"] == ["course_lib"]
     assert "RUF100" in _pyproject()["tool"]["ruff"]["lint"]["select"]
+
+
+def test_every_line_of_python_fits_a_book_column() -> None:
+    """Lesson pages show the library's code: no line of the repository's Python (outside
+    the notebooks) is wider than 88 characters, the limit ruff is configured with."""
+    assert _pyproject()["tool"]["ruff"]["line-length"] == 88
+    folders = ("course_lib", "course_grader", "benchmarks", "tools", "tests", "book")
+    wide = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if "_build" not in path.parts and "vendor" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        # as in ruff, a trailing type-ignore or noqa pragma does not count
+        if len(re.split(r"  # (?:type: ignore|noqa)", line)[0]) > 88
+    ]
+    assert not wide, f"lines wider than 88 characters: {wide[:10]}"
 
 
 def test_every_pre_commit_hook_runs_a_tool_that_is_installed() -> None:
@@ -43,7 +62,12 @@ def test_every_pre_commit_hook_runs_a_tool_that_is_installed() -> None:
         ]
         for hook in repo["hooks"]
     ]
-    assert {hook["id"] for hook in hooks} >= {"ruff", "mypy", "generated"}
+    assert {hook["id"] for hook in hooks} >= {
+        "ruff",
+        "ruff-format",
+        "mypy",
+        "generated",
+    }
     for hook in hooks:
         program, *arguments = hook["entry"].split()
         assert shutil.which(

@@ -15,6 +15,7 @@ trap 'rm -rf "$COURSE_CACHE"' EXIT
 
 echo "== ruff"
 ruff check .
+ruff format --check .
 
 echo "== mypy (course_lib; settings in pyproject.toml)"
 mypy
