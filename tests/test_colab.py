@@ -126,12 +126,13 @@ def test_release_addresses() -> None:
     release = colab.Release("https://github.com/owner/repo", "1.2.3")
     assert release.tag == "v1.2.3"
     assert release.pip_url == "git+https://github.com/owner/repo@v1.2.3"
-    assert (
-        release.wheel_url
-        == "https://github.com/owner/repo/releases/download/v1.2.3/course_lib-1.2.3-py3-none-any.whl"
+    assert release.wheel_url == (
+        "https://github.com/owner/repo/releases/download/v1.2.3/"
+        "course_lib-1.2.3-py3-none-any.whl"
     )
     assert release.colab_url("lessons/l.ipynb") == (
-        "https://colab.research.google.com/github/owner/repo/blob/v1.2.3/lessons/l.ipynb"
+        "https://colab.research.google.com/github/owner/repo/"
+        "blob/v1.2.3/lessons/l.ipynb"
     )
 
 
