@@ -12,14 +12,17 @@ from course_lib.vae import MLPVAE, ConvVAE, fit_vae
 
 
 def claim_conv_vae_beats_mlp_vae(settings: Settings) -> Outcome:
-    """At the same budget (10 epochs on 60 000 images) the conv VAE has a lower test
-    -ELBO than the MLP VAE."""
+    """Same budget: the conv VAE (output bias at the mean) beats the MLP VAE's -ELBO.
+
+    Both train 10 epochs on the 60 000 training images (the ``vae`` and ``conv_vae``
+    budgets); the conv VAE's output bias starts at the logit of the mean pixel.
+    """
     images, labels = load_mnist("train")
     x_test = load_mnist("test")[0][: settings.profile.n_test]
     scores = {}
-    for name, model, recipe in (
-        ("mlp", MLPVAE(), "vae"),
-        ("conv", ConvVAE(), "conv_vae"),
+    for name, model, recipe, options in (
+        ("mlp", MLPVAE(), "vae", {}),
+        ("conv", ConvVAE(), "conv_vae", {"init_output_bias": True}),
     ):
         torch.manual_seed(settings.seed)
         trained, _ = fit_vae(
@@ -29,6 +32,7 @@ def claim_conv_vae_beats_mlp_vae(settings: Settings) -> Outcome:
             budget=settings.profile.budget(recipe),
             device=settings.device,
             seed=settings.seed,
+            **options,
         )
         scores[f"{name}_test_nelbo"] = test_negative_elbo(
             trained, x_test, seed=settings.seed
