@@ -255,7 +255,8 @@ def train(
     if mode == "bar":
         from tqdm.auto import tqdm
 
-        total = epochs * len(batches) if hasattr(batches, "__len__") else None  # type: ignore[arg-type]
+        sized = hasattr(batches, "__len__")
+        total = epochs * len(batches) if sized else None  # type: ignore[arg-type]
         bar = tqdm(total=total, desc=name, leave=True)
     start_epoch = history.epochs
     try:

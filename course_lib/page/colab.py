@@ -212,7 +212,9 @@ def _requirement_class() -> type:
     try:
         from packaging.requirements import Requirement
     except ImportError:  # pragma: no cover - packaging ships with pip everywhere we run
-        from pip._vendor.packaging.requirements import Requirement  # type: ignore[assignment]
+        from pip._vendor.packaging import requirements
+
+        return requirements.Requirement
     return Requirement
 
 
