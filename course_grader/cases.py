@@ -63,6 +63,8 @@ from course_lib.grading.public_cases import (
     _sharpness_oracle,
     _signed,
     _size_case,
+    _smooth_kernels,
+    _smoothness_oracle,
     _state,
     _swiss_position,
     _vae_inputs,
@@ -419,6 +421,26 @@ def _l2_auroc_random(fn: Fn) -> None:
     expect_true(
         abs(expect_scalar(fn(outlier, inlier)) - (1 - value)) < 1e-9,
         "swapping the roles should give 1 - AUROC",
+    )
+    verify()
+
+
+def _l2_smooth_random(fn: Fn) -> None:
+    g = seeded(118)
+    # a digit-shaped live region, and kernels that mix smooth and noisy parts
+    live = (torch.rand(28, 28, generator=g) < 0.8) & (
+        (torch.arange(28.0).view(-1, 1) - 13.5).abs() < 11
+    )
+    smooth = _smooth_kernels(119).repeat(2, 1)
+    weights = smooth + torch.rand(8, 1, generator=g) * torch.randn(8, 784, generator=g)
+    weights = weights.double()
+    verify = unchanged_inputs(weights, live)
+    out = expect_tensor(fn(weights, live), (8,))
+    expect_close(
+        out,
+        _smoothness_oracle(weights, live).to(out.dtype),
+        "the correlations of eight kernels over a ragged set of live pixels",
+        atol=1e-6,
     )
     verify()
 
@@ -1057,6 +1079,13 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "dae_auroc": (
         Case(
             "random scores, both roles", _l2_auroc_random, "every pair, ties one half"
+        ),
+    ),
+    "dae_kernel_smoothness": (
+        Case(
+            "ragged live pixels, float64",
+            _l2_smooth_random,
+            "pairs of live pixels only; keep the input's dtype",
         ),
     ),
     "dae_objective": (

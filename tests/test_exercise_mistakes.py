@@ -154,6 +154,30 @@ def _tie_blind_auroc(inlier: torch.Tensor, outlier: torch.Tensor) -> float:
     return float((outlier.view(-1, 1) > inlier.view(1, -1)).double().mean())
 
 
+def _pairs(weights: torch.Tensor, live: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    kernels, both = weights.reshape(-1, 28, 28), live[:, :-1] & live[:, 1:]
+    return kernels[:, :, :-1][:, both], kernels[:, :, 1:][:, both]
+
+
+def _cosine_smoothness(weights: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+    return F.cosine_similarity(*_pairs(weights, live), dim=1)
+
+
+def _vertical_smoothness(weights: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+    transposed = weights.reshape(-1, 28, 28).transpose(1, 2).reshape(-1, 784)
+    return solution("dae_kernel_smoothness")(transposed, live.T)
+
+
+def _all_pixels_smoothness(weights: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+    return solution("dae_kernel_smoothness")(weights, torch.ones_like(live))
+
+
+def _pooled_smoothness(weights: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+    left, right = (side.reshape(1, -1) for side in _pairs(weights, live))
+    pooled = torch.corrcoef(torch.cat([left, right]))[0, 1]
+    return pooled.expand(len(weights)).clone()
+
+
 def _log_inception_score(probs: torch.Tensor, splits: int = 1) -> float:
     marginal = probs.mean(0, keepdim=True)
     return float(torch.exp((probs * (probs.log() - marginal.log())).sum(1).mean()))
@@ -412,6 +436,10 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("dae_paste", _inverted_paste, "must come from the corrupted input"),
     ("dae_auroc", _reversed_auroc, "direction is reversed"),
     ("dae_auroc", _tie_blind_auroc, "ties are ignored"),
+    ("dae_kernel_smoothness", _cosine_smoothness, "a cosine similarity does not"),
+    ("dae_kernel_smoothness", _vertical_smoothness, "right-hand neighbour"),
+    ("dae_kernel_smoothness", _all_pixels_smoothness, "both live"),
+    ("dae_kernel_smoothness", _pooled_smoothness, "one correlation per kernel"),
     ("vae_kl_pair", _swapped_pair_kl, "not symmetric"),
     ("vae_kl_pair", _std_pair_kl, "log of the VARIANCE"),
     ("vae_kl", _std_kl, "log of the VARIANCE"),

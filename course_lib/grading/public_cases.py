@@ -657,6 +657,91 @@ def _l2_auroc_ties(fn: Fn) -> None:
     )
 
 
+def _smoothness_oracle(weights: torch.Tensor, live: torch.Tensor) -> torch.Tensor:
+    """Oracle: per kernel, torch.corrcoef of the (pixel, right neighbour) pairs whose
+    two pixels are live, pair by pair in explicit loops."""
+    values = []
+    for kernel in weights.double().reshape(-1, 28, 28):
+        pairs = [
+            (kernel[r, c], kernel[r, c + 1])
+            for r in range(28)
+            for c in range(27)
+            if live[r, c] and live[r, c + 1]
+        ]
+        values.append(torch.corrcoef(torch.tensor(pairs).T)[0, 1])
+    return torch.stack(values)
+
+
+def _smooth_kernels(seed: int) -> torch.Tensor:
+    """(4, 784): noise around an offset of 0.5, a smooth blob, horizontal stripes (rows
+    of +1 and -1), a blurred noise image."""
+    g = seeded(seed)
+    grid = torch.arange(28.0)
+    rows, cols = grid.view(-1, 1), grid.view(1, -1)
+    noise = 0.5 + 0.1 * torch.randn(28, 28, generator=g)
+    blob = torch.exp(-((rows - 12) ** 2 + (cols - 15) ** 2) / 40) + 0.02 * torch.randn(
+        28, 28, generator=g
+    )
+    stripes = (1 - 2 * (rows % 2)).expand(28, 28) + 0.1 * torch.randn(
+        28, 28, generator=g
+    )
+    blurred = F.avg_pool2d(torch.randn(1, 1, 32, 32, generator=g), 5, stride=1).view(
+        28, 28
+    )
+    return torch.stack([noise, blob, stripes, blurred]).reshape(4, 784)
+
+
+KERNEL_PER_ROW = (
+    "every kernel got the same value: compute one correlation per kernel (per row of "
+    "weights), not one over all kernels together"
+)
+KERNEL_CENTRED = (
+    "a kernel of independent noise around a constant offset should score near 0, "
+    "yours scores high: a correlation subtracts the mean of the left weights and of "
+    "the right weights before multiplying (a cosine similarity does not)"
+)
+KERNEL_HORIZONTAL = (
+    "a kernel of horizontal stripes is smooth along its rows and should score near "
+    "+1, yours scores negative: compare each pixel with its right-hand neighbour "
+    "(same row, next column) of the 28 x 28 kernel, not with the pixel below it"
+)
+
+
+def _l2_smooth_kinds(fn: Fn) -> None:
+    weights, live = _smooth_kernels(60), torch.ones(28, 28, dtype=torch.bool)
+    out = expect_tensor(fn(weights, live), (4,))
+    expect_true(bool(out.max() - out.min() > 1e-3), KERNEL_PER_ROW)
+    expect_true(abs(float(out[0])) < 0.3, KERNEL_CENTRED)
+    expect_true(float(out[2]) > 0, KERNEL_HORIZONTAL)
+    expect_close(
+        out,
+        _smoothness_oracle(weights, live).float(),
+        "the correlations of noise, a blob, horizontal stripes and a blurred kernel",
+        atol=1e-4,
+    )
+
+
+def _l2_smooth_live(fn: Fn) -> None:
+    weights = _smooth_kernels(61).view(4, 28, 28)
+    live = torch.zeros(28, 28, dtype=torch.bool)
+    live[5:23, 3:25] = True
+    # outside the live pixels: large noise, like a frozen border that never trained
+    border = 5 * torch.randn(4, 28, 28, generator=seeded(62))
+    weights = torch.where(live, weights, border).reshape(4, 784)
+    out = expect_tensor(fn(weights, live), (4,))
+    expect_true(
+        float(out[1]) > 0.5,
+        "a smooth blob with noise outside the live pixels should still score high: "
+        "keep only the pairs whose two pixels are both live",
+    )
+    expect_close(
+        out,
+        _smoothness_oracle(weights, live).float(),
+        "the correlations over the pairs of live pixels",
+        atol=1e-4,
+    )
+
+
 def _is_oracle(probs: torch.Tensor, splits: int) -> float:
     """Oracle: the Inception Score by explicit loops over chunks, rows and classes,
     float64."""
@@ -2093,6 +2178,24 @@ EXERCISES: tuple[Exercise, ...] = (
                 "the share of (outlier, inlier) pairs the outlier wins",
             ),
             Case("overlap and ties", _l2_auroc_ties, "a tie is half a win"),
+        ),
+    ),
+    Exercise(
+        "dae_kernel_smoothness",
+        2,
+        "kernel_smoothness",
+        "how smooth is a kernel: the neighbour correlation",
+        (
+            Case(
+                "noise, blob, stripes, blur",
+                _l2_smooth_kinds,
+                "one Pearson correlation per kernel, horizontal neighbours",
+            ),
+            Case(
+                "live pixels only",
+                _l2_smooth_live,
+                "a pair counts when both of its pixels are live",
+            ),
         ),
     ),
     Exercise(
