@@ -36,6 +36,8 @@ from course_lib.grading.core import (
 )
 from course_lib.grading.probes import embedding_weights, probe
 from course_lib.grading.public_cases import (
+    DC_DISCRIMINATOR,
+    DC_GENERATOR,
     MIXTURE_RADIUS,
     Fn,
     _auroc_oracle,
@@ -60,6 +62,7 @@ from course_lib.grading.public_cases import (
     _paste_inputs,
     _probs,
     _psnr_oracle,
+    _rules,
     _sharpness_oracle,
     _signed,
     _size_case,
@@ -443,6 +446,30 @@ def _l2_smooth_random(fn: Fn) -> None:
         atol=1e-6,
     )
     verify()
+
+
+def _l5_rules_several(fn: Fn) -> None:
+    g = ["Linear", "ReLU", "Unflatten", "ConvTranspose2d", "ReLU", "MaxPool2d"]
+    g += ["ConvTranspose2d", "BatchNorm2d", "LeakyReLU", "ConvTranspose2d", "Sigmoid"]
+    expect_true(
+        _rules(fn, g, "generator") == (1, 2, 4),
+        "a generator with pooling, missing BatchNorm and two wrong activations",
+    )
+    d = ["Conv2d", "BatchNorm2d", "LeakyReLU", "Conv2d", "LeakyReLU", "Flatten"]
+    d += ["Linear", "LeakyReLU", "Linear", "Sigmoid"]
+    expect_true(
+        _rules(fn, d, "discriminator") == (2, 3),
+        "a discriminator with BatchNorm misplaced, a hidden Linear and a Sigmoid logit",
+    )
+    expect_true(
+        _rules(fn, DC_DISCRIMINATOR, "generator") != (),
+        "the role matters: a discriminator's layers do not make a valid generator",
+    )
+    try:
+        fn(list(DC_GENERATOR), "critic")
+    except ValueError:
+        return
+    raise CaseFailed("an unknown role should raise ValueError naming the two roles")
 
 
 def _l5_is_splits(fn: Fn) -> None:
@@ -1194,6 +1221,13 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
             "structure",
             _l5_block_structure,
             "a transposed convolution without bias, BatchNorm, ReLU",
+        ),
+    ),
+    "dcgan_rules": (
+        Case(
+            "several broken rules",
+            _l5_rules_several,
+            "every rule once; the role decides the exceptions",
         ),
     ),
     "dcgan_is": (

@@ -413,6 +413,41 @@ def _linear_only(
     return (1 - t) * z_a.flatten() + t * z_b.flatten()
 
 
+def _audit(layers: list[str], role: str) -> set[int]:
+    return set(solution("dcgan_rules")(layers, role))
+
+
+def _batchnorm_everywhere(layers: list[str], role: str) -> tuple[int, ...]:
+    """Rule 2 without its exceptions: every weighted layer needs a BatchNorm."""
+    broken = _audit(layers, role)
+    weighted = [i for i, n in enumerate(layers) if n in ("Conv2d", "ConvTranspose2d")]
+    if any(i + 1 == len(layers) or "BatchNorm" not in layers[i + 1] for i in weighted):
+        broken.add(2)
+    return tuple(sorted(broken))
+
+
+def _logit_as_hidden(layers: list[str], role: str) -> tuple[int, ...]:
+    broken = _audit(layers, role)
+    return tuple(sorted(broken | ({3} if "Linear" in layers[1:] else set())))
+
+
+def _leaky_generator(layers: list[str], role: str) -> tuple[int, ...]:
+    if role == "generator":
+        swap = {"ReLU": "LeakyReLU", "LeakyReLU": "ReLU"}
+        layers = [swap.get(name, name) for name in layers]
+    return tuple(sorted(_audit(layers, role)))
+
+
+def _max_pool_only(layers: list[str], role: str) -> tuple[int, ...]:
+    return tuple(sorted(_audit([n for n in layers if n != "AvgPool2d"], role)))
+
+
+def _output_unchecked(layers: list[str], role: str) -> tuple[int, ...]:
+    if role == "generator" and layers[-1] in ("Sigmoid", "ReLU"):
+        layers = layers[:-1] + ["Tanh"]
+    return tuple(sorted(_audit(layers, role)))
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),
@@ -462,6 +497,11 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("dcgan_shape", _true_division_size, "(rounding)"),
     ("dcgan_shape", _conv_formula_everywhere, "transposed convolution"),
     ("dcgan_overlap", _stride_one_overlap, "not correct"),
+    ("dcgan_rules", _batchnorm_everywhere, "no BatchNorm by design"),
+    ("dcgan_rules", _logit_as_hidden, "not a hidden one"),
+    ("dcgan_rules", _leaky_generator, "ReLU is the generator's hidden activation"),
+    ("dcgan_rules", _max_pool_only, "average pooling is pooling too"),
+    ("dcgan_rules", _output_unchecked, "Sigmoid output breaks rule 4"),
     ("dcgan_is", _log_inception_score, "0 * log 0 is NaN"),
     ("dcgan_is", _mean_of_exp_score, "average the KL divergences first"),
     ("dcgan_is", _no_split_score, "splits is ignored"),
@@ -709,3 +749,16 @@ def test_an_unmodified_student_notebook_shows_no_error_no_raw_value_and_no_warni
     assert shown == []  # no traceback, no raw True/False, nothing on stderr
     reports = sum("not attempted yet" in out.get("text", "") for out in outputs)
     assert reports == len([e for e in EXERCISES if e.lesson == 3])
+
+
+def test_the_rule_audit_cases_hold_the_library_networks_layers() -> None:
+    """Exercise 5.8's 'networks that follow the rules' are course_lib.gan's, layer by
+    layer."""
+    from course_lib import gan
+    from course_lib.grading.public_cases import DC_DISCRIMINATOR, DC_GENERATOR
+
+    discriminator = gan.DCDiscriminator()
+    assert [type(m).__name__ for m in gan.DCGenerator().net] == DC_GENERATOR
+    assert [
+        type(m).__name__ for m in (*discriminator.body, discriminator.out)
+    ] == DC_DISCRIMINATOR

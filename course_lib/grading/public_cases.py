@@ -1619,6 +1619,108 @@ def _l5_overlap_even(fn: Fn) -> None:
 SWISS_RADIUS, SWISS_TURNS = 3.0, 2.0
 
 
+# the layers of course_lib.gan.DCGenerator().net and of DCDiscriminator (body, then out)
+DC_GENERATOR = [
+    "ConvTranspose2d", "BatchNorm2d", "ReLU",
+    "ConvTranspose2d", "BatchNorm2d", "ReLU",
+    "ConvTranspose2d", "Tanh",
+]  # fmt: skip
+DC_DISCRIMINATOR = [
+    "Conv2d", "LeakyReLU",
+    "Conv2d", "BatchNorm2d", "LeakyReLU",
+    "Flatten", "Linear",
+]  # fmt: skip
+
+
+def _rules(fn: Fn, layers: list[str], role: str) -> tuple[int, ...]:
+    """The student's verdict as a tuple of ints, after checking its type and order."""
+    out = fn(list(layers), role)
+    expect_true(
+        isinstance(out, (tuple, list))
+        and all(isinstance(r, int) and not isinstance(r, bool) for r in out),
+        f"return a tuple of rule numbers (ints), got {type(out).__name__}",
+    )
+    expect_true(
+        list(out) == sorted(set(out)),
+        "the rule numbers should be sorted, each listed once",
+    )
+    return tuple(out)
+
+
+def _l5_rules_library(fn: Fn) -> None:
+    g, d = (
+        _rules(fn, DC_GENERATOR, "generator"),
+        _rules(fn, DC_DISCRIMINATOR, "discriminator"),
+    )
+    expect_true(
+        2 not in g,
+        "the library's generator breaks no rule, yet you report rule 2: its output "
+        "layer has no BatchNorm by design (one of the rule's two exceptions)",
+    )
+    expect_true(
+        2 not in d,
+        "the library's discriminator breaks no rule, yet you report rule 2: its input "
+        "layer has no BatchNorm by design, and its last layer outputs the logit",
+    )
+    expect_true(
+        3 not in d,
+        "the discriminator's last Linear outputs the logit: it is the output layer, "
+        "not a hidden one (rule 3 is about hidden layers)",
+    )
+    expect_true(
+        4 not in g,
+        "ReLU is the generator's hidden activation (LeakyReLU is the discriminator's), "
+        "and tanh its output: the library's generator follows rule 4",
+    )
+    expect_true(
+        g == () and d == (),
+        "the library's two networks follow the rules: none is broken",
+    )
+    projected = ["Linear", "BatchNorm1d", "ReLU", "Unflatten"] + DC_GENERATOR[3:]
+    expect_true(
+        _rules(fn, projected, "generator") == (),
+        "a generator whose first layer is a Linear projection of z (the DCGAN "
+        "paper's), reshaped into feature maps, follows the rules: that Linear is not "
+        "hidden",
+    )
+    expect_true(
+        _rules(fn, DC_GENERATOR[:-1] + ["Sigmoid"], "generator") == (4,),
+        "a generator with a Sigmoid output breaks rule 4 (and only it): its images lie "
+        "in [0, 1], while the data lie in [-1, 1]",
+    )
+
+
+def _l5_rules_broken(fn: Fn) -> None:
+    for pool in ("MaxPool2d", "AvgPool2d"):
+        pooled = DC_DISCRIMINATOR[:2] + [pool] + DC_DISCRIMINATOR[2:]
+        expect_true(
+            _rules(fn, pooled, "discriminator") == (1,),
+            f"a discriminator with a {pool} layer breaks rule 1 (and only it): "
+            "average pooling is pooling too",
+        )
+    normed = DC_DISCRIMINATOR[:1] + ["BatchNorm2d"] + DC_DISCRIMINATOR[1:]
+    expect_true(
+        _rules(fn, normed, "discriminator") == (2,),
+        "BatchNorm on the discriminator's input layer breaks rule 2 (its exception)",
+    )
+    bare = [name for name in DC_GENERATOR if name != "BatchNorm2d"]
+    expect_true(
+        _rules(fn, bare, "generator") == (2,),
+        "a generator without BatchNorm breaks rule 2",
+    )
+    relu = ["ReLU" if name == "LeakyReLU" else name for name in DC_DISCRIMINATOR]
+    expect_true(
+        _rules(fn, relu, "discriminator") == (4,),
+        "a discriminator with ReLU breaks rule 4: its hidden activation is LeakyReLU",
+    )
+    hidden = DC_DISCRIMINATOR + ["BatchNorm1d", "LeakyReLU", "Linear"]
+    expect_true(
+        _rules(fn, hidden, "discriminator") == (3,),
+        "a Linear between the convolutions and the logit is a hidden fully connected "
+        "layer: rule 3",
+    )
+
+
 def _swiss_position(z: torch.Tensor) -> torch.Tensor:
     """sqrt(u) of each point, read off its radius."""
     return z.double().norm(dim=1) / SWISS_RADIUS
@@ -2489,6 +2591,24 @@ EXERCISES: tuple[Exercise, ...] = (
                 "random predictions and splits",
                 _l5_is_random,
                 "exp of the mean KL, per chunk, then averaged",
+            ),
+        ),
+    ),
+    Exercise(
+        "dcgan_rules",
+        5,
+        "dcgan_rule_violations",
+        "auditing an architecture against the DCGAN rules",
+        (
+            Case(
+                "networks that follow the rules",
+                _l5_rules_library,
+                "mind the exceptions of rules 2 and 3",
+            ),
+            Case(
+                "one broken rule each",
+                _l5_rules_broken,
+                "pooling, BatchNorm, hidden Linear, activations",
             ),
         ),
     ),
