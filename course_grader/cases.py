@@ -50,6 +50,7 @@ from course_lib.grading.public_cases import (
     _excess_oracle,
     _gaussian_pairs,
     _gradient_oracle,
+    _hinge_oracle,
     _is_oracle,
     _jsd_rows,
     _kl_pair_oracle,
@@ -470,6 +471,28 @@ def _l5_rules_several(fn: Fn) -> None:
     except ValueError:
         return
     raise CaseFailed("an unknown role should raise ValueError naming the two roles")
+
+
+def _l4_hinge_random(fn: Fn) -> None:
+    g = seeded(120)
+    real, fake = torch.randn(37, generator=g) * 3, torch.randn(23, generator=g) * 3
+    verify = unchanged_inputs(real, fake)
+    expect_true(
+        abs(expect_scalar(fn(real, fake)) - _hinge_oracle(real, fake)) < 1e-4,
+        "the hinge loss of 37 real and 23 fake random logits",
+    )
+    verify()
+    report = probe(fn, "gradients", (real, fake), (1,))
+    expect_true(
+        report["requires_grad"],
+        "the loss must stay differentiable (a tensor attached to the graph)",
+    )
+    expected = (fake > -1).float() / len(fake)
+    expect_close(
+        report["grads"][0],
+        expected,
+        "the gradient with respect to the fakes: 1/M before the margin, 0 past it",
+    )
 
 
 def _l5_is_splits(fn: Fn) -> None:
@@ -1175,6 +1198,13 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "vae_iwae": (Case("random log-weights", _l3_iwae_random, "stay in log space"),),
     "gan_d_loss": (
         Case("random logits", _l4_d_random, "mean over each batch, then add"),
+    ),
+    "gan_hinge": (
+        Case(
+            "random logits, gradients",
+            _l4_hinge_random,
+            "zero gradient past the margin, 1/M before it",
+        ),
     ),
     "gan_optimal_d": (
         Case(

@@ -448,6 +448,27 @@ def _output_unchecked(layers: list[str], role: str) -> tuple[int, ...]:
     return tuple(sorted(_audit(layers, role)))
 
 
+def _linear_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return (1 - real).mean() + (1 + fake).mean()
+
+
+def _swapped_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return solution("gan_hinge")(fake, real)
+
+
+def _energy_on_logits(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return real.mean() + (1 - fake).clamp(min=0).mean()
+
+
+def _cross_entropy_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    return F.softplus(-real).mean() + F.softplus(fake).mean()
+
+
+def _pooled_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    both = torch.cat([(1 - real).flatten(), (1 + fake).flatten()])
+    return both.clamp(min=0).mean()
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),
@@ -493,6 +514,11 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("gan_d_loss", _log_sigmoid_d_loss, "sigmoid(l) rounds to exactly 0 or 1"),
     ("gan_d_loss", _pooled_d_loss, "sum of the two mean binary cross-entropies"),
     ("gan_g_grad", _swapped_gradients, "swapped"),
+    ("gan_hinge", _linear_hinge, "max(0, .) of the hinge is missing"),
+    ("gan_hinge", _swapped_hinge, "must be exactly 0"),
+    ("gan_hinge", _energy_on_logits, "must be exactly 0"),
+    ("gan_hinge", _cross_entropy_hinge, "must be exactly 0"),
+    ("gan_hinge", _pooled_hinge, "not one mean over both batches"),
     ("gan_g_grad", _sign_gradients, "wrong sign"),
     ("dcgan_shape", _true_division_size, "(rounding)"),
     ("dcgan_shape", _conv_formula_everywhere, "transposed convolution"),

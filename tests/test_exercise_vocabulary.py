@@ -69,6 +69,7 @@ def test_the_shared_names_are_the_ones_the_exercises_teach() -> None:
     assert {
         "vae_loglik",
         "gan_d_loss",
+        "gan_hinge",
         "gan_mbd",
         "dae_psnr",
         "dae_paste",

@@ -1436,6 +1436,52 @@ def _l4_mbd_identical(fn: Fn) -> None:
     )
 
 
+def _hinge_oracle(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """Oracle: each batch's mean hinge by explicit loops, then added."""
+    real_part = sum(max(0.0, 1.0 - r) for r in real.flatten().tolist()) / real.numel()
+    fake_part = sum(max(0.0, 1.0 + f) for f in fake.flatten().tolist()) / fake.numel()
+    return real_part + fake_part
+
+
+def _l4_hinge_margins(fn: Fn) -> None:
+    beyond = expect_scalar(fn(torch.tensor([3.0, 5.0]), torch.tensor([-2.0, -4.0])))
+    expect_true(
+        beyond >= 0,
+        "the loss is negative: a sample beyond its margin must contribute 0, not a "
+        "reward (the max(0, .) of the hinge is missing)",
+    )
+    expect_true(
+        abs(beyond) < 1e-6,
+        "every real logit is above +1 and every fake below -1, so each sample is "
+        "beyond its margin and the loss must be exactly 0: real logits are pushed "
+        "ABOVE +1, fakes BELOW -1 (check which hinge each batch goes through)",
+    )
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-3.0, 0.0, 0.5, -0.5])
+    value = expect_scalar(fn(real, fake))
+    expect_true(
+        abs(value - _hinge_oracle(real, fake)) < 1e-5,
+        "the hinge loss of logits on both sides of their margins",
+    )
+
+
+def _l4_hinge_batches(fn: Fn) -> None:
+    real = torch.tensor([[0.0], [4.0]])
+    fake = torch.tensor([[-0.5], [-2.0], [0.0], [1.0], [-1.5], [0.25]])
+    value = expect_scalar(fn(real, fake))
+    expected = _hinge_oracle(real, fake)
+    # one mean over the 8 logits of both batches
+    pooled = float((1 - real).clamp(min=0).sum() + (1 + fake).clamp(min=0).sum()) / 8
+    expect_true(
+        abs(value - pooled) > 1e-6 or abs(value - expected) < 1e-6,
+        "the loss is the mean hinge over the real batch PLUS the mean over the fake "
+        "batch, not one mean over both batches together (they differ in size here)",
+    )
+    expect_true(
+        abs(value - expected) < 1e-5,
+        "the hinge loss of 2 real and 6 fake logits, shaped (N, 1)",
+    )
+
+
 @functools.cache
 def _torch_size(
     size: int,
@@ -2468,6 +2514,24 @@ EXERCISES: tuple[Exercise, ...] = (
                 "real labelled 1, fake labelled 0, each batch averaged",
             ),
             Case("confident discriminators", _l4_d_confident, "work from the logits"),
+        ),
+    ),
+    Exercise(
+        "gan_hinge",
+        4,
+        "hinge_discriminator_loss",
+        "a margin on logits: the hinge loss",
+        (
+            Case(
+                "samples beyond and within the margins",
+                _l4_hinge_margins,
+                "real logits above +1 and fakes below -1 cost nothing",
+            ),
+            Case(
+                "batches of different sizes",
+                _l4_hinge_batches,
+                "one mean per batch, then add",
+            ),
         ),
     ),
     Exercise(
