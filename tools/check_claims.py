@@ -134,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     out = args.out or REPO / "benchmarks" / args.profile / "claims.json"
-    rows = json.loads(out.read_text())["claims"] if out.is_file() else []
     failed = []
     for lesson, name, function in discover(args.lessons, args.only):
         print(
@@ -146,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             "name": name,
             **run_claim(function, args.seeds, args.profile),
         }
+        # Read the file again: another run may have added rows since this one started.
+        rows = json.loads(out.read_text())["claims"] if out.is_file() else []
         rows = [r for r in rows if (r["lesson"], r["name"]) != (lesson, name)] + [row]
         rows.sort(key=lambda r: r["lesson"])
         shown = "; ".join(
