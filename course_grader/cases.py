@@ -63,6 +63,7 @@ from course_lib.grading.public_cases import (
     _paste_inputs,
     _probs,
     _psnr_oracle,
+    _push_oracle,
     _rules,
     _sharpness_oracle,
     _signed,
@@ -493,6 +494,16 @@ def _l4_hinge_random(fn: Fn) -> None:
         expected,
         "the gradient with respect to the fakes: 1/M before the margin, 0 past it",
     )
+
+
+def _l4_push_random(fn: Fn) -> None:
+    fake = torch.randn(40, generator=seeded(121)) * 2 + 3
+    verify = unchanged_inputs(fake)
+    out = expect_tensor(fn(fake, 0.7, -2.5), (40,))
+    expect_close(
+        out, _push_oracle(fake, 0.7, -2.5).float(), "the gradient of 40 random fakes"
+    )
+    verify()
 
 
 def _l5_is_splits(fn: Fn) -> None:
@@ -1198,6 +1209,9 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
     "vae_iwae": (Case("random log-weights", _l3_iwae_random, "stay in log space"),),
     "gan_d_loss": (
         Case("random logits", _l4_d_random, "mean over each batch, then add"),
+    ),
+    "gan_affine_push": (
+        Case("40 random fakes", _l4_push_random, "one gradient per fake"),
     ),
     "gan_hinge": (
         Case(

@@ -469,6 +469,31 @@ def _pooled_hinge(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     return both.clamp(min=0).mean()
 
 
+def _push(fake: torch.Tensor, a: float, b: float, factor: torch.Tensor) -> torch.Tensor:
+    return -factor * a / len(fake)
+
+
+def _minimax_push(fake: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    return _push(fake, a, b, torch.sigmoid(a * fake + b))
+
+
+def _no_chain_push(fake: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    return solution("gan_affine_push")(fake, a, b) / a
+
+
+def _sum_push(fake: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    return solution("gan_affine_push")(fake, a, b) * len(fake)
+
+
+def _ascent_push(fake: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    return -solution("gan_affine_push")(fake, a, b)
+
+
+def _unstable_push(fake: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    d = 1 / (1 + torch.exp(-(a * fake + b)))
+    return -(torch.exp(-(a * fake + b)) * d) * a / len(fake)
+
+
 # (exercise, the mistaken function, a phrase the failure message must contain)
 MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("pixel_loglik", _log_pixel_log_likelihood, "0 * log 0 is NaN"),
@@ -514,6 +539,11 @@ MISTAKES: list[tuple[str, Callable[..., Any], str]] = [
     ("gan_d_loss", _log_sigmoid_d_loss, "sigmoid(l) rounds to exactly 0 or 1"),
     ("gan_d_loss", _pooled_d_loss, "sum of the two mean binary cross-entropies"),
     ("gan_g_grad", _swapped_gradients, "swapped"),
+    ("gan_affine_push", _minimax_push, "belongs to the minimax loss"),
+    ("gan_affine_push", _no_chain_push, "dl/dx = a"),
+    ("gan_affine_push", _sum_push, "carries 1/M"),
+    ("gan_affine_push", _ascent_push, "wrong sign"),
+    ("gan_affine_push", _unstable_push, "stably"),
     ("gan_hinge", _linear_hinge, "max(0, .) of the hinge is missing"),
     ("gan_hinge", _swapped_hinge, "must be exactly 0"),
     ("gan_hinge", _energy_on_logits, "must be exactly 0"),

@@ -1482,6 +1482,67 @@ def _l4_hinge_batches(fn: Fn) -> None:
     )
 
 
+def _push_oracle(fake: torch.Tensor, a: float, b: float) -> torch.Tensor:
+    """Oracle: autograd of -mean log sigmoid(a x + b) with respect to x, in float64."""
+    x = fake.detach().double().requires_grad_(True)
+    (grad,) = torch.autograd.grad(-F.logsigmoid(a * x + b).mean(), x)
+    return grad
+
+
+def _push_diagnosis(out: torch.Tensor, fake: torch.Tensor, a: float, b: float) -> None:
+    """Fail with the reason when ``out`` is one of the classic slips of the chain
+    rule."""
+    expected, m = _push_oracle(fake, a, b), len(fake)
+    d = torch.sigmoid(a * fake.double() + b)
+    slips = (
+        (
+            -expected,
+            "wrong sign: descending L_G must move each fake towards a higher logit "
+            "(for a > 0, to the right), so dL_G/dx_i has the sign of -a",
+        ),
+        (expected / a, "the chain rule's second link is missing: dl/dx = a"),
+        (
+            expected * m,
+            "L_G is a mean over the M fakes: each sample's gradient carries 1/M",
+        ),
+        (
+            -d * a / m,
+            "the factor is 1 - D(x_i) for the non-saturating loss -log D; "
+            "D(x_i) belongs to the minimax loss's derivative",
+        ),
+    )
+    for wrong, why in slips:
+        expect_true(not torch.allclose(out.double(), wrong, rtol=1e-4, atol=1e-9), why)
+
+
+def _l4_push_autograd(fn: Fn) -> None:
+    fake = torch.randn(6, generator=seeded(63)) + 1.0
+    out = expect_tensor(fn(fake, 1.5, -2.0), (6,))
+    _push_diagnosis(out, fake, 1.5, -2.0)
+    expect_close(
+        out, _push_oracle(fake, 1.5, -2.0).float(), "the gradient against autograd"
+    )
+
+
+def _l4_push_confident(fn: Fn) -> None:
+    fake = torch.tensor([0.0, 2.0, 4.0, 6.0, 40.0])
+    # D accepts the first fakes and rejects the last ones; the last logit is -108,
+    # where exp(108) overflows float32
+    out = fn(fake, -3.0, 12.0)
+    expect_no_nan(
+        out,
+        "the result holds NaN: compute 1 - D from the logit, stably, for large logits",
+    )
+    out = expect_tensor(out, (5,))
+    _push_diagnosis(out, fake, -3.0, 12.0)
+    expect_close(
+        out,
+        _push_oracle(fake, -3.0, 12.0).float(),
+        "the gradient for a negative slope and confident logits",
+        atol=1e-7,
+    )
+
+
 @functools.cache
 def _torch_size(
     size: int,
@@ -2531,6 +2592,24 @@ EXERCISES: tuple[Exercise, ...] = (
                 "batches of different sizes",
                 _l4_hinge_batches,
                 "one mean per batch, then add",
+            ),
+        ),
+    ),
+    Exercise(
+        "gan_affine_push",
+        4,
+        "fake_position_gradient",
+        "derivation: how an affine discriminator moves the fakes",
+        (
+            Case(
+                "against autograd",
+                _l4_push_autograd,
+                "-(1 - D(x_i)) times dl/dx, over M",
+            ),
+            Case(
+                "negative slope, confident logits",
+                _l4_push_confident,
+                "the sign follows a; the rejected fakes move most",
             ),
         ),
     ),
