@@ -264,6 +264,7 @@ def test_grades_do_not_depend_on_the_random_state_left_by_the_notebook() -> None
     [
         ("vae_kl", "course_lib.objectives", "kl_standard_normal"),
         ("gan_d_loss", "course_lib.gan_objectives", "discriminator_loss"),
+        ("gan_hinge", "course_lib.gan_objectives", "hinge_discriminator_loss"),
         ("vae_loglik", "course_lib.objectives", "bernoulli_log_likelihood"),
         ("gan_mbd", "course_lib.gan", "MinibatchDiscrimination"),
         ("dcgan_init", "course_lib.gan", "init_dcgan_weights"),
