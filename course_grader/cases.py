@@ -1146,7 +1146,7 @@ INSTRUCTOR: dict[str, tuple[Case, ...]] = {
         Case(
             "ragged live pixels, float64",
             _l2_smooth_random,
-            "pairs of live pixels only; keep the input's dtype",
+            "pairs of live pixels only, one correlation per kernel",
         ),
     ),
     "dae_objective": (
