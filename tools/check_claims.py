@@ -90,7 +90,7 @@ def run_claim(function: Claim, seeds: list[int], profile: str) -> dict:
         passes.append(bool(outcome.passed))
     doc = inspect.getdoc(function) or ""
     return {
-        "statement": doc.splitlines()[0] if doc else "",
+        "statement": " ".join(doc.split("\n\n")[0].split()),  # the first paragraph
         "seeds": seeds,
         "values": values,
         "passed_per_seed": passes,

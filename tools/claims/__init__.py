@@ -9,7 +9,7 @@ spread is within 0.8-1.2x the data's"). Each is a function ``claim_<name>`` in
         ...  # the lesson's own recipe and budget (settings.profile), seed settings.seed
         return Outcome(values={"spread_ratio": ratio}, passed=0.8 <= ratio <= 1.2)
 
-The first docstring line is the claim as the page states it. The runner calls the
+The docstring's first paragraph is the claim as the page states it. The runner calls the
 function once per seed with a fresh :class:`course_lib.settings.Settings` (seeded, with
 the chosen profile); a claim holds when it passes for every seed.
 """
