@@ -42,6 +42,7 @@ from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training, describe_data
 from course_lib.errors import CourseInputError, check_tensor
 from course_lib.gan_objectives import (
+    auxiliary_class_loss,
     check_loss_kind,
     discriminator_loss_for,
     generator_loss_for,
@@ -194,7 +195,8 @@ class _Discriminator(nn.Module):
 
     Subclasses define ``features(x, labels) -> (N, A)``; the head is
     ``[MinibatchDiscrimination] -> Linear(., 1)`` and ``forward`` returns ``(N,)``
-    logits.
+    logits. With an auxiliary classifier (AC-GAN) a second head ``Linear(., K)`` gives
+    class logits, read with :meth:`logits_and_classes`.
     """
 
     n_classes: int | None
@@ -202,9 +204,14 @@ class _Discriminator(nn.Module):
     _config: dict[str, Any]
     minibatch: MinibatchDiscrimination | None
     projection: nn.Embedding | None
+    classifier: nn.Linear | None
 
     def _head(
-        self, n_features: int, minibatch_features: int, projection: bool = False
+        self,
+        n_features: int,
+        minibatch_features: int,
+        projection: bool = False,
+        classifier: bool = False,
     ) -> None:
         self.minibatch = (
             MinibatchDiscrimination(n_features, minibatch_features, normalise=True)
@@ -218,6 +225,9 @@ class _Discriminator(nn.Module):
                 self.n_classes, n_features + minibatch_features
             )
             nn.init.normal_(self.projection.weight, 0.0, 0.02)
+        self.classifier = None
+        if classifier and self.n_classes is not None:
+            self.classifier = nn.Linear(n_features + minibatch_features, self.n_classes)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
@@ -227,6 +237,13 @@ class _Discriminator(nn.Module):
     ) -> torch.Tensor:
         """Logits ``(N,)`` of images ``x`` ``(N, C, H, W)`` in ``[-1, 1]`` (and labels
         if conditional)."""
+        return self.logits_and_classes(x, labels)[0]
+
+    def logits_and_classes(
+        self, x: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Real/fake logits ``(N,)`` and, with an auxiliary classifier, class logits
+        ``(N, K)`` (else ``None``), from one pass over the features."""
         # shape only: fit_gan checked the data's range once
         check_images(x, self.image_shape, "x")
         labels = check_labels(labels, x.shape[0], self.n_classes, "discriminator")
@@ -237,7 +254,9 @@ class _Discriminator(nn.Module):
         # projection discriminator
         if self.projection is not None and labels is not None:
             logits = logits + (self.projection(labels) * h).sum(dim=1)
-        return logits
+        # auxiliary classifier (AC-GAN)
+        classes = None if self.classifier is None else self.classifier(h)
+        return logits, classes
 
     @property
     def config(self) -> dict[str, Any]:
@@ -316,6 +335,10 @@ class MLPDiscriminator(_Discriminator):
             ``h`` is the last hidden layer (the projection discriminator of Miyato &
             Koyama 2018): the label then acts on every feature, not only on 10 of the
             794 inputs.
+        auxiliary_classifier: with ``n_classes``, add a head ``Linear(., K)`` that
+            names the digit (AC-GAN, Odena et al. 2017; :func:`fit_gan` then adds the
+            class cross-entropy to both players' losses). The label is then *not*
+            appended to the pixels, so the class head cannot read it off its input.
         image_shape: ``(C, H, W)`` of the input.
     """
 
@@ -326,10 +349,18 @@ class MLPDiscriminator(_Discriminator):
         n_classes: int | None = None,
         minibatch_features: int = 0,
         projection: bool = False,
+        auxiliary_classifier: bool = False,
         image_shape: Sequence[int] = MNIST_SHAPE,
     ) -> None:
         super().__init__()
+        if auxiliary_classifier and n_classes is None:
+            raise CourseInputError(
+                "auxiliary_classifier=True needs the number of classes: "
+                "MLPDiscriminator(n_classes=10, auxiliary_classifier=True)"
+            )
         self.n_classes, self.image_shape = n_classes, tuple(image_shape)
+        # AC-GAN: the label reaches the logit only through the projection
+        self.label_input = n_classes is not None and not auxiliary_classifier
         self._config = {
             "hidden": list(hidden),
             "n_classes": n_classes,
@@ -338,17 +369,20 @@ class MLPDiscriminator(_Discriminator):
         }
         if projection:
             self._config["projection"] = True
+        if auxiliary_classifier:
+            self._config["auxiliary_classifier"] = True
         layers: list[nn.Module] = []
-        width = int(torch.tensor(image_shape).prod()) + (n_classes or 0)
+        width = int(torch.tensor(image_shape).prod())
+        width += n_classes if self.label_input and n_classes else 0
         for h in hidden:
             layers += [nn.Linear(width, h), nn.LeakyReLU(0.2)]
             width = h
         self.body = nn.Sequential(*layers)
-        self._head(width, minibatch_features, projection)
+        self._head(width, minibatch_features, projection, auxiliary_classifier)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         h = x.flatten(1)
-        if labels is not None and self.n_classes is not None:
+        if labels is not None and self.n_classes is not None and self.label_input:
             h = torch.cat([h, F.one_hot(labels, self.n_classes).to(h.dtype)], dim=1)
         return self.body(h)
 
@@ -705,6 +739,22 @@ def sample_from_noise(
         generator.train(was_training)
 
 
+def judge(
+    discriminator: nn.Module, images: torch.Tensor, labels: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The discriminator's logits ``(N,)`` for ``images`` (given ``labels`` when not
+    ``None``), and the class cross-entropy (a scalar) of its AC-GAN class head on them
+    (:func:`~course_lib.gan_objectives.auxiliary_class_loss`; 0 without a class head or
+    labels)."""
+    if isinstance(discriminator, _Discriminator) and labels is not None:
+        logits, classes = discriminator.logits_and_classes(images, labels)
+        if classes is not None:
+            return logits, auxiliary_class_loss(classes, labels)
+        return logits, logits.new_zeros(())
+    extra = () if labels is None else (labels,)
+    return discriminator(images, *extra), images.new_zeros(())
+
+
 def adversarial_step(
     generator: nn.Module,
     discriminator: nn.Module,
@@ -723,6 +773,11 @@ def adversarial_step(
        ``D(fake.detach())``;
     2. the generator minimises its loss on ``D(fake)``, scored by the *updated*
        discriminator.
+
+    With an auxiliary classifier (``MLPDiscriminator(auxiliary_classifier=True)``,
+    AC-GAN) and labels, the discriminator also minimises the class cross-entropy
+    :func:`~course_lib.gan_objectives.auxiliary_class_loss` of its class head on the
+    real batch, and the generator that of its fakes.
 
     Args:
         generator, discriminator: the two networks (called with ``labels`` when they are
@@ -743,16 +798,20 @@ def adversarial_step(
         DCGAN tutorial. For ``"energy"`` the last three are mean energies ``E(x)``,
         ``E(G(z))`` before and after.
     """
-    extra = () if labels is None else (labels,)
-    fake = generator(z, *extra)
-    real_logits = discriminator(x, *extra)
-    fake_logits = discriminator(fake.detach(), *extra)
-    d_loss = discriminator_loss_for(loss, real_logits, fake_logits, margin)
+    fake = generator(z, *([] if labels is None else [labels]))
+    # class_loss is 0 unless the discriminator has an AC-GAN class head
+    real_logits, real_class_loss = judge(discriminator, x, labels)
+    # the class head learns from real images only: classifying the fakes too (as
+    # Odena et al. do) lets it learn the generator's mistakes
+    fake_logits, _ = judge(discriminator, fake.detach(), labels)
+    d_loss = (
+        discriminator_loss_for(loss, real_logits, fake_logits, margin) + real_class_loss
+    )
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
-    fake_logits_after = discriminator(fake, *extra)
-    g_loss = generator_loss_for(loss, fake_logits_after)
+    fake_logits_after, fake_class_loss = judge(discriminator, fake, labels)
+    g_loss = generator_loss_for(loss, fake_logits_after) + fake_class_loss
     opt_g.zero_grad(set_to_none=True)
     g_loss.backward()
     opt_g.step()
@@ -891,7 +950,7 @@ def fit_gan(
     )
 
     config = recipe_config(
-        (fit_gan, adversarial_step),
+        (fit_gan, adversarial_step, judge),
         {"generator": generator, "discriminator": discriminator},
         budget,
         images,

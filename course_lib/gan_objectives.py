@@ -116,6 +116,35 @@ def generator_loss_non_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-fake_logits).mean()
 
 
+def auxiliary_class_loss(
+    class_logits: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """The auxiliary classifier term of AC-GAN (Odena et al. 2017): the cross-entropy
+    ``-mean log softmax(c)_y`` of the discriminator's class logits ``c`` against the
+    labels ``y``.
+
+    The discriminator minimises it on real images (it learns to name the digit; Odena
+    et al. also use the generated ones) and the generator minimises it on its own
+    images (it must draw the digit it was asked for); each adds it to its adversarial
+    loss.
+
+    Args:
+        class_logits: ``(N, K)`` unnormalised class scores, any real values.
+        labels: ``(N,)`` int64 classes in ``0..K-1``.
+
+    Returns:
+        A scalar ``>= 0``; ``log K`` for uniform scores.
+    """
+    check_tensor(class_logits, "class_logits")
+    if class_logits.dim() != 2 or labels.shape != class_logits.shape[:1]:
+        raise CourseInputError(
+            f"class_logits must be (N, K) and labels (N,), got "
+            f"{tuple(class_logits.shape)} and {tuple(labels.shape)}; give one row of "
+            "class scores per image and one label per image"
+        )
+    return F.cross_entropy(class_logits, labels)
+
+
 def hinge_discriminator_loss(
     real_logits: torch.Tensor, fake_logits: torch.Tensor
 ) -> torch.Tensor:

@@ -335,3 +335,52 @@ def test_projection_discriminator_adds_the_label_embedding_times_the_features():
     assert changed.tolist() == [False, True, True, False, False]
     # unconditional: no projection
     assert MLPDiscriminator(hidden=(8,), projection=True).projection is None
+
+
+def test_auxiliary_classifier_names_the_digit_without_reading_the_label():
+    torch.manual_seed(0)
+    d = MLPDiscriminator(
+        hidden=(16, 8), n_classes=10, projection=True, auxiliary_classifier=True
+    )
+    x = torch.rand(4, 1, 28, 28) * 2 - 1
+    y, other = torch.tensor([0, 3, 3, 9]), torch.tensor([1, 1, 2, 2])
+    with torch.no_grad():
+        logits, classes = d.logits_and_classes(x, y)
+        # the class head sees the pixels only: the same scores whatever label is given
+        assert torch.equal(classes, d.logits_and_classes(x, other)[1])
+        h = d.features(x, None)
+        assert torch.allclose(classes, d.classifier(h))
+        by_hand = d.out(h).squeeze(1) + (d.projection.weight[y] * h).sum(dim=1)
+        assert torch.allclose(logits, by_hand) and torch.equal(d(x, y), logits)
+    assert d.config["auxiliary_classifier"] is True
+    assert MLPDiscriminator(hidden=(8,), n_classes=10).classifier is None
+    with pytest.raises(CourseInputError, match="n_classes=10"):
+        MLPDiscriminator(auxiliary_classifier=True)
+
+
+def test_adversarial_step_adds_the_class_cross_entropy_for_both_players():
+    torch.manual_seed(0)
+    g = MLPGenerator(latent_dim=4, hidden=(8,), n_classes=3)
+    d = MLPDiscriminator(hidden=(8,), n_classes=3, auxiliary_classifier=True)
+    x, z, y = torch.rand(6, 1, 28, 28) * 2 - 1, torch.randn(6, 4), torch.arange(6) % 3
+    # SGD with lr 0: the step changes nothing, so the losses can be recomputed by hand
+    opt_g = torch.optim.SGD(g.parameters(), lr=0.0)
+    opt_d = torch.optim.SGD(d.parameters(), lr=0.0)
+    out = gan_module.adversarial_step(g, d, opt_g, opt_d, x, z, y)
+    with torch.no_grad():
+        fake = g(z, y)
+        real_l, real_c = d(x, y), d.classifier(d.features(x, None))
+        fake_l, fake_c = d(fake, y), d.classifier(d.features(fake, None))
+
+        def cross_entropy(c: torch.Tensor) -> torch.Tensor:
+            return -(c.log_softmax(dim=1)[torch.arange(6), y]).mean()
+
+        adv_d = (
+            torch.log1p(torch.exp(-real_l)).mean()
+            + torch.log1p(torch.exp(fake_l)).mean()
+        )
+        # the class head learns from real images only
+        d_by_hand = adv_d + cross_entropy(real_c)
+        g_by_hand = torch.log1p(torch.exp(-fake_l)).mean() + cross_entropy(fake_c)
+    assert out["d_loss"].item() == pytest.approx(d_by_hand.item(), rel=1e-5)
+    assert out["g_loss"].item() == pytest.approx(g_by_hand.item(), rel=1e-5)

@@ -8,6 +8,7 @@ import torch
 
 from course_lib.errors import CourseInputError
 from course_lib.gan_objectives import (
+    auxiliary_class_loss,
     check_loss_kind,
     discriminator_loss,
     discriminator_loss_for,
@@ -156,3 +157,20 @@ def test_bad_inputs_raise_clear_errors():
         check_loss_kind("wasserstein")
     with pytest.raises(CourseInputError, match="floating-point"):
         generator_loss_non_saturating(torch.zeros(3, dtype=torch.long))
+
+
+def test_auxiliary_class_loss_is_minus_the_mean_log_softmax_of_the_asked_class():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    labels = torch.tensor([0, 1])
+    # by hand: -log(e^l_y / sum_k e^l_k), averaged over the two rows
+    first = -(2.0 - math.log(math.exp(2.0) + math.exp(0.0) + math.exp(-1.0)))
+    second = -(0.5 - math.log(2 * math.exp(0.5) + math.exp(3.0)))
+    assert auxiliary_class_loss(logits, labels).item() == pytest.approx(
+        (first + second) / 2, rel=1e-6
+    )
+    # uniform scores: log K
+    assert auxiliary_class_loss(torch.zeros(4, 10), torch.arange(4)).item() == (
+        pytest.approx(math.log(10))
+    )
+    with pytest.raises(CourseInputError, match="one label per image"):
+        auxiliary_class_loss(logits, torch.tensor([0, 1, 2]))
