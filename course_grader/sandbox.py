@@ -186,10 +186,11 @@ def sandbox_command(
             _BOOT.replace("/opt/course-grader", str(WORKER.parent)),
         ]
     size = str(limits.file_mb * 4 * 1024 * 1024)
+    # The private /tmp and home come first: a bind made before them would be hidden
+    # under them (a clone or a virtual environment under /tmp, as CI may use).
     args = [
         "bwrap",
         *_isolation(),
-        *_system_binds(),
         "--proc",
         "/proc",
         "--dev",
@@ -202,6 +203,7 @@ def sandbox_command(
         size,
         "--tmpfs",
         HOME,
+        *_system_binds(),
         "--ro-bind",
         str(WORKER),
         "/opt/course-grader/worker",
