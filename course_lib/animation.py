@@ -17,6 +17,7 @@ most ``max_frames`` evenly spaced frames (first and last always included);
 
 from __future__ import annotations
 
+import html
 import io
 from collections.abc import Callable, Sequence
 
@@ -41,7 +42,8 @@ def pick_frames(count: int, max_frames: int) -> list[int]:
 
 
 class FramePlayer:
-    """Frames with a slider and a play button; displays itself as self-contained HTML.
+    """Frames with a slider and a play button (one frame: the image alone); displays
+    itself as self-contained HTML.
 
     Attributes:
         pngs: the embedded frames, PNG bytes.
@@ -65,9 +67,13 @@ class FramePlayer:
         panel = sw.image_panel(
             title or "", [sw.data_uri(png) for png in pngs], width=width
         )
-        self.html = sw.slider_html(
-            panel, labels, slider_name="frame", play_ms=interval_ms
-        )
+        if len(pngs) == 1:  # nothing to play: the image and its label, no slider
+            label = html.escape(labels[0])
+            self.html = f'<div style="{sw.FONT}">{panel}<div>{label}</div></div>'
+        else:
+            self.html = sw.slider_html(
+                panel, labels, slider_name="frame", play_ms=interval_ms
+            )
 
     @property
     def html_bytes(self) -> int:

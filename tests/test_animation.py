@@ -122,3 +122,14 @@ def test_grey_levels_quantise_the_embedded_frames():
     assert set(values.tolist()) <= {0, 85, 170, 255} and len(values) == 4
     with pytest.raises(CourseInputError, match="levels"):
         progress_animation(snapshots, grey_levels=1)
+
+
+def test_a_single_frame_is_an_image_without_a_slider() -> None:
+    """One snapshot (e.g. one epoch under smoke) has nothing to play: no dead slider."""
+    one = progress_animation([torch.zeros(4, 1, 28, 28)], nrow=2)
+    two = progress_animation(
+        [torch.zeros(4, 1, 28, 28), torch.ones(4, 1, 28, 28)], nrow=2
+    )
+    assert 'type="range"' not in one.html and "epoch 1" in one.html
+    assert one.html.count("<img") == 1
+    assert 'type="range"' in two.html
