@@ -328,6 +328,9 @@ INSPECT_PAGE = r"""
         || /Traceback \(most recent call last\)/.test(o.textContent)))
         .map(o => o.textContent.slice(0, 300)),
     widgets: document.querySelectorAll('.cw-widget').length,
+    wideCode: Array.from(document.querySelectorAll(
+        'div.cell_input pre, div.course-source pre')).filter(
+        p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.slice(0, 60)),
     wideMath: Array.from(document.querySelectorAll('div.math')).filter(d => {
         const m = d.querySelector('mjx-math');
         return m && m.getBoundingClientRect().width > d.clientWidth + 1;
@@ -445,6 +448,11 @@ def test_every_page_in_headless_chromium(build: subprocess.CompletedProcess) -> 
                 problems.append(
                     f"{name}: displayed equations wider than the text column (split "
                     f"them over lines with aligned): {report['wideMath'][:3]}"
+                )
+            if report["wideCode"]:
+                problems.append(
+                    f"{name}: code cells wider than the text column (keep code lines "
+                    f"within 88 characters): {report['wideCode'][:3]}"
                 )
             if report["tracebacks"]:
                 problems.append(
