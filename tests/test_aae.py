@@ -47,7 +47,7 @@ def test_reconstruction_loss_falls_and_both_phases_run():
     with torch.no_grad():
         start = ((model(images) - images) ** 2).mean().item()
     model, history = fit_aae(
-        model, images, labels=labels, budget=Budget(15, None, 25), prior="gaussian"
+        model, images, labels=labels, budget=Budget(30, None, 25), prior="gaussian"
     )
     assert set(history.keys()) >= {"recon", "d_loss", "g_loss", "d_prior", "d_code"}
     assert history["recon"][-1] < 0.6 * start
