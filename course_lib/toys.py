@@ -30,6 +30,7 @@ from course_lib.gan import (
     MinibatchDiscrimination,
     adversarial_step,
     check_latent,
+    judge,
 )
 from course_lib.gan_objectives import check_loss_kind
 from course_lib.profiles import Budget
@@ -475,7 +476,7 @@ def fit_toy_gan(
             getattr(c, "__qualname__", type(c).__qualname__) for c in callbacks
         ],
         "code": code_fingerprint(
-            fit_toy_gan, adversarial_step, generator, discriminator
+            fit_toy_gan, adversarial_step, judge, generator, discriminator
         ),
     }
     run_name = name or f"toy-gan-{loss}"
