@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 import colab_rehearsal  # noqa: E402
 
+from course_lib.page.timings import NOT_MEASURED  # noqa: E402
+
 
 def good_figures(runtime: Path) -> dict:
     torch = {"version": "2.14.1+cu130", "file": "/stack/torch/__init__.py"}
@@ -33,7 +35,7 @@ def good_figures(runtime: Path) -> dict:
         "installed": ["course_lib: installed tqdm>=4.64"],
         "imports": 3,
         "loss": 520.0,
-        "timings": "| `smoke` | 18 s | empty | 2 CPU cores |",
+        "timings": "| without a GPU | 3.1 min | 2 CPU cores, 2026-11-30 |",
     }
 
 
@@ -49,7 +51,7 @@ def good_figures(runtime: Path) -> dict:
         (lambda f: f.update(installed=[]), "installed no light dependency"),
         (lambda f: f.update(loss=float("nan")), "final loss"),
         (
-            lambda f: f.update(timings="| `smoke` | not measured yet | | |"),
+            lambda f: f.update(timings=NOT_MEASURED),
             "not shipped",
         ),
     ],

@@ -4,33 +4,37 @@ from __future__ import annotations
 
 import json
 
-from course_lib.page.timings import timing_markdown
+from course_lib.page.timings import NOT_MEASURED, timing_markdown
 
 
-def test_measured_and_missing_profiles(tmp_path):
+def test_student_profiles_only_with_machine_and_date(tmp_path):
     path = tmp_path / "times.json"
     path.write_text(
         json.dumps(
             {
                 "lesson9": {
-                    "cpu": {"seconds": 150.0, "machine": "2 CPU cores"},
-                    "smoke": {
-                        "seconds": 12.4,
+                    "cpu": {
+                        "seconds": 150.0,
                         "machine": "2 CPU cores",
-                        "load_average_before": 6.29,
+                        "threads": 2,
+                        "date": "2026-11-30",
                     },
+                    "smoke": {"seconds": 12.4, "machine": "2 CPU cores"},
                 }
             }
         )
     )
     table = timing_markdown("lesson9", path).splitlines()
-    assert table[2] == "| `smoke` | 12 s | empty | 2 CPU cores, load average 6.3 |"
-    assert table[3] == "| `cpu` | 2.5 min | empty | 2 CPU cores |"
-    assert table[4] == "| `gpu` | not measured yet | | |"
-    assert "not measured yet" in timing_markdown("unknown", path)
+    # 150 s = 2.5 min; the CI profile (smoke) and the unmeasured GPU are not shown
+    assert (
+        table[2]
+        == "| without a GPU | 2.5 min | 2 CPU cores, 2 torch threads, 2026-11-30 |"
+    )
+    assert len(table) == 3
+    assert timing_markdown("unknown", path) == NOT_MEASURED
 
 
-def test_a_shared_cache_is_named(tmp_path):
+def test_reused_models_are_named(tmp_path):
     path = tmp_path / "times.json"
     path.write_text(
         json.dumps(
@@ -43,10 +47,15 @@ def test_a_shared_cache_is_named(tmp_path):
                             "lesson3_variational_autoencoders",
                             "lesson4_gans",
                         ],
-                    }
+                    },
+                    "gpu": {"seconds": 20.0, "machine": "NVIDIA H200"},
                 }
             }
         )
     )
-    row = timing_markdown("lesson7_x", path).splitlines()[3]
-    assert row == "| `cpu` | 61 s | filled by lesson 3, lesson 4 | 2 CPU cores |"
+    rows = timing_markdown("lesson7_x", path).splitlines()
+    assert rows[2] == (
+        "| without a GPU | 61 s (reusing the models of lesson 3, lesson 4) "
+        "| 2 CPU cores |"
+    )
+    assert rows[3] == "| with a GPU | 20 s | NVIDIA H200 |"

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 
 export COURSE_PROGRESS=plain        # one summary line per training run in the book, not progress bars
 export COURSE_STATIC_WIDGETS=1      # widgets render as self-contained HTML that works without a kernel
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"  # torch's threads, as in tools/time_lessons.py
 
 if [ -f tools/vendor_js.py ]; then
   python tools/vendor_js.py          # MathJax and friends, served from the book itself (works offline)

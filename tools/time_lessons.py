@@ -48,11 +48,18 @@ def machine_description(profile: str) -> str:
     return f"{os.cpu_count()} CPU cores ({platform.machine()})"
 
 
+def threads() -> int:
+    """The torch threads a lesson gets: ``OMP_NUM_THREADS`` if set, else every core (as
+    in the book build, tools/build_book.sh)."""
+    return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+
+
 def time_lesson(path: Path, profile: str, timeout: int, cache: str) -> float:
     """Execute the notebook at ``path`` with checkpoint cache ``cache``; return the wall
     time in seconds."""
     notebook = jupytext.read(path)
     os.environ.update(
+        OMP_NUM_THREADS=str(threads()),
         COURSE_PROFILE=profile,
         COURSE_CACHE=cache,
         COURSE_PROGRESS="plain",
@@ -122,6 +129,7 @@ def record(
     entry = {
         "seconds": round(seconds, 1),
         "machine": machine_description(profile),
+        "threads": threads(),
         "load_average_before": round(load_before, 2),
         "date": datetime.date.today().isoformat(),
     }

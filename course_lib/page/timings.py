@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 TIMINGS_PATH = Path(__file__).resolve().with_name("lesson_times.json")
-PROFILE_ORDER = ("smoke", "cpu", "gpu")
 
 
 def load_timings(
@@ -30,38 +29,41 @@ def load_timings(
     return json.loads(file.read_text())
 
 
+NOT_MEASURED = "No run time has been recorded for this lesson."
+
+
 def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
     """A markdown table of the measured run times of ``lesson`` (e.g.
-    ``"lesson0_generative_models"``).
+    ``"lesson0_generative_models"``), written for a student.
 
-    Profiles without a measurement say so instead of guessing. A measurement taken after
-    other lessons filled the checkpoint cache (``cache_filled_by`` in the file) says
-    which ones.
+    One row per measured student profile: ``cpu`` ("without a GPU") and ``gpu`` ("with
+    a GPU"); the CI profile ``smoke`` is not shown. Profiles without a measurement are
+    left out; with none at all the text is :data:`NOT_MEASURED`. A measurement taken
+    after earlier lessons trained the models this one reuses (``cache_filled_by`` in the
+    file) says so.
     """
     measured = load_timings(path).get(lesson, {})
     rows = [
-        "| profile | run time (measured) | checkpoint cache | machine |",
-        "| --- | --- | --- | --- |",
+        "| run | time | measured on |",
+        "| --- | --- | --- |",
     ]
-    for profile in PROFILE_ORDER:
+    for profile, label in (("cpu", "without a GPU"), ("gpu", "with a GPU")):
         entry = measured.get(profile)
         if entry is None:
-            rows.append(f"| `{profile}` | not measured yet | | |")
             continue
-        filled_by = entry.get("cache_filled_by", [])
-        cache = (
-            "empty"
-            if not filled_by
-            else "filled by " + ", ".join(_short_name(name) for name in filled_by)
-        )
         seconds = float(entry["seconds"])
         shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+        filled_by = entry.get("cache_filled_by", [])
+        if filled_by:
+            earlier = ", ".join(_short_name(name) for name in filled_by)
+            shown += f" (reusing the models of {earlier})"
         machine = entry.get("machine", "")
-        # a busy machine inflates the time: say how busy it was
-        if "load_average_before" in entry:
-            machine += f", load average {float(entry['load_average_before']):.1f}"
-        rows.append(f"| `{profile}` | {shown} | {cache} | {machine} |")
-    return "\n".join(rows)
+        if "threads" in entry:
+            machine += f", {int(entry['threads'])} torch threads"
+        if "date" in entry:
+            machine += f", {entry['date']}"
+        rows.append(f"| {label} | {shown} | {machine} |")
+    return "\n".join(rows) if len(rows) > 2 else NOT_MEASURED
 
 
 def _short_name(lesson: str) -> str:
