@@ -11,6 +11,9 @@ Classifier-based figures use the frozen evaluator (:mod:`course_lib.evaluator`):
 * :func:`frechet_distance`, :func:`frechet_distance_images`, :func:`real_data_floor` --
   the distance between two Gaussians fitted to penultimate features. Only compare it
   within one evaluator, next to the real-data floor (train vs test images).
+* :func:`precision_recall` -- improved precision (samples inside the real images'
+  k-nearest-neighbour manifold) and recall (real images inside the samples' manifold),
+  on the same features.
 
 Image and latent figures: :func:`psnr`, :func:`ssim`, :func:`sharpness`, :func:`mmd`,
 :func:`component_occupancy`, :func:`prior_match`.
@@ -368,6 +371,101 @@ def real_data_floor(evaluator: Evaluator, n: int = 5000, *, seed: int = 0) -> fl
     return frechet_distance_images(
         train_images[train_pick], test_images[test_pick], evaluator
     )
+
+
+# --------------------------------------------------------------------------------------
+# Precision and recall of a generator (k-nearest-neighbour manifolds)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrecisionRecall:
+    """Improved precision and recall (Kynkäänniemi et al., 2019).
+
+    Attributes:
+        precision: share of generated samples inside the real data's k-NN manifold, in
+            ``[0, 1]``: how many samples look like *some* real image (quality).
+        recall: share of real images inside the generated samples' k-NN manifold, in
+            ``[0, 1]``: how much of the data the generator covers (diversity).
+        k: the neighbour used for the radii.
+    """
+
+    precision: float
+    recall: float
+    k: int
+
+
+def knn_radii(features: torch.Tensor | np.ndarray, k: int = 3) -> np.ndarray:
+    """Distance of every point to its ``k``-th nearest *other* point of the same set.
+
+    Args:
+        features: ``(N, D)`` points, ``N > k``.
+        k: which neighbour (``1`` = the nearest other point).
+
+    Returns:
+        ``(N,)`` float64 radii ``>= 0`` (0 when ``k`` copies of a point exist).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    x = _check_features(features, "features")
+    if not isinstance(k, int) or k < 1 or k >= len(x):
+        raise CourseInputError(
+            f"k must be an integer between 1 and N - 1 = {len(x) - 1}, got {k!r}; "
+            "use more points or a smaller k (3 is the usual choice)"
+        )
+    # k + 1 neighbours: the first is the point itself, at distance 0
+    distances, _ = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x)
+    return distances[:, k]
+
+
+def _inside_any_ball(
+    points: np.ndarray, centres: np.ndarray, radii: np.ndarray, block: int = 1024
+) -> np.ndarray:
+    """``(N,)`` bool: point ``i`` lies within ``radii[j]`` of some centre ``j``."""
+    centres_t = torch.from_numpy(centres)
+    radii_t = torch.from_numpy(radii)
+    inside = []
+    for start in range(0, len(points), block):
+        chunk = torch.from_numpy(points[start : start + block])
+        distances = torch.cdist(chunk, centres_t)  # (block, M)
+        inside.append((distances <= radii_t).any(dim=1))
+    return torch.cat(inside).numpy()
+
+
+def precision_recall(
+    real_features: torch.Tensor | np.ndarray,
+    fake_features: torch.Tensor | np.ndarray,
+    *,
+    k: int = 3,
+) -> PrecisionRecall:
+    """Improved precision and recall of generated samples (Kynkäänniemi et al., 2019).
+
+    Each set's manifold is the union of balls around its points, each ball reaching the
+    point's ``k``-th nearest neighbour in the same set (:func:`knn_radii`). Precision is
+    the share of generated points inside the real manifold; recall, the share of real
+    points inside the generated one. A generator drawing a few perfect digits has high
+    precision and low recall; one drawing blurry versions of every digit, the reverse.
+    Compare values computed with the same ``k``, the same numbers of points and the
+    same features (e.g. ``evaluator.features``).
+
+    Args:
+        real_features: ``(N, D)`` features of real images, ``N > k``.
+        fake_features: ``(M, D)`` features of generated images, ``M > k``.
+        k: the neighbour that sets each ball's radius (3 in the paper).
+
+    Returns:
+        A :class:`PrecisionRecall` with both values in ``[0, 1]``.
+    """
+    real = _check_features(real_features, "real_features")
+    fake = _check_features(fake_features, "fake_features")
+    if real.shape[1] != fake.shape[1]:
+        raise CourseInputError(
+            f"feature sizes differ: real_features has {real.shape[1]}, fake_features "
+            f"has {fake.shape[1]}; compute both with the same feature extractor"
+        )
+    precision = _inside_any_ball(fake, real, knn_radii(real, k)).mean()
+    recall = _inside_any_ball(real, fake, knn_radii(fake, k)).mean()
+    return PrecisionRecall(float(precision), float(recall), k)
 
 
 # --------------------------------------------------------------------------------------
