@@ -85,11 +85,20 @@ def main() -> None:
         help="run the lessons in order with one checkpoint cache (default: an empty "
         "cache each)",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="with --shared-cache: keep the shared checkpoint cache in this folder "
+        "(e.g. to build the book from it afterwards) instead of a temporary one",
+    )
     parser.add_argument("lessons", nargs="*", type=Path)
     args = parser.parse_args()
     lessons = args.lessons or sorted((ROOT / "lessons").glob("lesson*.md"))
     timings = json.loads(OUTPUT.read_text()) if OUTPUT.is_file() else {}
-    with tempfile.TemporaryDirectory() as shared:
+    if args.cache and not args.shared_cache:
+        parser.error("--cache needs --shared-cache")
+    with tempfile.TemporaryDirectory() as temporary:
+        shared = str(args.cache.resolve()) if args.cache else temporary
         for index, path in enumerate(lessons):
             load_before = os.getloadavg()[0]
             if args.shared_cache:
