@@ -6,7 +6,7 @@ plus the component index of every point where the prior has components:
 
 * :func:`gaussian_prior` -- a standard normal ``N(0, I)``;
 * :func:`mixture_prior` -- 10 elongated Gaussians arranged on a circle, as in Makhzani
-  et al. (2016, "Adversarial Autoencoders", Fig. 4);
+  et al. (2016, "Adversarial Autoencoders", Fig. 2 without labels, Fig. 4 with them);
 * :func:`swiss_roll_prior` -- a spiral whose position along the roll runs from the
   centre (0) to the outer end (1), split into 10 equal segments.
 
@@ -154,9 +154,11 @@ def swiss_roll(
 ) -> torch.Tensor:
     """The point of the swiss roll at ``position`` (0 = centre, 1 = outer end).
 
-    ``r = radius * sqrt(u)`` and angle ``2 pi turns sqrt(u)``: the square root makes
-    uniformly drawn positions spread evenly along the curve's area. Walking ``u`` from 0
-    to 1 traces the roll outwards.
+    ``r = radius * sqrt(u)`` and angle ``2 pi turns sqrt(u)``. The arc length from the
+    centre grows almost linearly in ``u`` (its ``r dangle`` part, which dominates away
+    from the centre, is ``pi radius turns u`` exactly), so uniformly drawn positions
+    spread nearly evenly along the curve. The curve has zero area: the distribution has
+    no density in the plane. Walking ``u`` from 0 to 1 traces the roll outwards.
 
     Args:
         position: ``(n,)`` float tensor with values in ``[0, 1]``.
