@@ -154,11 +154,12 @@ def swiss_roll(
 ) -> torch.Tensor:
     """The point of the swiss roll at ``position`` (0 = centre, 1 = outer end).
 
-    ``r = radius * sqrt(u)`` and angle ``2 pi turns sqrt(u)``. The arc length from the
-    centre grows almost linearly in ``u`` (its ``r dangle`` part, which dominates away
-    from the centre, is ``pi radius turns u`` exactly), so uniformly drawn positions
-    spread nearly evenly along the curve. The curve has zero area: the distribution has
-    no density in the plane. Walking ``u`` from 0 to 1 traces the roll outwards.
+    ``r = radius * sqrt(u)`` and angle ``2 pi turns sqrt(u)``. The arc length's
+    ``r dangle`` part is ``pi radius turns u`` exactly and dominates away from the
+    centre, so uniformly drawn positions spread nearly evenly along the curve (the
+    length per unit of ``u`` is within 4 % of ``pi radius turns`` beyond ``u = 0.1``).
+    The curve has zero area: the distribution has no density in the plane. Walking
+    ``u`` from 0 to 1 traces the roll outwards.
 
     Args:
         position: ``(n,)`` float tensor with values in ``[0, 1]``.

@@ -107,6 +107,27 @@ def test_swiss_roll_walk_goes_outwards():
     assert torch.equal(segment, labels)
 
 
+def test_swiss_roll_arc_length_grows_almost_linearly_in_position():
+    # the docstring's claim, against the closed form: with s = sqrt(u) the curve is
+    # r = R s, angle = 2 pi T s, so ds/d(s) = R sqrt(1 + (2 pi T s)^2) and the arc
+    # length is (R / (4 pi T)) * (x sqrt(1 + x^2) + asinh x) at x = 2 pi T sqrt(u)
+    radius, turns = 3.0, 2.0
+    position = torch.linspace(0, 1, 200_001, dtype=torch.float64)
+    points = swiss_roll(position.float()).double()
+    walked = torch.cat([torch.zeros(1), points.diff(dim=0).norm(dim=1).cumsum(0)])
+    x = 2 * math.pi * turns * position.sqrt()
+    exact = radius / (4 * math.pi * turns) * (x * (1 + x**2).sqrt() + torch.asinh(x))
+    assert torch.allclose(walked, exact, rtol=1e-3, atol=1e-3)
+    # the r dangle part alone is pi R T u, so the length walked per unit of u (the
+    # inverse of the samples' density along the curve) is pi R T times
+    # sqrt(1 + x^2) / x: within 4 % of pi R T beyond the first tenth of the roll
+    coarse = slice(None, None, 1000)  # steps of 0.005 in u, above float32 noise
+    speed = walked[coarse].diff() / position[coarse].diff()
+    outer = position[coarse][1:] >= 0.1
+    relative = speed[outer] / (math.pi * radius * turns)
+    assert relative.min() > 1.0 - 1e-3 and relative.max() < 1.04
+
+
 def test_sample_prior_dispatch_and_errors():
     assert sample_prior("gaussian", 5)[1] is None
     assert sample_prior("mixture", 5)[0].shape == (5, 2)
