@@ -448,20 +448,26 @@ class DCGenerator(_Generator):
 
 
 class UpsampleGenerator(_Generator):
-    """A 28x28 generator that upsamples (nearest neighbour) and then convolves, instead
-    of using transposed convolutions.
+    """:class:`DCGenerator` with each stride-2 transposed convolution replaced by
+    nearest-neighbour upsampling and a 3x3 convolution; the widths, BatchNorm, ReLU and
+    tanh are the same, so only the upsampling operator differs.
 
-    A stride-2 transposed convolution computes the four pixels of each 2x2 output cell
-    with four different sub-kernels (with a 4x4 kernel the overlap is even, 2x2 taps per
-    pixel, but the taps differ; with a 3x3 kernel the overlap is uneven too). Unless the
-    weights learn to make the sub-kernels agree, this shows as a checkerboard pattern
-    (Odena et al. 2016, "Deconvolution and checkerboard artifacts"). Resizing first and
-    then using an ordinary 3x3 convolution applies one kernel at every output pixel;
-    only the period-2 duplication of the upsampled pixels remains.
+    Why: a transposed convolution with kernel 4, stride 2 and padding 1 gives every
+    output pixel exactly 2x2 taps (the overlap is even), but the four pixels of each 2x2
+    output cell use four *different* 2x2 sub-kernels (the kernel entries of one parity
+    each). Where the sub-kernels differ, even a constant input gives an output with
+    period 2 in both directions: a checkerboard (Odena et al. 2016, "Deconvolution and
+    checkerboard artifacts"; an uneven overlap, as with kernel 3 and stride 2, adds to
+    it). Nearest-neighbour upsampling copies each pixel into a 2x2 block, so its output
+    still has period-2 structure; the 3x3 convolution that follows applies one kernel at
+    every pixel, so a constant input gives a constant output (away from the border) and
+    no sub-kernel can disagree with another, but the window sees the copied blocks in a
+    different arrangement at each of the four positions of a cell.
 
-    ``z -> Linear -> (4 ngf, 7, 7)``, ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)``,
-    ``upsample x2 + conv 3x3 -> (ngf, 28, 28)`` (BatchNorm and ReLU after each),
-    ``conv 3x3 -> (C, 28, 28)``, tanh.
+    ``z (N, latent_dim) -> (N, latent_dim, 1, 1)`` then ``ConvT 7x7 -> (4 ngf, 7, 7)``,
+    ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)`` (each with BatchNorm and ReLU),
+    ``upsample x2 + conv 3x3 -> (C, 28, 28)`` and tanh. Initialised with
+    :func:`init_dcgan_weights`.
 
     Args:
         latent_dim, ngf, n_classes, channels: as in :class:`DCGenerator`.
@@ -489,23 +495,19 @@ class UpsampleGenerator(_Generator):
             "n_classes": n_classes,
             "channels": channels,
         }
-        self.ngf = ngf
-        self.project = nn.Sequential(
-            nn.Linear(latent_dim + (n_classes or 0), ngf * 4 * 7 * 7, bias=False),
-            nn.BatchNorm1d(ngf * 4 * 7 * 7),
-            nn.ReLU(True),
-        )
         self.net = nn.Sequential(
+            nn.ConvTranspose2d(
+                latent_dim + (n_classes or 0), ngf * 4, 7, 1, 0, bias=False
+            ),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),  # (4 ngf, 7, 7)
             nn.Upsample(scale_factor=2, mode="nearest"),
             nn.Conv2d(ngf * 4, ngf * 2, 3, 1, 1, bias=False),
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),  # (2 ngf, 14, 14)
             nn.Upsample(scale_factor=2, mode="nearest"),
-            nn.Conv2d(ngf * 2, ngf, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(ngf),
-            nn.ReLU(True),  # (ngf, 28, 28)
-            nn.Conv2d(ngf, channels, 3, 1, 1),
-            nn.Tanh(),
+            nn.Conv2d(ngf * 2, channels, 3, 1, 1, bias=False),
+            nn.Tanh(),  # (C, 28, 28)
         )
         self.apply(init_dcgan_weights)
 
@@ -513,17 +515,22 @@ class UpsampleGenerator(_Generator):
         self, z: torch.Tensor, labels: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Images ``(N, C, 28, 28)`` in ``[-1, 1]`` from noise ``(N, latent_dim)``."""
-        h = self.project(self._input(z, labels))
-        return self.net(h.view(-1, self.ngf * 4, 7, 7))
+        h = self._input(z, labels)
+        return self.net(h[:, :, None, None])
 
 
 class DCDiscriminator(_Discriminator):
-    """DCGAN discriminator for 28x28 images.
+    """DCGAN discriminator for 28x28 images: three stride-2 convolutions and a linear
+    head, in the spirit of Radford et al. (2016).
 
     ``(C, 28, 28) -> conv 4/2/1 -> (ndf, 14, 14)`` with LeakyReLU(0.2) (no BatchNorm on
-    the input layer, as in the paper), ``conv 4/2/1 -> (2 ndf, 7, 7)`` with BatchNorm
-    and LeakyReLU(0.2), then a linear layer (the same as a 7x7 convolution) to one logit
-    per image.
+    the input layer, as in the paper), ``conv 4/2/1 -> (2 ndf, 7, 7)`` and
+    ``conv 4/2/1 -> (4 ndf, 3, 3)``, each with BatchNorm and LeakyReLU(0.2), then a
+    linear layer (the same as a 3x3 convolution) to one logit per image. Each of the
+    3x3 features sees a 22x22 patch of the image (receptive field 4, then
+    ``4 + 3 * 2 = 10``, then ``10 + 3 * 4 = 22``): the centre one covers rows and
+    columns 1 to 22, the whole of a centred digit, so the discriminator can judge a
+    digit's shape, not only its strokes.
 
     Args:
         ndf: width multiplier of the discriminator's feature maps.
@@ -559,9 +566,12 @@ class DCDiscriminator(_Discriminator):
             nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
             nn.BatchNorm2d(ndf * 2),
             nn.LeakyReLU(0.2, inplace=True),  # (2 ndf, 7, 7)
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),  # (4 ndf, 3, 3)
             nn.Flatten(),
         )
-        self._head(ndf * 2 * 7 * 7, minibatch_features)
+        self._head(ndf * 4 * 3 * 3, minibatch_features)
         self.apply(init_dcgan_weights)
 
     def features(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:

@@ -76,9 +76,11 @@ def _budgets(scale: str) -> dict[str, Budget]:
     autoencoder: cheap steps, but the directions of small variance converge slowly),
     ``toy_dae`` (lesson 2's denoiser of 2-D points; n_train = points), ``dae``
     (denoising), ``vae`` and ``conv_vae``, ``mlp_gan``, ``dcgan``, ``dcgan_upsample``
-    (lesson 5's upsample-then-convolve generator, about 3 times slower per image on a
-    CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per epoch), ``evaluator``
-    (the frozen MNIST classifier) and ``softmax`` (lesson 0's discriminative baseline).
+    (lesson 5's comparison of the transposed-convolution and the upsample-then-convolve
+    generators: both train on this budget; the upsampling one is about twice as slow
+    per image on a CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per
+    epoch), ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's
+    discriminative baseline).
     Recipes ending in ``_bench`` are the longer runs of ``python -m benchmarks`` (the
     benchmark may train longer than a lesson does, never shorter).
     """
@@ -93,9 +95,9 @@ def _budgets(scale: str) -> dict[str, Budget]:
         "conv_vae": ((1, 600, 128), (10, None, 128), (30, None, 128)),
         "mlp_gan": ((1, 600, 64), (6, 20_000, 64), (50, None, 64)),
         "mlp_gan_bench": ((1, 600, 64), (10, 20_000, 64), (50, None, 64)),
-        "dcgan": ((1, 600, 64), (3, None, 64), (25, None, 128)),
-        "dcgan_upsample": ((1, 600, 64), (1, 20_000, 64), (25, None, 128)),
-        "dcgan_bench": ((1, 600, 64), (25, None, 64), (25, None, 128)),
+        "dcgan": ((1, 600, 64), (3, None, 16), (25, None, 128)),
+        "dcgan_upsample": ((1, 600, 64), (1, 20_000, 16), (5, None, 128)),
+        "dcgan_bench": ((1, 600, 64), (8, None, 16), (25, None, 128)),
         "aae": ((1, 600, 100), (10, 20_000, 100), (50, None, 100)),
         "toy_gan": ((200, 512, 128), (2000, 512, 128), (5000, 512, 128)),
         "evaluator": ((1, 600, 128), (4, None, 128), (8, None, 128)),

@@ -61,15 +61,72 @@ def test_dcgan_28_layer_shapes():
     images = g(z)
     assert images.shape == (3, 1, 28, 28) and images.abs().max() <= 1
     d = DCDiscriminator(ndf=8)
-    assert shapes_after(d.body, images, nn.Conv2d) == [(8, 14, 14), (16, 7, 7)]
+    assert shapes_after(d.body, images, nn.Conv2d) == [
+        (8, 14, 14),
+        (16, 7, 7),
+        (32, 3, 3),
+    ]
     assert d(images).shape == (3,)
     up = UpsampleGenerator(ngf=8)
-    assert shapes_after(up.net, up.project(z).view(3, 32, 7, 7), nn.Conv2d) == [
+    # the same widths as DCGenerator(ngf=8): only the upsampling operator differs
+    assert shapes_after(
+        up.net, z[:, :, None, None], (nn.Conv2d, nn.ConvTranspose2d)
+    ) == [
+        (32, 7, 7),
         (16, 14, 14),
-        (8, 28, 28),
         (1, 28, 28),
     ]
     assert up(z).shape == (3, 1, 28, 28) and up(z).abs().max() <= 1
+
+
+def test_dc_discriminator_receptive_field_covers_a_centred_digit():
+    """Which input pixels reach the centre feature of the last 3x3 map, found with
+    autograd (positive weights, so no contribution cancels): rows and columns 1-22, the
+    22x22 patch of DCDiscriminator's docstring."""
+    d = DCDiscriminator(ndf=2).eval()
+    with torch.no_grad():
+        for m in d.body:
+            if isinstance(m, nn.Conv2d):
+                m.weight.fill_(0.1)
+    x = torch.ones(1, 1, 28, 28, requires_grad=True)
+    maps = d.body[:-1](x)  # (1, 4 ndf, 3, 3), before Flatten
+    assert maps.shape == (1, 8, 3, 3)
+    maps[0, :, 1, 1].sum().backward()
+    rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1)).flatten()
+    cols = torch.nonzero(x.grad[0, 0].abs().sum(dim=0)).flatten()
+    assert (int(rows.min()), int(rows.max())) == (1, 22)
+    assert (int(cols.min()), int(cols.max())) == (1, 22)
+    # the corner feature (0, 0) sees from the image's edge to row/column 14
+    x.grad = None
+    d.body[:-1](x)[0, :, 0, 0].sum().backward()
+    rows = torch.nonzero(x.grad[0, 0].abs().sum(dim=1)).flatten()
+    assert (int(rows.min()), int(rows.max())) == (0, 14)
+
+
+def test_transposed_convolution_makes_a_checkerboard_from_a_flat_input():
+    """Docstring of UpsampleGenerator: with k=4, s=2, p=1 each output pixel gets 2x2
+    taps, one sub-kernel per output parity; sub-kernels with different sums turn a
+    constant input into a period-2 pattern, while nearest upsampling + one 3x3 kernel
+    keeps a constant input constant away from the border."""
+    tconv = nn.ConvTranspose2d(1, 1, 4, 2, 1, bias=False)
+    conv = nn.Conv2d(1, 1, 3, 1, 1, bias=False)
+    with torch.no_grad():
+        tconv.weight.copy_(torch.arange(16.0).view(1, 1, 4, 4))
+        conv.weight.copy_(torch.arange(9.0).view(1, 1, 3, 3))
+    flat = torch.ones(1, 1, 8, 8)
+    out = tconv(flat)[0, 0, 2:-2, 2:-2]  # interior: every pixel gets 2x2 taps
+    w = torch.arange(16.0).view(4, 4)
+    # the pixel of parity (a, b) sums kernel entries of the opposite parity of a+1, b+1
+    for a in (0, 1):
+        for b in (0, 1):
+            sub = w[(1 - a) :: 2, (1 - b) :: 2]
+            assert sub.shape == (2, 2)
+            torch.testing.assert_close(
+                out[a::2, b::2], torch.full((6, 6), float(sub.sum()))
+            )
+    assert out[0::2, 0::2].mean() != out[1::2, 1::2].mean()
+    up = conv(nn.functional.interpolate(flat, scale_factor=2, mode="nearest"))
+    torch.testing.assert_close(up[0, 0, 1:-1, 1:-1], torch.full((14, 14), 36.0))
 
 
 def test_dcgan_64_layer_shapes_and_parameter_count():
