@@ -80,7 +80,8 @@ def _budgets(scale: str) -> dict[str, Budget]:
     generators: both train on this budget; the upsampling one is about twice as slow
     per image on a CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per
     epoch), ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's
-    discriminative baseline).
+    discriminative baseline), ``matched`` (lesson 7's VAE and AAE: as many training
+    images as the ``dcgan`` budget, in batches of 64 on ``cpu``).
     Recipes ending in ``_bench`` are the longer runs of ``python -m benchmarks`` (the
     benchmark may train longer than a lesson does, never shorter).
     """
@@ -99,6 +100,7 @@ def _budgets(scale: str) -> dict[str, Budget]:
         "dcgan_upsample": ((1, 600, 64), (1, 20_000, 16), (5, None, 128)),
         "dcgan_bench": ((1, 600, 64), (8, None, 16), (25, None, 128)),
         "aae": ((1, 600, 100), (10, 20_000, 100), (50, None, 100)),
+        "matched": ((1, 600, 64), (3, None, 64), (25, None, 128)),
         "toy_gan": ((200, 512, 128), (2000, 512, 128), (5000, 512, 128)),
         "evaluator": ((1, 600, 128), (4, None, 128), (8, None, 128)),
         "softmax": ((2, 600, 128), (5, None, 128), (10, None, 128)),
