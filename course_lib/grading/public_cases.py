@@ -1735,6 +1735,7 @@ DC_GENERATOR = [
 DC_DISCRIMINATOR = [
     "Conv2d", "LeakyReLU",
     "Conv2d", "BatchNorm2d", "LeakyReLU",
+    "Conv2d", "BatchNorm2d", "LeakyReLU",
     "Flatten", "Linear",
 ]  # fmt: skip
 
