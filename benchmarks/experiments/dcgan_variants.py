@@ -9,13 +9,17 @@ scores 5 000 samples with the frozen evaluator (class shares, KL to uniform, Inc
 Score, Fréchet distance and its ratio to the real-data floor), both for the generator
 and for an exponential moving average (EMA) of its weights.
 
+The averaged generator's BatchNorm statistics are measured afresh for its own weights
+before it is scored (:func:`recompute_batchnorm`).
+
 Usage (the runs quoted in benchmarks/README.md)::
 
-    python benchmarks/experiments/dcgan_variants.py --epochs 4                      #
-    the course's widths, 32 python benchmarks/experiments/dcgan_variants.py --epochs 4
-    --ndf 64             # a wider discriminator python
-    benchmarks/experiments/dcgan_variants.py --epochs 80 --every 5           # the
-    course's widths, long
+    # the course's widths
+    python benchmarks/experiments/dcgan_variants.py --epochs 4
+    # a wider discriminator
+    python benchmarks/experiments/dcgan_variants.py --epochs 4 --ndf 64
+    # the course's widths, long
+    python benchmarks/experiments/dcgan_variants.py --epochs 80 --every 5
 """
 
 from __future__ import annotations
@@ -59,6 +63,35 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def recompute_batchnorm(model: torch.nn.Module, noise: torch.Tensor) -> None:
+    """Set the BatchNorm running statistics of ``model`` (a generator) to the exact mean
+    and variance of its own activations over ``noise`` ``(N, latent_dim)``.
+
+    The averaged generator needs its own statistics: its weights are an average over
+    past generators, so the activations they produce differ from the live generator's,
+    and neither the live generator's running statistics (what this script once copied)
+    nor an average of those (statistics of past weights, each mixed with older ones by
+    BatchNorm's momentum) describe them. One pass in train mode with ``momentum=None``
+    (a cumulative average over the batches) measures them; the weights do not change.
+    """
+    norms = [
+        m
+        for m in model.modules()
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
+    ]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for chunk in noise.split(500):
+            model(chunk)
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    model.eval()
+
+
 def main() -> None:
     args = parse_args()
     course_lib.setup(seed=0, profile="cpu", device="cpu")
@@ -82,6 +115,10 @@ def main() -> None:
     floor = metrics.real_data_floor(evaluator, N_SAMPLES, seed=0)
     noise = torch.randn(
         N_SAMPLES, generator.latent_dim, generator=torch.Generator().manual_seed(123)
+    )
+    # other noise for the averaged generator's BatchNorm statistics
+    statistics_noise = torch.randn(
+        N_SAMPLES, generator.latent_dim, generator=torch.Generator().manual_seed(321)
     )
 
     def score(model: torch.nn.Module, label: str) -> None:
@@ -115,12 +152,10 @@ def main() -> None:
             with torch.no_grad():
                 for mean, weight in zip(averaged.parameters(), generator.parameters()):
                     mean.lerp_(weight, 1 - decay)
-                for mean, buffer in zip(averaged.buffers(), generator.buffers()):
-                    # BatchNorm running statistics: the generator's own
-                    mean.copy_(buffer)
         print(f"epoch {epoch} ({time.time() - start:.0f} s)", flush=True)
         if epoch % args.every == 0 or epoch == args.epochs:
             score(generator, "generator")
+            recompute_batchnorm(averaged, statistics_noise)
             score(averaged, "EMA of the generator")
 
 
