@@ -3,6 +3,8 @@ recipe, clear errors."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -237,3 +239,27 @@ def test_vae_step_is_one_optimiser_step_on_the_negative_elbo() -> None:
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     beta4 = vae_step(model, optimiser, x, beta=4.0)
     assert torch.allclose(beta4["loss"], beta4["recon"] + 4 * beta4["kl"], atol=1e-4)
+
+
+def test_kl_warmup_ramps_the_kl_weight(mnist, monkeypatch) -> None:
+    import course_lib.vae as vae_module
+
+    weights: list[object] = []
+    real_step = vae_module.vae_step
+
+    def spy(*args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+        weights.append(kwargs["beta"])
+        return real_step(*args, **kwargs)
+
+    monkeypatch.setattr(vae_module, "vae_step", spy)
+    images = mnist[0][:64]  # 2 epochs of 4 batches of 16: 8 steps
+    budget = Budget(2, None, 16)
+    small = MLPVAE(latent_dim=4, hidden_dims=(32,))
+    fit_vae(small, images, budget=budget, beta=2.0, kl_warmup=0.5, cache=False)
+    # warm-up over round(0.5 * 8) = 4 steps: 2 * 1/4, 2 * 2/4, ..., then 2 to the end
+    assert weights == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.0, 2.0, 2.0, 2.0])
+    weights.clear()
+    fit_vae(small, images, budget=budget, beta=2.0, cache=False)
+    assert weights == [2.0] * 8  # no warm-up: beta from the first step
+    with pytest.raises(CourseInputError, match="kl_warmup is a fraction"):
+        fit_vae(small, images, budget=budget, kl_warmup=1.5, cache=False)
