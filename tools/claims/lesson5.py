@@ -1,0 +1,103 @@
+"""Lesson 5's claims: the DCGAN at the lesson's budget, and the upsampling comparison.
+
+Each claim trains with the lesson's own recipe, arguments and budget
+(``settings.profile.budget("dcgan")`` and ``("dcgan_upsample")``; the same run names and
+arguments, so seed 0 reuses the page's cached runs) and measures what the page states,
+on the page's samples (``profile.n_eval_samples`` of them, noise seed 1).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from claims import Outcome
+from course_lib import gan, metrics
+from course_lib.data import load_mnist, to_signed
+from course_lib.evaluator import load_evaluator
+from course_lib.settings import Settings
+
+
+def checkerboard(images: torch.Tensor) -> float:
+    """The page's statistic: mean over images of the std of the four 2x2-phase means.
+
+    images: (N, 1, 28, 28) in [-1, 1].
+    """
+    phases = torch.stack(
+        [images[:, :, a::2, b::2].mean(dim=(1, 2, 3)) for a in (0, 1) for b in (0, 1)],
+        dim=1,
+    )
+    return float(phases.std(dim=1).mean())
+
+
+def _train(
+    settings: Settings, generator: gan._Generator, recipe: str
+) -> gan._Generator:
+    """``generator`` trained by the page's call of ``fit_gan`` on the budget ``recipe``
+    (against a fresh ``DCDiscriminator``, default run name)."""
+    images, labels = load_mnist("train")
+    trained, _, _ = gan.fit_gan(
+        generator,
+        gan.DCDiscriminator(),
+        to_signed(images),
+        labels=labels,
+        budget=settings.profile.budget(recipe),
+        device=settings.device,
+        seed=settings.seed,
+    )
+    return trained
+
+
+def claim_dcgan_lesson_budget(settings: Settings) -> Outcome:
+    """At the lesson's budget the DCGAN's samples have classifier IS >= 8.0 and cover
+    every digit."""
+    torch.manual_seed(settings.seed)
+    generator = _train(settings, gan.DCGenerator(), "dcgan")
+    evaluator = load_evaluator(settings.device)
+    n = settings.profile.n_eval_samples
+    samples = gan.sample_images(generator, n, seed=1)
+    test_images, _ = load_mnist("test")
+    floor = metrics.real_data_floor(evaluator, n=n)
+    report = metrics.coverage_report(samples, evaluator, signed=True)
+    inception = metrics.inception_score(evaluator.probs(samples, signed=True))
+    distance = metrics.frechet_distance_images(
+        samples, to_signed(test_images[:n]), evaluator, signed=True
+    )
+    return Outcome(
+        values={
+            "inception": inception,
+            "frechet": distance,
+            "floor": floor,
+            "frechet_over_floor": distance / floor,
+            "covered": report.covered,
+            "min_share": report.min_share,
+            "max_share": report.max_share,
+        },
+        passed=inception >= 8.0 and report.covered == 10,
+    )
+
+
+def claim_upsampling_checkerboard(settings: Settings) -> Outcome:
+    """Untrained, the transposed-convolution generator has the larger 2x2-phase
+    (checkerboard) statistic; trained for the same images against the same
+    discriminator, the two generators' statistics are within 5 % of each other and both
+    above that of real digits."""
+    n = settings.profile.n_eval_samples
+    makers = {"tconv": gan.DCGenerator, "upsample": gan.UpsampleGenerator}
+    values = {}
+    for key, make in makers.items():
+        torch.manual_seed(settings.seed)
+        values[f"untrained_{key}"] = checkerboard(
+            gan.sample_images(make(), 256, seed=3)
+        )
+        torch.manual_seed(settings.seed)
+        generator = _train(settings, make(), "dcgan_upsample")
+        values[key] = checkerboard(gan.sample_images(generator, n, seed=1))
+    test_images, _ = load_mnist("test")
+    values["real"] = checkerboard(to_signed(test_images[:n]))
+    values["ratio"] = values["tconv"] / values["upsample"]
+    passed = (
+        values["untrained_tconv"] > values["untrained_upsample"]
+        and abs(values["ratio"] - 1) < 0.05
+        and min(values["tconv"], values["upsample"]) > values["real"]
+    )
+    return Outcome(values=values, passed=passed)
