@@ -77,7 +77,7 @@ def _budgets(scale: str) -> dict[str, Budget]:
     ``toy_dae`` (lesson 2's denoiser of 2-D points; n_train = points), ``dae``
     (denoising), ``vae`` and ``conv_vae``, ``mlp_gan``, ``dcgan``, ``dcgan_upsample``
     (lesson 5's comparison of the transposed-convolution and the upsample-then-convolve
-    generators: both train on this budget; the upsampling one is about twice as slow
+    generators: both train on this budget; the upsampling one is about 1.5 times as slow
     per image on a CPU), ``aae``, ``toy_gan`` (1-D/2-D toys; n_train = points per
     epoch), ``evaluator`` (the frozen MNIST classifier) and ``softmax`` (lesson 0's
     discriminative baseline), ``matched`` (lesson 7's VAE and AAE: as many training
