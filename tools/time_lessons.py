@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import jupytext
+import nbformat
 from nbclient import NotebookClient
 
 from course_lib.page.timings import TIMINGS_PATH
@@ -54,9 +55,11 @@ def threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
 
 
-def time_lesson(path: Path, profile: str, timeout: int, cache: str) -> float:
+def time_lesson(
+    path: Path, profile: str, timeout: int, cache: str
+) -> tuple[float, int]:
     """Execute the notebook at ``path`` with checkpoint cache ``cache``; return the wall
-    time in seconds."""
+    time in seconds and the number of models it loaded from the cache."""
     notebook = jupytext.read(path)
     os.environ.update(
         OMP_NUM_THREADS=str(threads()),
@@ -72,7 +75,17 @@ def time_lesson(path: Path, profile: str, timeout: int, cache: str) -> float:
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, models_loaded(notebook)
+
+
+def models_loaded(notebook: nbformat.NotebookNode) -> int:
+    """How many trained models an executed notebook loaded from the checkpoint cache
+    (each recipe prints one line ending in "(loaded from the cache)")."""
+    return sum(
+        str(output.get("text", "")).count("(loaded from the cache)")
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+    )
 
 
 def main() -> None:
@@ -102,17 +115,25 @@ def main() -> None:
         for index, path in enumerate(lessons):
             load_before = os.getloadavg()[0]
             if args.shared_cache:
-                seconds = time_lesson(
+                seconds, reused = time_lesson(
                     path.resolve(), args.profile, args.timeout, shared
                 )
                 filled_by = [p.stem for p in lessons[:index]]
             else:
                 with tempfile.TemporaryDirectory() as empty:
-                    seconds = time_lesson(
+                    seconds, reused = time_lesson(
                         path.resolve(), args.profile, args.timeout, empty
                     )
                 filled_by = []
-            record(timings, path.stem, args.profile, seconds, load_before, filled_by)
+            record(
+                timings,
+                path.stem,
+                args.profile,
+                seconds,
+                load_before,
+                filled_by,
+                reused,
+            )
             print(
                 f"{path.stem}: {seconds:.1f} s under {args.profile} (load before "
                 f"{load_before:.2f}"
@@ -132,6 +153,7 @@ def record(
     seconds: float,
     load_before: float,
     filled_by: list[str],
+    reused: int = 0,
 ) -> None:
     """Store one measurement in ``timings`` and write
     course_lib/page/lesson_times.json."""
@@ -144,6 +166,7 @@ def record(
     }
     if filled_by:
         entry["cache_filled_by"] = filled_by
+        entry["models_reused"] = reused
     timings.setdefault(lesson, {})[profile] = entry
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(json.dumps(timings, indent=2, sort_keys=True) + "\n")

@@ -39,8 +39,9 @@ def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
     One row per measured student profile: ``cpu`` ("without a GPU") and ``gpu`` ("with
     a GPU"); the CI profile ``smoke`` is not shown. Profiles without a measurement are
     left out; with none at all the text is :data:`NOT_MEASURED`. A measurement taken
-    after earlier lessons trained the models this one reuses (``cache_filled_by`` in the
-    file) says so.
+    after earlier lessons in one checkpoint cache (``cache_filled_by`` in the file) says
+    how many trained models it loaded from them (``models_reused``), or, where that was
+    not recorded, which lessons ran before it.
     """
     measured = load_timings(path).get(lesson, {})
     rows = [
@@ -54,9 +55,13 @@ def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
         seconds = float(entry["seconds"])
         shown = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
         filled_by = entry.get("cache_filled_by", [])
-        if filled_by:
+        reused = entry.get("models_reused")
+        if reused:
+            shown += f" (it loads {reused} model{'s' * (reused > 1)} an earlier lesson "
+            shown += "trained)"
+        elif filled_by and reused is None:
             earlier = ", ".join(_short_name(name) for name in filled_by)
-            shown += f" (reusing the models of {earlier})"
+            shown += f" (run after {earlier}, as in the book)"
         machine = entry.get("machine", "")
         if "threads" in entry:
             machine += f", {int(entry['threads'])} torch threads"
