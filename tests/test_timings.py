@@ -56,7 +56,7 @@ def test_reused_models_are_named(tmp_path):
     rows = timing_markdown("lesson7_x", path).splitlines()
     # recorded before the loaded models were counted: which lessons ran first
     assert rows[2] == (
-        "| without a GPU | 61 s (run after lesson 3, lesson 4, as in the book) "
+        "| without a GPU | 61 s (run after lessons 3\N{EN DASH}4, as in the book) "
         "| 2 CPU cores |"
     )
     assert rows[3] == "| with a GPU | 20 s | NVIDIA H200 |"

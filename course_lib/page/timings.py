@@ -60,7 +60,7 @@ def timing_markdown(lesson: str, path: Path | str | None = None) -> str:
             shown += f" (it loads {reused} model{'s' * (reused > 1)} an earlier lesson "
             shown += "trained)"
         elif filled_by and reused is None:
-            earlier = ", ".join(_short_name(name) for name in filled_by)
+            earlier = _lesson_list(filled_by)
             shown += f" (run after {earlier}, as in the book)"
         machine = entry.get("machine", "")
         if "threads" in entry:
@@ -75,6 +75,17 @@ def _short_name(lesson: str) -> str:
     """``"lesson3_variational_autoencoders"`` -> ``"lesson 3"``."""
     number = lesson.removeprefix("lesson").split("_")[0]
     return f"lesson {number}" if number.isdigit() else lesson
+
+
+def _lesson_list(lessons: list[str]) -> str:
+    """``["lesson0_x", "lesson1_y", "lesson2_z"]`` -> ``"lessons 0-2"`` (an en dash);
+    names that are not a run of consecutive lessons are listed."""
+    numbers = [lesson.removeprefix("lesson").split("_")[0] for lesson in lessons]
+    if len(numbers) > 1 and all(n.isdigit() for n in numbers):
+        first, last = int(numbers[0]), int(numbers[-1])
+        if [int(n) for n in numbers] == list(range(first, last + 1)):
+            return f"lessons {first}\N{EN DASH}{last}"
+    return ", ".join(_short_name(name) for name in lessons)
 
 
 def show_timings(lesson: str):  # returns an IPython display object
