@@ -58,6 +58,8 @@ class Part:
             (dry run).
         seconds: wall time, ``None`` when not run.
         detail: the error, or the benchmark table.
+        models_reused: for a lesson, how many trained models it loaded from the cache
+            the lessons before it filled.
     """
 
     name: str
@@ -65,6 +67,7 @@ class Part:
     status: str = "planned"
     seconds: float | None = None
     detail: str = ""
+    models_reused: int = 0
 
 
 @dataclass
@@ -159,7 +162,8 @@ def run_lesson(part: Part, path: Path, profile: str, cache: str, timeout: int) -
 
     started = time.perf_counter()
     try:
-        part.seconds = round(time_lesson(path, profile, timeout, cache), 1)
+        seconds, part.models_reused = time_lesson(path, profile, timeout, cache)
+        part.seconds = round(seconds, 1)
         part.status = "passed"
     # any failing cell: record it, go on with the next lesson
     except Exception as error:
@@ -323,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                     part.seconds,
                     report.load_average_before,
                     [p.stem for p in lessons[: lessons.index(path)]],
+                    part.models_reused,
                 )
     print(report.markdown())
     print(
