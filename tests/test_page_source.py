@@ -126,3 +126,19 @@ def test_bad_requests_name_the_problem_and_the_fix(module) -> None:
         show_source(module.double, methods=["x"])
     with pytest.raises(CourseInputError, match="no method 'decode'.*own, shared"):
         show_source(module.Child, methods=["decode"])
+
+
+def test_a_slice_of_lines_keeps_its_own_line_number(module) -> None:
+    source = show_source(module.Base, lines=("def shared", 'return "base"'))
+    lines = MODULE.splitlines()
+    start = lines.index("    def shared(self) -> str:")
+    # dedented, from the line containing the first text to the next with the last
+    assert source.code == textwrap.dedent("\n".join(lines[start : start + 3]))
+    assert source.first_line == start + 1
+    assert source.title == "part of written_by_test.Base"
+    with pytest.raises(CourseInputError, match="no line .* contains 'absent'"):
+        show_source(module.Base, lines=("absent", "x"))
+    with pytest.raises(CourseInputError, match="after 'def own'"):
+        show_source(module.Child, lines=("def own", "hidden"))
+    with pytest.raises(CourseInputError, match="not both"):
+        show_source(module.Child, methods=["own"], lines=("a", "b"))

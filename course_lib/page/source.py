@@ -6,6 +6,7 @@ In a lesson::
     show_source(vae.MLPVAE, methods=["encode", "reparameterise", "decode"])
     show_source(objectives.kl_standard_normal)
     show_source(gan.adversarial_step, docstring=False)
+    show_source(aae.fit_aae, lines=("x = batch[0]", "opt_g.step()"))  # a slice
 
 The cell's output is a :class:`Source`: Jupyter, Colab and the built book (myst-nb
 stores the ``text/html`` output) show it as a highlighted code block with inline
@@ -88,6 +89,7 @@ def show_source(
     *,
     methods: Sequence[str] | None = None,
     docstring: bool = True,
+    lines: tuple[str, str] | None = None,
 ) -> Source:
     """The source of a library function, method or class, ready to display as a cell's
     output.
@@ -100,14 +102,17 @@ def show_source(
             under a comment naming it.
         docstring: ``False`` leaves out docstrings (a page that explains the code in
             prose).
+        lines: ``(first, last)``: show only the lines from the first one containing
+            ``first`` to the first one after it containing ``last`` (e.g. the step
+            function inside a recipe), dedented, with their own line number.
 
     Returns:
         A :class:`Source`, shown highlighted in Jupyter, Colab and the book.
 
     Raises:
         CourseInputError: for an object without Python source (a built-in, a C
-            extension), for ``methods`` on something that is not a class, or for a name
-            that is not a method of it.
+            extension), for ``methods`` on something that is not a class, for a name
+            that is not a method of it, or for ``lines`` not found in the source.
     """
     if methods is not None and not isinstance(obj, type):
         raise CourseInputError(
@@ -120,11 +125,18 @@ def show_source(
         target = target.__func__
     if isinstance(target, property):
         target = target.fget
+    if lines is not None and methods is not None:
+        raise CourseInputError("pass methods= or lines=, not both")
     if methods is None:
         code, first_line = _source(target)
         if not docstring:
             code = _strip_docstrings(code)
-        return Source(code, _name(target), _path(target), first_line)
+        if lines is None:
+            return Source(code, _name(target), _path(target), first_line)
+        code, offset = _slice(code, *lines, where=_name(target))
+        return Source(
+            code, f"part of {_name(target)}", _path(target), first_line + offset
+        )
     assert isinstance(target, type)
     # defining class -> the selected methods' code, in order
     groups: dict[type, list[str]] = {}
@@ -159,6 +171,19 @@ def show_source(
     ]
     title = f"{_name(target)}: {', '.join(methods)}"
     return Source("\n\n\n".join(blocks), title, _path(target))
+
+
+def _slice(code: str, first: str, last: str, *, where: str) -> tuple[str, int]:
+    """The lines of ``code`` from the first containing ``first`` to the next one
+    containing ``last``, dedented, and the index of the first of them."""
+    rows = code.split("\n")
+    start = next((i for i, row in enumerate(rows) if first in row), None)
+    if start is None:
+        raise CourseInputError(f"no line of {where} contains {first!r}")
+    stop = next((i for i in range(start, len(rows)) if last in rows[i]), None)
+    if stop is None:
+        raise CourseInputError(f"no line of {where} after {first!r} contains {last!r}")
+    return textwrap.dedent("\n".join(rows[start : stop + 1])), start
 
 
 def _is_code(value: object) -> bool:
