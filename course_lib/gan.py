@@ -183,6 +183,20 @@ class _Generator(nn.Module):
             return z
         return torch.cat([z, F.one_hot(labels, self.n_classes).to(z.dtype)], dim=1)
 
+    def _record_28x28(
+        self, latent_dim: int, ngf: int, n_classes: int | None, channels: int
+    ) -> None:
+        """Store a 28x28 generator's sizes: the attributes the checks read and
+        ``config``."""
+        self.latent_dim, self.n_classes = latent_dim, n_classes
+        self.image_shape = (channels, 28, 28)
+        self._config = {
+            "latent_dim": latent_dim,
+            "ngf": ngf,
+            "n_classes": n_classes,
+            "channels": channels,
+        }
+
     @property
     def config(self) -> dict[str, Any]:
         """Class name and hyper-parameters (JSON-serialisable; used in cache keys)."""
@@ -414,17 +428,7 @@ class DCGenerator(_Generator):
         channels: int = 1,
     ) -> None:
         super().__init__()
-        self.latent_dim, self.n_classes, self.image_shape = (
-            latent_dim,
-            n_classes,
-            (channels, 28, 28),
-        )
-        self._config = {
-            "latent_dim": latent_dim,
-            "ngf": ngf,
-            "n_classes": n_classes,
-            "channels": channels,
-        }
+        self._record_28x28(latent_dim, ngf, n_classes, channels)
         self.net = nn.Sequential(
             nn.ConvTranspose2d(
                 latent_dim + (n_classes or 0), ngf * 4, 7, 1, 0, bias=False
@@ -484,17 +488,7 @@ class UpsampleGenerator(_Generator):
         channels: int = 1,
     ) -> None:
         super().__init__()
-        self.latent_dim, self.n_classes, self.image_shape = (
-            latent_dim,
-            n_classes,
-            (channels, 28, 28),
-        )
-        self._config = {
-            "latent_dim": latent_dim,
-            "ngf": ngf,
-            "n_classes": n_classes,
-            "channels": channels,
-        }
+        self._record_28x28(latent_dim, ngf, n_classes, channels)
         self.net = nn.Sequential(
             nn.ConvTranspose2d(
                 latent_dim + (n_classes or 0), ngf * 4, 7, 1, 0, bias=False
