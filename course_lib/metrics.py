@@ -15,7 +15,8 @@ Classifier-based figures use the frozen evaluator (:mod:`course_lib.evaluator`):
   k-nearest-neighbour manifold) and recall (real images inside the samples' manifold),
   on the same features.
 
-Image and latent figures: :func:`psnr`, :func:`ssim`, :func:`sharpness`, :func:`mmd`,
+Image and latent figures: :func:`psnr`, :func:`ssim`, :func:`sharpness`,
+:func:`checkerboard`, :func:`mmd`,
 :func:`component_occupancy`, :func:`prior_match`.
 """
 
@@ -548,6 +549,35 @@ def sharpness(images: torch.Tensor) -> torch.Tensor:
     gx = x[:, :, :-1, 1:] - x[:, :, :-1, :-1]
     gy = x[:, :, 1:, :-1] - x[:, :, :-1, :-1]
     return torch.sqrt(gx**2 + gy**2).flatten(1).mean(dim=1)
+
+
+def checkerboard(images: torch.Tensor) -> float:
+    """The period-2 ("checkerboard") statistic of lesson 5: for each image, the mean of
+    each of the four 2x2 phases ``(i mod 2, j mod 2)``, their standard deviation
+    (unbiased), averaged over the images.
+
+    A checkerboard makes the four phase means differ systematically; a flat image
+    scores 0, and real digits score a little above 0 (a stroke covers the four phases
+    unevenly by chance), so read a generator's value next to real images'.
+
+    Args:
+        images: ``(N, C, H, W)`` with even ``H`` and ``W``, any value range (the course
+            passes ``[-1, 1]``).
+
+    Returns:
+        The statistic, ``>= 0``.
+    """
+    x = check_tensor(images, "images", shape=(None, None, None, None))
+    if x.shape[2] % 2 or x.shape[3] % 2:
+        raise CourseInputError(
+            f"images must have an even height and width (2x2 phases), got "
+            f"{tuple(x.shape[2:])}; crop or pad them first"
+        )
+    phases = torch.stack(
+        [x[:, :, a::2, b::2].mean(dim=(1, 2, 3)) for a in (0, 1) for b in (0, 1)],
+        dim=1,
+    )
+    return float(phases.std(dim=1).mean())
 
 
 # --------------------------------------------------------------------------------------

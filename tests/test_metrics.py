@@ -273,3 +273,17 @@ def test_prior_match_reports_occupancy_deviation() -> None:
     assert report["occupancy"] == pytest.approx([0.75, 0.25])
     assert report["max_occupancy_deviation"] == pytest.approx(0.25)
     assert isinstance(report["mmd2"], float)
+
+
+def test_checkerboard_statistic_known_values():
+    from course_lib.metrics import checkerboard
+
+    flat = torch.full((3, 1, 28, 28), 0.3)
+    assert checkerboard(flat) == 0.0
+    # +1 on the (even, even) phase, -1 elsewhere: phase means (1, -1, -1, -1), whose
+    # unbiased standard deviation is sqrt((1.5^2 + 3 * 0.5^2) / 3) = 1
+    pattern = -torch.ones(2, 1, 28, 28)
+    pattern[:, :, ::2, ::2] = 1.0
+    assert abs(checkerboard(pattern) - 1.0) < 1e-6
+    with pytest.raises(CourseInputError, match="even height and width"):
+        checkerboard(torch.zeros(1, 1, 27, 28))

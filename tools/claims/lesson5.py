@@ -17,18 +17,6 @@ from course_lib.evaluator import load_evaluator
 from course_lib.settings import Settings
 
 
-def checkerboard(images: torch.Tensor) -> float:
-    """The page's statistic: mean over images of the std of the four 2x2-phase means.
-
-    images: (N, 1, 28, 28) in [-1, 1].
-    """
-    phases = torch.stack(
-        [images[:, :, a::2, b::2].mean(dim=(1, 2, 3)) for a in (0, 1) for b in (0, 1)],
-        dim=1,
-    )
-    return float(phases.std(dim=1).mean())
-
-
 def _train(
     settings: Settings, generator: gan._Generator, recipe: str
 ) -> gan._Generator:
@@ -86,14 +74,14 @@ def claim_upsampling_checkerboard(settings: Settings) -> Outcome:
     values = {}
     for key, make in makers.items():
         torch.manual_seed(settings.seed)
-        values[f"untrained_{key}"] = checkerboard(
+        values[f"untrained_{key}"] = metrics.checkerboard(
             gan.sample_images(make(), 256, seed=3)
         )
         torch.manual_seed(settings.seed)
         generator = _train(settings, make(), "dcgan_upsample")
-        values[key] = checkerboard(gan.sample_images(generator, n, seed=1))
+        values[key] = metrics.checkerboard(gan.sample_images(generator, n, seed=1))
     test_images, _ = load_mnist("test")
-    values["real"] = checkerboard(to_signed(test_images[:n]))
+    values["real"] = metrics.checkerboard(to_signed(test_images[:n]))
     values["ratio"] = values["tconv"] / values["upsample"]
     passed = (
         values["untrained_tconv"] > values["untrained_upsample"]
