@@ -6,6 +6,8 @@
   ``glue``);
 - ``source``: ``show_source(obj)`` shows the library's own code, highlighted, on the
   page;
+- ``table``: ``show_table(rows, header)`` shows a results table without Markdown
+  built by hand in the visible cell;
 - ``timings``: the measured run time of each lesson.
 
 Nothing here is needed to train or evaluate a model; the lessons import these modules,
