@@ -28,7 +28,8 @@ PAGES = {
     "$$\nb = 2\n$$ (eq-zero-b)\n",
     "lessons/lesson3_vae.md": "# Lesson 3\n\n$$\nc = 3\n$$ (eq-elbo)\n\n"
     "$$\nd = 4\n$$ (eq-kl)\n\nSee {eq}`eq-kl`.\n\n"
-    "```{figure} pic.png\n:name: fig-vae\n\nThe VAE.\n```\n\nAs {numref}`fig-vae` shows.\n",
+    "```{figure} pic.png\n:name: fig-vae\n\nThe VAE.\n```\n\n"
+    "As {numref}`fig-vae` shows.\n",
     "other.md": "# Other\n\n$$\ne = 5\n$$ (eq-other)\n\nLesson 3 has {eq}`eq-kl`.\n",
 }
 

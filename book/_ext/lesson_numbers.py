@@ -35,9 +35,9 @@ def lesson_number(docname: str) -> int | None:
 
 
 def per_page_numbers(docname: str, numbers: Numbers) -> Numbers:
-    """Renumber one page's numbered nodes from 1, in the order Sphinx met them (the order
-    of the page), each figure type on its own counter; a lesson page's numbers are
-    prefixed with its lesson number: ``(N, k)``, printed N.k."""
+    """Renumber one page's numbered nodes from 1, in the order Sphinx met them (the
+    order of the page), each figure type on its own counter; a lesson page's numbers
+    are prefixed with its lesson number: ``(N, k)``, printed N.k."""
     prefix = lesson_number(docname)
     head: tuple[int, ...] = () if prefix is None else (prefix,)
     return {
