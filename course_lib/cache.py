@@ -99,9 +99,13 @@ def cached_training(
         enabled: ``False`` always trains and writes nothing (``COURSE_CACHE=off`` does
             the same).
         verbose: on a hit, print the run's summary line
-            (:func:`course_lib.training.summary_line`) unless ``COURSE_PROGRESS=off``; a
-            miss prints what training prints. No file paths: :func:`cache_path` gives
-            the file.
+            (:func:`course_lib.training.summary_line`, the same line training printed)
+            unless ``COURSE_PROGRESS=off``; a miss prints what training prints. No file
+            paths: :func:`cache_path` gives the file.
+
+    A hit is not announced on the page. Tools that count hits (``tools/
+    time_lessons.py``) set ``COURSE_CACHE_HITS`` to a file: each hit appends ``name``
+    and a newline to it.
 
     Returns:
         ``(model, history, hit)`` where ``hit`` says whether the weights came from the
@@ -124,7 +128,11 @@ def cached_training(
                 )
         else:
             if verbose:
-                print(summary_line(name, history, cached=True), flush=True)
+                print(summary_line(name, history), flush=True)
+            hits = os.environ.get("COURSE_CACHE_HITS")
+            if hits:
+                with open(hits, "a") as log:
+                    log.write(f"{name}\n")
             return model, history, True
     history = train(model)
     if enabled:

@@ -151,12 +151,13 @@ def progress_mode() -> str:
 TIMING_KEYS = ("seconds", "examples_per_second")
 
 
-def summary_line(name: str, history: History, *, cached: bool = False) -> str:
+def summary_line(name: str, history: History) -> str:
     """One line for a finished run: ``"vae: 10 epochs, loss 103.9, kl 25.1"`` (last
     epoch's values).
 
-    Timings are left out (they differ from run to run and machine to machine);
-    ``cached`` adds ``"(loaded from the cache)"``.
+    It is computed from the stored history only, so a model trained now and the same
+    model loaded from the checkpoint cache print the same line. Timings are left out
+    (they differ from run to run and machine to machine).
     """
     shown = ", ".join(
         f"{k} {v[-1]:.4g}"
@@ -164,11 +165,7 @@ def summary_line(name: str, history: History, *, cached: bool = False) -> str:
         if v and k not in TIMING_KEYS
     )
     epochs = f"{history.epochs} epoch" + ("" if history.epochs == 1 else "s")
-    return (
-        f"{name}: {epochs}"
-        + (f", {shown}" if shown else "")
-        + (" (loaded from the cache)" if cached else "")
-    )
+    return f"{name}: {epochs}" + (f", {shown}" if shown else "")
 
 
 class _EpochLosses:

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from course_lib.cache import cache_dir, cached_training
-from course_lib.training import History
+from course_lib.training import History, summary_line
 
 
 def _trainer(calls: list[int]):
@@ -50,6 +50,29 @@ def test_hit_miss_and_invalidation(tmp_path, monkeypatch):
         "toy-other-name", config, nn.Linear(4, 8), _trainer(calls)
     )
     assert not hit4 and len(calls) == 3
+
+
+def test_a_hit_prints_the_training_line_and_is_logged_only_in_the_hits_file(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("COURSE_PROGRESS", "plain")
+    hits = tmp_path / "hits.txt"
+    monkeypatch.setenv("COURSE_CACHE_HITS", str(hits))
+
+    def train_fn(model: nn.Module) -> History:
+        history = History()
+        history.log(loss=0.25, kl=3.0)
+        print(summary_line("toy", history))
+        return history
+
+    cached_training("toy", {"a": 1}, nn.Linear(2, 2), train_fn)
+    trained = capsys.readouterr().out
+    assert trained == "toy: 1 epoch, loss 0.25, kl 3\n" and not hits.exists()
+    cached_training("toy", {"a": 1}, nn.Linear(2, 2), train_fn)
+    cached_training("toy", {"a": 1}, nn.Linear(2, 2), train_fn)
+    assert capsys.readouterr().out == 2 * trained
+    assert hits.read_text() == "toy\ntoy\n"
 
 
 def test_files_load_with_weights_only(tmp_path, monkeypatch):
