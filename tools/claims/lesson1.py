@@ -1,5 +1,6 @@
 """Lesson 1's claims: a linear autoencoder finds the PCA subspace; the one-layer tanh
-autoencoder loses to PCA; a deep one beats PCA.
+autoencoder loses to PCA; a deep one beats PCA; uniform codes of the 2-D autoencoder
+decode to digits in the wrong proportions.
 
 Each claim trains with the lesson's own recipe and budget (``ae`` for the deep
 autoencoders, ``linear_ae`` for the linear one) on the lesson's data, with the seed of
@@ -16,11 +17,13 @@ from claims import Outcome
 from course_lib.autoencoders import (
     PCA,
     Autoencoder,
+    Autoencoder2D,
     DeepAutoencoder,
     LinearAutoencoder,
     fit_autoencoder,
 )
 from course_lib.data import load_mnist, stratified_subset, to_signed
+from course_lib.evaluator import load_evaluator
 from course_lib.settings import Settings
 
 
@@ -138,3 +141,32 @@ def claim_tanh_ae_loses_to_pca(settings: Settings) -> Outcome:
     passed = all(values[f"tanh_mse_d{d}"] > values[f"pca_mse_d{d}"] for d in sizes)
     passed = passed and values["tanh_mse_d30"] < 0.5 * values["mean_image_mse"]
     return Outcome(values=values, passed=passed)
+
+
+def claim_uniform_box_decodes_wrong_proportions(settings: Settings) -> Outcome:
+    """Codes drawn uniformly in the box of the 2-D autoencoder's test codes decode to
+    digits in the wrong proportions: the frozen classifier reads the most frequent digit
+    in more than twice its share of the test images."""
+    x_train, labels, x_test, _ = _data(settings, "ae")
+    y_test = load_mnist("test")[1][: settings.profile.n_test]
+    torch.manual_seed(settings.seed)  # as the page: seed, then build the model
+    model = _fit(Autoencoder2D(), x_train, labels, settings)
+    with torch.no_grad():
+        codes = model.encode(x_test.to(settings.device)).cpu()
+        low, high = codes.min(dim=0).values, codes.max(dim=0).values
+        generator = torch.Generator().manual_seed(settings.seed)  # as the page
+        points = low + (high - low) * torch.rand(1000, 2, generator=generator)
+        images = model.decode(points.to(settings.device))
+    classes = load_evaluator(settings.device).predict(images, signed=True).cpu()
+    shares = torch.bincount(classes, minlength=10) / len(classes)
+    top = int(shares.argmax())
+    test_share = float((y_test == top).float().mean())
+    return Outcome(
+        values={
+            "top_digit": top,
+            "top_share": float(shares[top]),
+            "top_digit_test_share": test_share,
+            "ratio": float(shares[top]) / test_share,
+        },
+        passed=float(shares[top]) > 2 * test_share,
+    )
