@@ -244,10 +244,12 @@ class AutoencoderEnergy(nn.Module):
     """The cost network of an energy-based GAN (Zhao et al. 2017):
     ``E(x) = |x - Dec(Enc(x))|``.
 
-    An autoencoder's reconstruction error is an energy: ``>= 0``, near 0 where the
-    autoencoder has learnt to reconstruct (the data), larger elsewhere. Its slope does
-    not fade as the energy goes to 0 (the absolute value has slope 1 on either side), so
-    it keeps telling the generator where to go.
+    An autoencoder's reconstruction error is an energy: ``>= 0``, pushed down on data
+    and up on fakes (up to the margin) by the energy loss. Once the fakes sit on the
+    data that loss no longer depends on the energy there (it equals the margin), so a
+    trained energy need not be lowest on the data. Its slope does not fade as the
+    energy goes to 0 (the absolute value has slope 1 on either side), so it keeps
+    telling the generator where to go.
 
     Args:
         in_dim: 1 or 2 (the point's size).
@@ -403,8 +405,9 @@ def fit_toy_gan(
 
     The ``toy_gan`` budget counts ``budget.epochs`` epochs of ``budget.n_train`` fresh
     points in batches of ``budget.batch_size``, i.e.
-    ``epochs * (n_train // batch_size)`` steps. They are grouped into ``frames`` logged
-    chunks: the history has one row and one snapshot per chunk.
+    ``epochs * (n_train // batch_size)`` steps, whatever ``frames`` is. They are grouped
+    into ``frames`` logged chunks: the history has one row and one snapshot per chunk,
+    and the summary line printed by training counts the chunks as its "epochs".
 
     Args:
         generator, discriminator: e.g. ``ToyGenerator(1, 1)`` and
