@@ -1,5 +1,6 @@
 """Lesson 2's claims: the denoising autoencoder against the plain one at an equal
-budget, and the 2-D denoiser as a score model that samples by iterated denoising."""
+budget, their dead units (saturated by the background's shared offset, and harmless),
+and the 2-D denoiser as a score model that samples by iterated denoising."""
 
 from __future__ import annotations
 
@@ -59,9 +60,12 @@ def claim_toy_denoiser_score_and_sampling(settings: Settings) -> Outcome:
     )
 
 
-def claim_dae_vs_ae_equal_budget(settings: Settings) -> Outcome:
-    """Equal budgets: the AE copies clean digits better; the DAE restores 50 %-dropped
-    ones at < half its error."""
+def _equal_budget_models(
+    settings: Settings,
+) -> tuple[dict[str, Autoencoder], torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The lesson's DAE and plain AE (d = 500, the ``dae`` budget, same seed); the
+    training images, the test images and the test images with 50 % of pixels dropped
+    (the lesson's mask)."""
     images, labels = load_mnist("train")
     x_train = to_signed(images)
     x_test = to_signed(load_mnist("test")[0][: settings.profile.n_test]).to(
@@ -86,14 +90,65 @@ def claim_dae_vs_ae_equal_budget(settings: Settings) -> Outcome:
         torch.Generator().manual_seed(settings.seed),
         value_range=(-1, 1),
     )
+    return models, x_train, x_test, corrupted.to(settings.device)
+
+
+def claim_dae_vs_ae_equal_budget(settings: Settings) -> Outcome:
+    """Equal budgets: the AE copies clean digits better; the DAE restores 50 %-dropped
+    ones at < half its error."""
+    models, _, x_test, corrupted = _equal_budget_models(settings)
     values = {}
     with torch.no_grad():
         for name, model in models.items():
             values[f"{name}_mse_clean"] = float(((model(x_test) - x_test) ** 2).mean())
-            restored = model(corrupted.to(settings.device))
+            restored = model(corrupted)
             values[f"{name}_mse_corrupted"] = float(((restored - x_test) ** 2).mean())
     passed = (
         values["ae_mse_clean"] < values["dae_mse_clean"]
         and values["dae_mse_corrupted"] < 0.5 * values["ae_mse_corrupted"]
     )
+    return Outcome(values=values, passed=passed)
+
+
+def claim_dead_units_saturated_and_harmless(settings: Settings) -> Outcome:
+    """The AE's and the DAE's dead units (output std < 0.05 over the clean test
+    images) are saturated (mean |h| > 0.99): their mean pre-activation exceeds 3 times
+    its spread over images, more than half of it from the weights of the pixels black in
+    > 90 % of training images; freezing them to their mean changes the test MSE by
+    < 1 %."""
+    models, x_train, x_test, corrupted = _equal_budget_models(settings)
+    background = (x_train > -1).float().mean(dim=0).flatten() < 0.1  # (784,)
+    values: dict[str, float] = {}
+    passed = True
+    for name, inputs in (("ae", x_test), ("dae", corrupted)):
+        model = models[name]
+        linear = model.encoder[-2]
+        with torch.no_grad():
+            # dead as on the page: output std < 0.05 over the clean test images
+            dead = model.encode(x_test).std(dim=0) < 0.05
+            a = linear(inputs.flatten(1))  # (n_test, 500)
+            h = torch.tanh(a)
+            frozen = h.clone()
+            frozen[:, dead] = h[:, dead].mean(dim=0)
+            part = -linear.weight[:, background.to(a.device)].sum(dim=1)[dead]
+            mse, mse_frozen = (
+                float(((model.decoder(c).view_as(x_test) - x_test) ** 2).mean())
+                for c in (h, frozen)
+            )
+        row = {
+            "dead": int(dead.sum()),
+            "saturation": float(h[:, dead].abs().mean()),
+            "offset": float(a[:, dead].mean(dim=0).abs().median()),
+            "spread": float(a[:, dead].std(dim=0).median()),
+            "black_part": float(part.abs().median()),
+            "mse": mse,
+            "mse_frozen": mse_frozen,
+        }
+        values.update({f"{name}_{key}": value for key, value in row.items()})
+        passed = passed and (
+            row["saturation"] > 0.99
+            and row["offset"] > 3 * row["spread"]
+            and row["black_part"] > 0.5 * row["offset"]
+            and abs(mse_frozen - mse) < 0.01 * mse
+        )
     return Outcome(values=values, passed=passed)
