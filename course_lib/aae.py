@@ -2,9 +2,9 @@
 
 An autoencoder whose codes are pushed, by a GAN played *in the code space*, to look like
 samples of a chosen prior ``p(z)`` (:mod:`course_lib.priors`). The encoder is the GAN's
-generator; the discriminator sees 2-D codes, not images. Unlike a VAE, the prior needs
+generator; the discriminator sees codes, not images. Unlike a VAE, the prior needs
 no density: any distribution one can sample from works (a mixture of 10 Gaussians, a
-swiss roll).
+swiss roll, both 2-D; the standard Gaussian ``N(0, I)`` in any code size).
 
 Training alternates, on every mini-batch, the two phases of the paper:
 
@@ -60,7 +60,8 @@ class AdversarialAutoencoder(nn.Module):
       -> ``disc_hidden (LeakyReLU 0.2)`` -> ``(N,)`` logits.
 
     Args:
-        latent_dim: code size (2, so that codes can be plotted against the 2-D priors).
+        latent_dim: code size: 2 for the 2-D priors (codes that can be plotted against
+            them), any size for the ``"gaussian"`` prior ``N(0, I)``.
         hidden: hidden widths of the encoder (the decoder mirrors them).
         disc_hidden: hidden widths of the discriminator.
         n_classes: ``K`` for the supervised variant (the discriminator also sees the
@@ -173,8 +174,9 @@ def fit_aae(
         name: run and cache name (default ``"aae-<prior>"`` or
             ``"aae-<prior>-supervised"``).
         cache: load/store with :func:`course_lib.cache.cached_training`.
-        prior: ``"gaussian"``, ``"mixture"`` (10 Gaussians) or ``"swiss_roll"``
-            (:mod:`course_lib.priors`).
+        prior: ``"gaussian"`` (``N(0, I)`` in ``model.latent_dim`` dimensions),
+            ``"mixture"`` (10 Gaussians) or ``"swiss_roll"`` (both 2-D,
+            :mod:`course_lib.priors`).
         supervised: the label picks the prior component of each code (needs a prior with
             10 components, ``model.n_classes = 10`` and labels).
         lr: Adam learning rate of the reconstruction phase. All three rates fall
@@ -207,10 +209,10 @@ def fit_aae(
         )
     if not isinstance(model, AdversarialAutoencoder):
         raise CourseInputError("fit_aae needs an AdversarialAutoencoder")
-    if model.latent_dim != 2:
+    if model.latent_dim != 2 and prior != "gaussian":
         raise CourseInputError(
-            "the priors are 2-D, so the model needs latent_dim=2, got "
-            f"{model.latent_dim}"
+            f"the {prior!r} prior is 2-D, so the model needs latent_dim=2, got "
+            f"{model.latent_dim}; for larger codes use prior='gaussian'"
         )
     # once, not per batch
     check_images(images, model.image_shape, value_range=(-1.0, 1.0))
@@ -290,12 +292,15 @@ def fit_aae(
             opt_recon.step()
             # 2a. regularisation phase, discriminator: prior samples are "real", codes
             # are "fake"
-            z_prior, _ = sample_prior(
-                prior,
-                x.shape[0],
-                labels=None if y is None else y.cpu(),
-                generator=draws,
-            )
+            if prior == "gaussian":  # N(0, I) in any code size
+                z_prior = torch.randn(x.shape[0], model.latent_dim, generator=draws)
+            else:
+                z_prior, _ = sample_prior(
+                    prior,
+                    x.shape[0],
+                    labels=None if y is None else y.cpu(),
+                    generator=draws,
+                )
             z_prior = z_prior.to(device)
             prior_logits = model.discriminate(z_prior, y)
             code_logits = model.discriminate(model.encode(x).detach(), y)

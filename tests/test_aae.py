@@ -55,6 +55,30 @@ def test_reconstruction_loss_falls_and_both_phases_run():
     assert all(0 <= v <= 1 for v in history["d_prior"] + history["d_code"])
 
 
+def test_gaussian_prior_in_any_code_size():
+    """With prior="gaussian" the discriminator's real samples are N(0, I) in the
+    model's code size (every third discriminator call of a step is on prior
+    samples)."""
+    torch.manual_seed(0)
+    images, labels = tiny_digits()
+    model = AdversarialAutoencoder(latent_dim=8, hidden=(32,), disc_hidden=(16,))
+    seen: list[torch.Tensor] = []
+    model.discriminator.register_forward_hook(
+        lambda module, inputs, output: seen.append(inputs[0].detach().clone())
+    )
+    model, history = fit_aae(
+        model, images, labels=labels, budget=Budget(20, None, 25), prior="gaussian"
+    )
+    assert len(seen) == 3 * 20 * 4  # three calls per step, 4 steps per epoch
+    prior_samples = torch.cat(seen[0::3])
+    assert prior_samples.shape == (20 * 100, 8)
+    assert prior_samples.mean(dim=0).abs().max() < 0.1
+    assert (prior_samples.std(dim=0) - 1).abs().max() < 0.1
+    assert encode_all(model, images).shape == (100, 8)
+    assert model.decode(torch.zeros(3, 8)).shape == (3, 1, 28, 28)
+    assert all(0 <= v <= 1 for v in history["d_prior"] + history["d_code"])
+
+
 def test_supervised_variant_and_cache(monkeypatch):
     images, labels = tiny_digits(50)
     torch.manual_seed(0)
@@ -126,12 +150,13 @@ def test_bad_inputs_raise_clear_errors():
             budget=budget,
             cache=False,
         )
-    with pytest.raises(CourseInputError, match="latent_dim=2"):
+    with pytest.raises(CourseInputError, match="latent_dim=2.*prior='gaussian'"):
         fit_aae(
             AdversarialAutoencoder(latent_dim=3, hidden=(8,)),
             images,
             labels=labels,
             budget=budget,
+            prior="swiss_roll",
             cache=False,
         )
     with pytest.raises(CourseInputError, match=r"shape \(N, 2\)"):
