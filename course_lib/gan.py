@@ -29,6 +29,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
 
 from course_lib._recipe import (
     IMAGE_SHAPE,
@@ -405,9 +406,17 @@ class DCGenerator(_Generator):
     """DCGAN generator for 28x28 images (MNIST).
 
     ``z (N, latent_dim) -> (N, latent_dim, 1, 1)`` then
-    ``ConvT 7x7 -> (4 ngf, 7, 7)``, ``ConvT 4/2/1 -> (2 ngf, 14, 14)`` (each with
+    ``ConvT 7x7 -> (4 ngf, 7, 7)``, ``conv 3x3 -> (4 ngf, 7, 7)``,
+    ``ConvT 4/2/1 -> (2 ngf, 14, 14)``, ``conv 3x3 -> (2 ngf, 14, 14)`` (each with
     BatchNorm and ReLU), ``ConvT 4/2/1 -> (C, 28, 28)`` and tanh. Initialised with
     :func:`init_dcgan_weights`.
+
+    Why the two stride-1 ``3x3`` convolutions: a 28x28 image needs only two stride-2
+    steps, so the plain recipe gives a generator of three layers. One ``3x3`` layer at
+    ``7x7`` (where the digit's shape is laid out) and one at ``14x14`` (its strokes) add
+    depth; on a CPU they cost about 1.5 times the time per training image, and after
+    the same two epochs they raise the classifier Inception Score from 6.9 to 7.8 (seed
+    0; ``benchmarks/README.md``).
 
     Args:
         latent_dim: size of the noise vector.
@@ -435,7 +444,13 @@ class DCGenerator(_Generator):
             ),
             nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),  # (4 ngf, 7, 7)
+            nn.Conv2d(ngf * 4, ngf * 4, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),  # (4 ngf, 7, 7)
             nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),  # (2 ngf, 14, 14)
+            nn.Conv2d(ngf * 2, ngf * 2, 3, 1, 1, bias=False),
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),  # (2 ngf, 14, 14)
             nn.ConvTranspose2d(ngf * 2, channels, 4, 2, 1, bias=False),
@@ -469,7 +484,8 @@ class UpsampleGenerator(_Generator):
     different arrangement at each of the four positions of a cell.
 
     ``z (N, latent_dim) -> (N, latent_dim, 1, 1)`` then ``ConvT 7x7 -> (4 ngf, 7, 7)``,
-    ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)`` (each with BatchNorm and ReLU),
+    ``conv 3x3 -> (4 ngf, 7, 7)``, ``upsample x2 + conv 3x3 -> (2 ngf, 14, 14)``,
+    ``conv 3x3 -> (2 ngf, 14, 14)`` (each with BatchNorm and ReLU),
     ``upsample x2 + conv 3x3 -> (C, 28, 28)`` and tanh. Initialised with
     :func:`init_dcgan_weights`.
 
@@ -495,8 +511,14 @@ class UpsampleGenerator(_Generator):
             ),
             nn.BatchNorm2d(ngf * 4),
             nn.ReLU(True),  # (4 ngf, 7, 7)
+            nn.Conv2d(ngf * 4, ngf * 4, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),  # (4 ngf, 7, 7)
             nn.Upsample(scale_factor=2, mode="nearest"),
             nn.Conv2d(ngf * 4, ngf * 2, 3, 1, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),  # (2 ngf, 14, 14)
+            nn.Conv2d(ngf * 2, ngf * 2, 3, 1, 1, bias=False),
             nn.BatchNorm2d(ngf * 2),
             nn.ReLU(True),  # (2 ngf, 14, 14)
             nn.Upsample(scale_factor=2, mode="nearest"),
@@ -833,6 +855,25 @@ def adversarial_step(
     }
 
 
+def use_average(
+    generator: _Generator, average: nn.Module, *, seed: int = 0, n: int = 5000
+) -> None:
+    """Load the averaged weights ``average`` (a copy of ``generator`` holding an average
+    of its past weights) into ``generator``, then measure its BatchNorm statistics
+    afresh: the running statistics of the generator being trained describe *its*
+    activations, not those of the averaged weights. One pass in training mode over ``n``
+    noise vectors (drawn from ``seed + 2``) in batches of 500, with
+    ``torch.optim.swa_utils.update_bn``; the weights do not change."""
+    generator.load_state_dict(average.state_dict())
+    device = next(generator.parameters()).device
+    noise = torch.randn(
+        n,
+        generator.latent_dim,
+        generator=torch.Generator().manual_seed(seed + 2),
+    ).to(device)
+    update_bn(noise.split(500), generator)
+
+
 def fit_gan(
     generator: _Generator,
     discriminator: _Discriminator,
@@ -850,6 +891,7 @@ def fit_gan(
     lr_discriminator: float | None = None,
     betas: tuple[float, float] = (0.5, 0.999),
     margin: float = 1.0,
+    ema_decay: float | None = None,
 ) -> tuple[_Generator, _Discriminator, History]:
     """Train a GAN (alternating discriminator and generator steps), or load it from the
     cache.
@@ -890,6 +932,14 @@ def fit_gan(
             it stronger).
         betas: Adam's ``(beta1, beta2)``; DCGAN uses ``beta1 = 0.5``.
         margin: the margin ``m`` of the energy loss (ignored by the other losses).
+        ema_decay: ``d`` in ``(0, 1)``, e.g. 0.999: keep an exponential moving average
+            of the generator's weights, ``avg <- d * avg + (1 - d) * weights`` after
+            every step (Yazici et al. 2019), and return the *average* as the generator,
+            with BatchNorm statistics measured afresh for its own weights (one pass in
+            training mode over 5 000 noise vectors,
+            ``torch.optim.swa_utils.update_bn``). ``None`` (default): return the
+            generator as trained. Unconditional generators only. The per-epoch
+            snapshots show the generator being trained, not the average.
 
     Returns:
         ``(generator, discriminator, history)``, both networks on ``device`` in eval
@@ -906,6 +956,11 @@ def fit_gan(
             batch.
     """
     check_loss_kind(loss)
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise CourseInputError(
+            f"ema_decay must lie strictly between 0 and 1 (e.g. 0.999), got "
+            f"{ema_decay}; use None for no average"
+        )
     if not isinstance(generator, _Generator) or not isinstance(
         discriminator, _Discriminator
     ):
@@ -933,6 +988,11 @@ def fit_gan(
         raise CourseInputError(
             "a conditional GAN (n_classes set) needs labels: fit_gan(..., "
             "labels=labels)"
+        )
+    if ema_decay is not None and generator.n_classes is not None:
+        raise CourseInputError(
+            "ema_decay averages unconditional generators only; train the conditional "
+            "GAN with ema_decay=None"
         )
     images, labels = training_subset(images, labels, budget.n_train, seed)
     if images.shape[0] < budget.batch_size:
@@ -964,6 +1024,7 @@ def fit_gan(
         lr_discriminator=lr_discriminator,
         betas=list(betas),
         margin=margin,
+        ema_decay=ema_decay,
         snapshot_noise=describe_data(snapshot_noise),
         labels=labels is not None,
     )
@@ -978,6 +1039,11 @@ def fit_gan(
             discriminator.parameters(), lr=lr_discriminator or lr, betas=betas
         )
         opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)
+        averaged = (
+            None
+            if ema_decay is None
+            else AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay))
+        )
         tensors = (images,) if labels is None else (images, labels)
         batches = TensorBatches(
             *tensors,
@@ -993,7 +1059,7 @@ def fit_gan(
             z = torch.randn(
                 x.shape[0], generator.latent_dim, device=device, generator=noise
             )
-            return adversarial_step(
+            losses = adversarial_step(
                 generator,
                 discriminator,
                 opt_g,
@@ -1004,18 +1070,24 @@ def fit_gan(
                 loss=loss,
                 margin=margin,
             )
+            if averaged is not None:
+                averaged.update_parameters(generator)
+            return losses
 
         def snapshot() -> torch.Tensor:
             return sample_from_noise(generator, snapshot_noise, snapshot_labels)
 
         pair.train()
-        return train(
+        history = train(
             step,
             batches,
             budget.epochs,
             name=run_name,
             callbacks=[ImageSnapshot(snapshot)],
         )
+        if averaged is not None:
+            use_average(generator, averaged.module, seed=seed)
+        return history
 
     _, history, _ = cached_training(run_name, config, pair, run, enabled=cache)
     pair.eval()

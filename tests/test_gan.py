@@ -67,15 +67,13 @@ def test_dcgan_28_layer_shapes():
         (32, 3, 3),
     ]
     assert d(images).shape == (3,)
+    # the stride-1 3x3 convolutions keep size and width, at 7x7 and at 14x14
+    convolutions = (nn.Conv2d, nn.ConvTranspose2d)
+    every_layer = [(32, 7, 7), (32, 7, 7), (16, 14, 14), (16, 14, 14), (1, 28, 28)]
+    assert shapes_after(g.net, z[:, :, None, None], convolutions) == every_layer
     up = UpsampleGenerator(ngf=8)
     # the same widths as DCGenerator(ngf=8): only the upsampling operator differs
-    assert shapes_after(
-        up.net, z[:, :, None, None], (nn.Conv2d, nn.ConvTranspose2d)
-    ) == [
-        (32, 7, 7),
-        (16, 14, 14),
-        (1, 28, 28),
-    ]
+    assert shapes_after(up.net, z[:, :, None, None], convolutions) == every_layer
     assert up(z).shape == (3, 1, 28, 28) and up(z).abs().max() <= 1
 
 
@@ -441,3 +439,86 @@ def test_adversarial_step_adds_the_class_cross_entropy_for_both_players():
         g_by_hand = torch.log1p(torch.exp(-fake_l)).mean() + cross_entropy(fake_c)
     assert out["d_loss"].item() == pytest.approx(d_by_hand.item(), rel=1e-5)
     assert out["g_loss"].item() == pytest.approx(g_by_hand.item(), rel=1e-5)
+
+
+def _small_dcgan(seed: int = 0) -> tuple[DCGenerator, DCDiscriminator]:
+    torch.manual_seed(seed)
+    return DCGenerator(latent_dim=8, ngf=4), DCDiscriminator(ndf=4)
+
+
+def test_fit_gan_ema_with_a_tiny_decay_returns_the_last_weights():
+    """With d -> 0 the average is the last generator: its weights equal those of the
+    same run without an average (the average draws no random numbers)."""
+    images = torch.rand(64, 1, 28, 28) * 2 - 1
+    budget = Budget(2, None, 16)
+    plain, _, _ = fit_gan(*_small_dcgan(), images, budget=budget, cache=False)
+    averaged, _, _ = fit_gan(
+        *_small_dcgan(), images, budget=budget, cache=False, ema_decay=1e-9
+    )
+    for (name, a), b in zip(plain.named_parameters(), averaged.parameters()):
+        torch.testing.assert_close(a, b, msg=name)
+
+
+def test_fit_gan_ema_averages_the_weights_over_the_steps(monkeypatch):
+    """With d = 0.5 over the 4 steps of one epoch, the average is
+    w1/8 + w2/8 + w3/4 + w4/2 (the first step copies w1). The run's weights after each
+    step are recorded by wrapping the training step."""
+    images = torch.rand(64, 1, 28, 28) * 2 - 1
+    snapshots = []
+    original_step = gan_module.adversarial_step
+
+    def recording_step(generator, *args, **kwargs):
+        out = original_step(generator, *args, **kwargs)
+        snapshots.append([p.detach().clone() for p in generator.parameters()])
+        return out
+
+    monkeypatch.setattr(gan_module, "adversarial_step", recording_step)
+    averaged, _, _ = fit_gan(
+        *_small_dcgan(),
+        images,
+        budget=Budget(1, None, 16),
+        cache=False,
+        ema_decay=0.5,
+    )
+    assert len(snapshots) == 4
+    for i, p in enumerate(averaged.parameters()):
+        w = [s[i] for s in snapshots]
+        expected = w[0] / 8 + w[1] / 8 + w[2] / 4 + w[3] / 2
+        torch.testing.assert_close(p.detach(), expected)
+
+
+def test_use_average_measures_the_averages_own_batchnorm_statistics():
+    """After use_average, the first BatchNorm's running mean and variance are the mean
+    and (unbiased) variance of the first layer's outputs over the same noise."""
+    generator, _ = _small_dcgan()
+    average, _ = _small_dcgan(seed=5)  # other weights, stale statistics
+    average.net[1].running_mean.fill_(3.0)
+    gan_module.use_average(generator, average, seed=0, n=1000)
+    noise = torch.randn(1000, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        first = average.net[0](noise[:, :, None, None])  # (1000, 16, 7, 7)
+    mean = first.mean(dim=(0, 2, 3))
+    # update_bn averages the per-batch unbiased variances (two batches of 500)
+    var = torch.stack([c.var(dim=(0, 2, 3)) for c in first.split(500)]).mean(0)
+    bn = generator.net[1]
+    torch.testing.assert_close(bn.running_mean, mean, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(bn.running_var, var, rtol=1e-4, atol=1e-5)
+    for a, b in zip(generator.parameters(), average.parameters()):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("decay", [0.0, 1.0, -0.5])
+def test_fit_gan_rejects_a_bad_ema_decay(decay):
+    images = torch.rand(32, 1, 28, 28) * 2 - 1
+    with pytest.raises(CourseInputError, match="ema_decay must lie strictly between"):
+        fit_gan(*_small_dcgan(), images, budget=Budget(1, None, 16), ema_decay=decay)
+
+
+def test_fit_gan_rejects_ema_for_a_conditional_generator():
+    images, labels = torch.rand(32, 1, 28, 28) * 2 - 1, torch.arange(32) % 10
+    g, d = (
+        DCGenerator(latent_dim=8, ngf=4, n_classes=10),
+        DCDiscriminator(ndf=4, n_classes=10),
+    )
+    with pytest.raises(CourseInputError, match="unconditional generators only"):
+        fit_gan(g, d, images, labels=labels, budget=Budget(1, None, 16), ema_decay=0.9)

@@ -1729,7 +1729,9 @@ SWISS_RADIUS, SWISS_TURNS = 3.0, 2.0
 # the layers of course_lib.gan.DCGenerator().net and of DCDiscriminator (body, then out)
 DC_GENERATOR = [
     "ConvTranspose2d", "BatchNorm2d", "ReLU",
+    "Conv2d", "BatchNorm2d", "ReLU",
     "ConvTranspose2d", "BatchNorm2d", "ReLU",
+    "Conv2d", "BatchNorm2d", "ReLU",
     "ConvTranspose2d", "Tanh",
 ]  # fmt: skip
 DC_DISCRIMINATOR = [
