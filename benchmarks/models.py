@@ -352,6 +352,7 @@ def gan_samples(settings: Settings) -> list[Result]:
             budget=settings.profile.budget("dcgan_bench"),
             device=settings.device,
             seed=settings.seed,
+            ema_decay=0.999,
         )
     )
     record.add(
