@@ -66,6 +66,7 @@ def _matched_dcgan(settings: Settings) -> gan.DCGenerator:
         budget=settings.profile.budget("dcgan"),
         device=settings.device,
         seed=settings.seed,
+        ema_decay=0.999,
     )
     return generator
 
