@@ -1,25 +1,31 @@
-"""What moves the DCGAN's sample scores on a CPU: width, learning rates, an EMA of the
-generator.
+"""What moves the DCGAN's sample scores on a CPU: the generator's depth and width, the
+discriminator's width and regularisation, learning rates, label smoothing, an EMA.
 
-Not part of the benchmark: the experiments behind the "what was tried" notes in
-``benchmarks/README.md``. It trains ``course_lib.gan.DCGenerator`` / ``DCDiscriminator``
-with the course's own step (``course_lib.gan.adversarial_step``, non-saturating loss,
-Adam with beta1 = 0.5) on all 60 000 training digits, and every ``--every`` epochs
-scores 5 000 samples with the frozen evaluator (class shares, KL to uniform, Inception
-Score, Fréchet distance and its ratio to the real-data floor), both for the generator
-and for an exponential moving average (EMA) of its weights.
+Not part of the benchmark: the experiment behind the generator's two stride-1 ``3x3``
+convolutions (``course_lib.gan.DCGenerator``) and the notes in ``benchmarks/README.md``.
+It trains a generator with ``--extra`` 0, 1 or 2 stride-1 ``3x3`` layers (0: the plain
+three-layer recipe the course used before; 1: one at ``14x14``; 2: one at ``7x7`` and
+one at ``14x14``, the library's ``DCGenerator``) against the library's
+``DCDiscriminator`` (or, with ``--d-dropout``, a discriminator without BatchNorm and
+with dropout after each activation, as in the TensorFlow DCGAN tutorial), with the
+non-saturating loss and Adam(``--lr``, beta1 = 0.5), batch ``--batch`` (16), on all
+60 000 training digits. Every ``--every`` epochs it scores 5 000 samples with the frozen
+evaluator (Inception Score, Fréchet distance and its ratio to the real-data floor,
+class shares) for the generator and for an exponential moving average of its weights
+(with its own BatchNorm statistics, measured with
+``torch.optim.swa_utils.update_bn``).
 
-The averaged generator's BatchNorm statistics are measured afresh for its own weights
-before it is scored (:func:`recompute_batchnorm`).
+Usage (the runs quoted in benchmarks/README.md, one thread each)::
 
-Usage (the runs quoted in benchmarks/README.md)::
+    python benchmarks/experiments/dcgan_variants.py --extra 0 --epochs 3
+    python benchmarks/experiments/dcgan_variants.py --extra 0 --smooth 0.9
+    python benchmarks/experiments/dcgan_variants.py --extra 0 --d-dropout 0.3
+    python benchmarks/experiments/dcgan_variants.py --extra 1 --epochs 2
+    python benchmarks/experiments/dcgan_variants.py --extra 2 --epochs 6
+    python benchmarks/experiments/dcgan_variants.py --extra 2 --ngf 48 --epochs 6
 
-    # the course's widths
-    python benchmarks/experiments/dcgan_variants.py --epochs 4
-    # a wider discriminator
-    python benchmarks/experiments/dcgan_variants.py --epochs 4 --ndf 64
-    # the course's widths, long
-    python benchmarks/experiments/dcgan_variants.py --epochs 80 --every 5
+Runs of earlier sessions quoted in the README (``--ndf 64``, ``--lr`` with
+``--lr-discriminator``, ``--batch 64``) used the three-layer generator: ``--extra 0``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ import copy
 import time
 
 import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.swa_utils import update_bn
 
 import course_lib
 from course_lib import gan, metrics
@@ -40,123 +49,132 @@ N_SAMPLES = 5000
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--ngf", type=int, default=32, help="generator width (course default 32)"
-    )
-    parser.add_argument(
-        "--ndf", type=int, default=32, help="discriminator width (course default 32)"
-    )
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument(
-        "--lr", type=float, default=2e-4, help="generator learning rate"
-    )
+    parser.add_argument("--extra", type=int, choices=(0, 1, 2), default=2)
+    parser.add_argument("--ngf", type=int, default=32)
+    parser.add_argument("--ndf", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=2e-4, help="generator's")
     parser.add_argument(
         "--lr-discriminator", type=float, default=None, help="default: --lr"
     )
-    parser.add_argument(
-        "--ema", type=float, default=0.999, help="decay of the weight average"
-    )
-    parser.add_argument(
-        "--every", type=int, default=1, help="score every this many epochs"
-    )
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--every", type=float, default=1.0)
+    parser.add_argument("--smooth", type=float, default=1.0, help="real target")
+    parser.add_argument("--d-dropout", type=float, default=0.0)
+    parser.add_argument("--ema", type=float, default=0.999)
+    parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
 
-def recompute_batchnorm(model: torch.nn.Module, noise: torch.Tensor) -> None:
-    """Set the BatchNorm running statistics of ``model`` (a generator) to the exact mean
-    and variance of its own activations over ``noise`` ``(N, latent_dim)``.
+def generator_with(extra: int, ngf: int) -> nn.Module:
+    """The 28x28 DCGAN generator with ``extra`` stride-1 3x3 layers (2 = the
+    library's ``DCGenerator``)."""
+    if extra == 2:
+        return gan.DCGenerator(ngf=ngf)
 
-    The averaged generator needs its own statistics: its weights are an average over
-    past generators, so the activations they produce differ from the live generator's,
-    and neither the live generator's running statistics (what this script once copied)
-    nor an average of those (statistics of past weights, each mixed with older ones by
-    BatchNorm's momentum) describe them. One pass in train mode with ``momentum=None``
-    (a cumulative average over the batches) measures them; the weights do not change.
-    """
-    norms = [
-        m
-        for m in model.modules()
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)
-    ]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    with torch.no_grad():
-        for chunk in noise.split(500):
-            model(chunk)
-    for m, momentum in zip(norms, saved):
-        m.momentum = momentum
-    model.eval()
+    def block(layer: nn.Module, width: int) -> list[nn.Module]:
+        return [layer, nn.BatchNorm2d(width), nn.ReLU(True)]
+
+    layers = block(nn.ConvTranspose2d(100, ngf * 4, 7, 1, 0, bias=False), ngf * 4)
+    layers += block(nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), ngf * 2)
+    if extra == 1:
+        layers += block(nn.Conv2d(ngf * 2, ngf * 2, 3, 1, 1, bias=False), ngf * 2)
+    layers += [nn.ConvTranspose2d(ngf * 2, 1, 4, 2, 1, bias=False), nn.Tanh()]
+    net = nn.Sequential(nn.Unflatten(1, (100, 1, 1)), *layers)
+    net.apply(gan.init_dcgan_weights)
+    return net
+
+
+def dropout_discriminator(p: float, ndf: int = 32) -> nn.Module:
+    """Three stride-2 convolutions without BatchNorm, dropout ``p`` after each
+    LeakyReLU, a linear head: ``(N, 1, 28, 28) -> (N,)`` logits."""
+    layers: list[nn.Module] = []
+    for c_in, c_out in ((1, ndf), (ndf, ndf * 2), (ndf * 2, ndf * 4)):
+        layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(p)]
+    net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(ndf * 4 * 9, 1), nn.Flatten(0))
+    net.apply(gan.init_dcgan_weights)
+    return net
 
 
 def main() -> None:
     args = parse_args()
-    course_lib.setup(seed=0, profile="cpu", device="cpu")
-    train_images, _ = load_mnist("train")
-    test_images, _ = load_mnist("test")
-    real = to_signed(train_images)  # (60000, 1, 28, 28) in [-1, 1]
-    generator, discriminator = (
-        gan.DCGenerator(ngf=args.ngf),
-        gan.DCDiscriminator(ndf=args.ndf),
+    course_lib.setup(seed=args.seed, profile="cpu", device="cpu")
+    generator = generator_with(args.extra, args.ngf)
+    discriminator = (
+        dropout_discriminator(args.d_dropout, args.ndf)
+        if args.d_dropout
+        else gan.DCDiscriminator(ndf=args.ndf)
     )
     averaged = copy.deepcopy(generator).requires_grad_(False)
+    lr_d = args.lr_discriminator or args.lr
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(
-        discriminator.parameters(),
-        lr=args.lr_discriminator or args.lr,
-        betas=(0.5, 0.999),
-    )
-
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999))
+    real = to_signed(load_mnist("train")[0])  # (60000, 1, 28, 28) in [-1, 1]
+    reference = load_mnist("test")[0][:N_SAMPLES]
     evaluator = load_evaluator("cpu")
-    reference = test_images[:N_SAMPLES]
     floor = metrics.real_data_floor(evaluator, N_SAMPLES, seed=0)
-    noise = torch.randn(
-        N_SAMPLES, generator.latent_dim, generator=torch.Generator().manual_seed(123)
-    )
-    # other noise for the averaged generator's BatchNorm statistics
+    noise = torch.randn(N_SAMPLES, 100, generator=torch.Generator().manual_seed(123))
     statistics_noise = torch.randn(
-        N_SAMPLES, generator.latent_dim, generator=torch.Generator().manual_seed(321)
+        N_SAMPLES, 100, generator=torch.Generator().manual_seed(321)
     )
 
-    def score(model: torch.nn.Module, label: str) -> None:
+    def score(model: nn.Module, label: str) -> None:
         with torch.no_grad():
             model.eval()
-            # [0, 1]
-            samples = to_unit(torch.cat([model(chunk) for chunk in noise.split(500)]))
+            samples = to_unit(torch.cat([model(z) for z in noise.split(500)]))
             model.train()
         report = metrics.coverage_report(samples, evaluator)
         inception = metrics.inception_score(evaluator.probs(samples))
         frechet = metrics.frechet_distance_images(samples, reference, evaluator)
         print(
-            f"  {label}: shares {report.min_share:.3f}-{report.max_share:.3f} KL "
-            f"{report.kl_uniform:.3f} "
-            f"IS {inception:.2f} FD {frechet:.2f} ({frechet / floor:.1f} x floor "
-            f"{floor:.2f})",
+            f"  {label}: IS {inception:.3f} FD {frechet:.2f} "
+            f"({frechet / floor:.1f} x floor) shares "
+            f"{report.min_share:.3f}-{report.max_share:.3f}",
             flush=True,
         )
 
-    torch.manual_seed(0)
-    start, steps = time.time(), 0
-    for epoch in range(1, args.epochs + 1):
+    batch = args.batch
+    steps_per_epoch = real.shape[0] // batch
+    total, every = int(args.epochs * steps_per_epoch), int(args.every * steps_per_epoch)
+    start, step, d_x, d_fake = time.time(), 0, 0.0, 0.0
+    while step < total:
         order = torch.randperm(real.shape[0])
-        for first in range(0, real.shape[0] - args.batch + 1, args.batch):
-            x = real[order[first : first + args.batch]]
-            z = torch.randn(args.batch, generator.latent_dim)
-            gan.adversarial_step(generator, discriminator, opt_g, opt_d, x, z)
-            steps += 1
-            # a short average early on
-            decay = min(args.ema, (1 + steps) / (10 + steps))
+        for i in range(min(steps_per_epoch, total - step)):
+            x = real[order[batch * i : batch * (i + 1)]]
+            fake = generator(torch.randn(batch, 100))
+            real_logits, fake_logits = discriminator(x), discriminator(fake.detach())
+            d_loss = F.binary_cross_entropy_with_logits(
+                real_logits, torch.full_like(real_logits, args.smooth)
+            ) + F.binary_cross_entropy_with_logits(
+                fake_logits, torch.zeros_like(fake_logits)
+            )
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            g_logits = discriminator(fake)
+            g_loss = F.binary_cross_entropy_with_logits(
+                g_logits, torch.ones_like(g_logits)
+            )
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+            step += 1
+            # running means of D(x) and D(G(z)) (before D's step) over ~100 steps
+            d_x += 0.01 * (torch.sigmoid(real_logits).mean().item() - d_x)
+            d_fake += 0.01 * (torch.sigmoid(fake_logits).mean().item() - d_fake)
+            decay = min(args.ema, (1 + step) / (10 + step))  # a short average early on
             with torch.no_grad():
                 for mean, weight in zip(averaged.parameters(), generator.parameters()):
                     mean.lerp_(weight, 1 - decay)
-        print(f"epoch {epoch} ({time.time() - start:.0f} s)", flush=True)
-        if epoch % args.every == 0 or epoch == args.epochs:
-            score(generator, "generator")
-            recompute_batchnorm(averaged, statistics_noise)
-            score(averaged, "EMA of the generator")
+            if step % every == 0 or step == total:
+                print(
+                    f"epoch {step / steps_per_epoch:.2f} ({time.time() - start:.0f} s)"
+                    f" D(x) {d_x:.2f} D(G(z)) {d_fake:.2f}",
+                    flush=True,
+                )
+                score(generator, "generator")
+                update_bn(statistics_noise.split(500), averaged)  # its own BN stats
+                score(averaged, "EMA of the generator")
 
 
 if __name__ == "__main__":
