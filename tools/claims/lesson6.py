@@ -1,6 +1,6 @@
 """Lesson 6's claims: the label-guided adversarial autoencoder's codes follow the
-10-Gaussian and the swiss-roll priors, and the encoder's two learning rates set the
-balance between the prior and reconstruction.
+10-Gaussian and the swiss-roll priors, the unlabelled one's stay a cloud, and the
+encoder's two learning rates set the balance between the prior and reconstruction.
 
 Each claim trains with the lesson's own recipe and budget (``fit_aae`` with the page's
 learning rates, ``settings.profile.budget("aae")``, the page's run names, so seed 0
@@ -93,6 +93,64 @@ def claim_mixture_codes_match_prior(settings: Settings) -> Outcome:
         },
         passed=ratio <= 0.5 and low >= 0.05 and high <= 0.15 and agreement >= 0.7,
     )
+
+
+def _mean_output(
+    model: aae.AdversarialAutoencoder,
+    z: torch.Tensor,
+    labels: torch.Tensor | None = None,
+) -> float:
+    """The discriminator's mean output ``D`` on points ``(N, 2)``."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        y = None if labels is None else labels.to(device)
+        return float(torch.sigmoid(model.discriminate(z.to(device), y)).mean())
+
+
+def claim_unlabelled_codes_stay_a_cloud(settings: Settings) -> Outcome:
+    """Without labels (all rates 2e-4), in the same budget, the codes stay a cloud:
+    their MMD^2 to the 10-Gaussian prior is above half the blob's; that discriminator
+    gives the petal-less blob the prior's own mean output (within 0.05), while the
+    label-guided one rates the blob (random digits) at least 0.1 below the prior."""
+    test_x, test_y = _test_images(settings)
+    images, labels = load_mnist("train")
+    torch.manual_seed(settings.seed)
+    plain, _ = aae.fit_aae(
+        aae.AdversarialAutoencoder(latent_dim=2),
+        to_signed(images),
+        labels=labels,
+        budget=settings.profile.budget("aae"),
+        device=settings.device,
+        prior="mixture",
+        name="aae-mixture-unlabelled",
+        seed=settings.seed,
+    )
+    guided = _guided_model(settings, "mixture")
+    codes = aae.encode_all(plain, test_x)
+    n = codes.shape[0]
+    prior_sample, components = priors.mixture_prior(n, generator=_draws(1))
+    second_sample, _ = priors.mixture_prior(n, generator=_draws(2))
+    median = metrics.median_bandwidth(prior_sample, second_sample)
+    bandwidths = [h * median for h in PETAL_SCALE]
+    blob = priors.moment_matched_gaussian(prior_sample, n, generator=_draws(3))
+    ratio = metrics.mmd(codes, prior_sample, bandwidths) / metrics.mmd(
+        blob, prior_sample, bandwidths
+    )
+    digits = torch.randint(0, 10, (n,), generator=_draws(4))
+    values = {
+        "mmd_over_blob": ratio,
+        "plain_d_prior": _mean_output(plain, prior_sample),
+        "plain_d_blob": _mean_output(plain, blob),
+        "plain_d_codes": _mean_output(plain, codes),
+        "guided_d_prior": _mean_output(guided, prior_sample, components),
+        "guided_d_blob": _mean_output(guided, blob, digits),
+    }
+    passed = (
+        ratio > 0.5
+        and abs(values["plain_d_blob"] - values["plain_d_prior"]) < 0.05
+        and values["guided_d_blob"] < values["guided_d_prior"] - 0.1
+    )
+    return Outcome(values=values, passed=passed)
 
 
 def _roll_offset(codes: torch.Tensor) -> tuple[float, torch.Tensor]:
