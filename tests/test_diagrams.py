@@ -1,4 +1,4 @@
-"""The hand-drawn SVG diagrams of lessons 0 and 3 are legible in the book.
+"""The hand-drawn SVG diagrams of lessons 0, 3, 4, 5 and 6 are legible in the book.
 
 The book shows each diagram at the full width of the text column: 672 px in a
 1280-px window (measured in headless Chromium on the built pages). A label drawn at
@@ -26,7 +26,14 @@ sys.path.insert(0, str(ROOT / "tools"))
 from headless_chromium import Browser, find_chromium  # noqa: E402
 
 DIAGRAMS = ROOT / "book" / "_static" / "diagrams"
-FILES = ("lesson0_model_families.svg", "lesson3_elbo_gap.svg", "lesson3_vae_graph.svg")
+FILES = (
+    "lesson0_model_families.svg",
+    "lesson3_elbo_gap.svg",
+    "lesson3_vae_graph.svg",
+    "lesson4_gan_game.svg",
+    "lesson5_dcgan_layers.svg",
+    "lesson6_aae_phases.svg",
+)
 COLUMN_PX = 672  # the text column's width at a 1280-px window
 SMALLEST_PX = 12.0
 SVG = "{http://www.w3.org/2000/svg}"
