@@ -78,10 +78,6 @@ def prepare_build(app: Sphinx, config: Config) -> None:
         config.nb_execution_cache_path = str(
             Path(app.outdir).parent / ".jupyter_cache" / profile
         )
-    footer = config.html_theme_options.get("extra_footer", "")
-    config.html_theme_options["extra_footer"] = (
-        f"{footer}<p>Outputs computed with the <code>{profile}</code> run profile.</p>"
-    )
     LOGGER.info(
         f"course book: run profile {profile}, cache {config.nb_execution_cache_path}"
     )
