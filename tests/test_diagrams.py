@@ -1,4 +1,4 @@
-"""The hand-drawn SVG diagrams of lessons 0, 3, 4, 5 and 6 are legible in the book.
+"""The hand-drawn SVG diagrams of lessons 0, 3, 4, 5, 6 and 7 are legible in the book.
 
 The book shows each diagram at the full width of the text column: 672 px in a
 1280-px window (measured in headless Chromium on the built pages). A label drawn at
@@ -33,6 +33,7 @@ FILES = (
     "lesson4_gan_game.svg",
     "lesson5_dcgan_layers.svg",
     "lesson6_aae_phases.svg",
+    "lesson7_model_map.svg",
 )
 COLUMN_PX = 672  # the text column's width at a 1280-px window
 SMALLEST_PX = 12.0
