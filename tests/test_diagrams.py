@@ -1,4 +1,4 @@
-"""The hand-drawn SVG diagrams of lessons 0, 3, 4, 5, 6 and 7 are legible in the book.
+"""The hand-drawn SVG diagrams of lessons 0, 1, 3, 4, 5, 6 and 7 are legible in the book.
 
 The book shows each diagram at the full width of the text column: 672 px in a
 1280-px window (measured in headless Chromium on the built pages). A label drawn at
@@ -28,6 +28,7 @@ from headless_chromium import Browser, find_chromium  # noqa: E402
 DIAGRAMS = ROOT / "book" / "_static" / "diagrams"
 FILES = (
     "lesson0_model_families.svg",
+    "lesson1_autoencoder.svg",
     "lesson3_elbo_gap.svg",
     "lesson3_vae_graph.svg",
     "lesson4_gan_game.svg",
