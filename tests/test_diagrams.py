@@ -1,4 +1,5 @@
-"""The hand-drawn SVG diagrams of lessons 0, 1, 3, 4, 5, 6 and 7 are legible in the book.
+"""The hand-drawn SVG diagrams of lessons 0, 1, 3, 4, 5, 6 and 7 are legible in the
+book.
 
 The book shows each diagram at the full width of the text column: 672 px in a
 1280-px window (measured in headless Chromium on the built pages). A label drawn at
