@@ -108,10 +108,14 @@ def _mean_output(
 
 
 def claim_unlabelled_codes_stay_a_cloud(settings: Settings) -> Outcome:
-    """Without labels (all rates 2e-4), in the same budget, the codes stay a cloud:
-    their MMD^2 to the 10-Gaussian prior is above half the blob's; that discriminator
-    gives the petal-less blob the prior's own mean output (within 0.05), while the
-    label-guided one rates the blob (random digits) at least 0.1 below the prior."""
+    """Without labels, with the labelled runs' rates (reconstruction 2e-4, both
+    adversarial steps 5e-4) and the same budget, the codes miss the petals: their MMD^2
+    to the 10-Gaussian prior is above half the blob's, and they gather in the
+    directions of at most 5 of the 10 petals (>= 1 % of the codes each); that
+    discriminator gives the petal-less blob the prior's own mean output (within 0.05),
+    while the label-guided one rates the blob (random digits) at least 0.1 below the
+    prior. (The name is older than the rates: with 2e-4 everywhere the codes were a
+    round cloud.)"""
     test_x, test_y = _test_images(settings)
     images, labels = load_mnist("train")
     torch.manual_seed(settings.seed)
@@ -122,6 +126,8 @@ def claim_unlabelled_codes_stay_a_cloud(settings: Settings) -> Outcome:
         budget=settings.profile.budget("aae"),
         device=settings.device,
         prior="mixture",
+        lr_adversarial=RATE,  # the labelled runs' rates: only the labels differ
+        lr_discriminator=RATE,
         name="aae-mixture-unlabelled",
         seed=settings.seed,
     )
@@ -137,8 +143,11 @@ def claim_unlabelled_codes_stay_a_cloud(settings: Settings) -> Outcome:
         blob, prior_sample, bandwidths
     )
     digits = torch.randint(0, 10, (n,), generator=_draws(4))
+    occupancy = metrics.component_occupancy(codes, priors.mixture_means())
     values = {
         "mmd_over_blob": ratio,
+        "petals_hit": int((occupancy >= 0.01).sum()),
+        "largest_petal_share": float(occupancy.max()),
         "plain_d_prior": _mean_output(plain, prior_sample),
         "plain_d_blob": _mean_output(plain, blob),
         "plain_d_codes": _mean_output(plain, codes),
@@ -147,6 +156,7 @@ def claim_unlabelled_codes_stay_a_cloud(settings: Settings) -> Outcome:
     }
     passed = (
         ratio > 0.5
+        and values["petals_hit"] <= 5
         and abs(values["plain_d_blob"] - values["plain_d_prior"]) < 0.05
         and values["guided_d_blob"] < values["guided_d_prior"] - 0.1
     )
