@@ -1,5 +1,4 @@
-"""The hand-drawn SVG diagrams of lessons 0, 1, 3, 4, 5, 6 and 7 are legible in the
-book.
+"""The hand-drawn SVG diagrams of lessons 0 to 7 are legible in the book.
 
 The book shows each diagram at the full width of the text column: 672 px in a
 1280-px window (measured in headless Chromium on the built pages). A label drawn at
@@ -30,6 +29,7 @@ DIAGRAMS = ROOT / "book" / "_static" / "diagrams"
 FILES = (
     "lesson0_model_families.svg",
     "lesson1_autoencoder.svg",
+    "lesson2_dae.svg",
     "lesson3_elbo_gap.svg",
     "lesson3_vae_graph.svg",
     "lesson4_gan_game.svg",
