@@ -5,7 +5,7 @@ Three profiles exist:
 * ``smoke`` -- continuous integration: tiny stratified subsets, each notebook well under
   a minute on 2 CPU cores. Numbers are not meaningful, only the code paths are
   exercised.
-* ``cpu`` -- the default without a GPU: meaningful results, each lesson within about 5
+* ``cpu`` -- the default without a GPU: meaningful results, each lesson within 8
   minutes on 2 cores.
 * ``gpu`` -- the default with CUDA: full data and full budgets, the numbers quoted as
   targets.
