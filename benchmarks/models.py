@@ -329,13 +329,13 @@ def gan_samples(settings: Settings) -> list[Result]:
         fit_gan,
         sample_images,
     )
-    from course_lib.metrics import real_data_floor
+    from course_lib.metrics import floor_reference, real_data_floor
 
     record = _Recorder(settings)
     evaluator = load_evaluator(settings.device)
     n = settings.profile.n_eval_samples
-    test_images, _ = _test_set(settings)
-    reference = test_images[:n]
+    # the floor's random test images (the test set's first images are no random sample)
+    reference = floor_reference(n, seed=settings.seed)
     floor, floor_seconds = _timed(
         lambda: real_data_floor(evaluator, len(reference), seed=settings.seed)
     )

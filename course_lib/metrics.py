@@ -348,29 +348,52 @@ def frechet_distance_images(
     return frechet_distance(feats_a, feats_b)
 
 
+def _check_reference_size(n: int) -> None:
+    if not 2 <= n <= 10_000:
+        raise CourseInputError(
+            f"n must be between 2 and 10 000 (the size of the test set), got {n}"
+        )
+
+
+def _floor_picks(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The indices of the ``n`` training and ``n`` test images of the floor."""
+    generator = torch.Generator().manual_seed(seed)
+    train_pick = torch.randperm(60_000, generator=generator)[:n]
+    test_pick = torch.randperm(10_000, generator=generator)[:n]
+    return train_pick, test_pick
+
+
+def floor_reference(n: int = 5000, *, seed: int = 0) -> torch.Tensor:
+    """The ``n`` randomly drawn MNIST test images of :func:`real_data_floor` (the same
+    ``seed``), ``(n, 1, 28, 28)`` in ``[0, 1]``: score generated samples against these,
+    so that samples and floor share one reference.
+
+    Not the first ``n`` test images: the MNIST test set is not shuffled (its first
+    5 000 images come from other writers than its last 5 000), so its first images are
+    no random sample of it.
+    """
+    _check_reference_size(n)
+    test_images, _ = load_mnist("test")
+    return test_images[_floor_picks(n, seed)[1]]
+
+
 def real_data_floor(evaluator: Evaluator, n: int = 5000, *, seed: int = 0) -> float:
     """Fréchet distance between ``n`` random MNIST training images and ``n`` random test
-    images.
+    images (those of :func:`floor_reference` with the same ``seed``).
 
-    The value a perfect generator would get against ``n`` test images; report generated
-    samples' distance next to it, computed with the same ``n``.
+    The value a perfect generator would get against :func:`floor_reference`; report
+    generated samples' distance to that reference next to it, with the same ``n``.
 
     Args:
         evaluator: the frozen evaluator.
         n: images per side, ``2 <= n <= 10 000``.
         seed: which images are drawn.
     """
-    if not 2 <= n <= 10_000:
-        raise CourseInputError(
-            f"n must be between 2 and 10 000 (the size of the test set), got {n}"
-        )
-    generator = torch.Generator().manual_seed(seed)
+    _check_reference_size(n)
     train_images, _ = load_mnist("train")
-    test_images, _ = load_mnist("test")
-    train_pick = torch.randperm(len(train_images), generator=generator)[:n]
-    test_pick = torch.randperm(len(test_images), generator=generator)[:n]
+    train_pick, _ = _floor_picks(n, seed)
     return frechet_distance_images(
-        train_images[train_pick], test_images[test_pick], evaluator
+        train_images[train_pick], floor_reference(n, seed=seed), evaluator
     )
 
 

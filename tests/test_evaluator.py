@@ -122,3 +122,22 @@ def test_training_recipe_is_reproducible_and_updates_the_weights() -> None:
         assert torch.equal(weight, second.state_dict()[name]), name
         assert not torch.equal(weight, untrained.state_dict()[name]), name
     assert history.epochs == 1 and 0 < history.last("loss") < 2.5
+
+
+def test_floor_reference_is_the_floors_random_draw_not_the_first_images() -> None:
+    """The reference shares the floor's draw (same seed, same images) and is a random
+    sample of the test set, not its first images."""
+    from course_lib.data import load_mnist
+    from course_lib.metrics import floor_reference
+
+    test_images, _ = load_mnist("test")
+    reference = floor_reference(500, seed=0)
+    assert reference.shape == (500, 1, 28, 28)
+    assert torch.equal(reference, floor_reference(500, seed=0))
+    assert not torch.equal(reference, test_images[:500])
+    # every reference image is a test image
+    flat = test_images.flatten(1)
+    for image in reference[:5]:
+        assert (flat == image.flatten()).all(dim=1).any()
+    with pytest.raises(CourseInputError, match="between 2 and 10 000"):
+        floor_reference(1)
