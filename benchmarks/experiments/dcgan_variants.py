@@ -110,6 +110,8 @@ def main() -> None:
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999))
     real = to_signed(load_mnist("train")[0])  # (60000, 1, 28, 28) in [-1, 1]
+    # the first test images, as in the runs the README quotes (no random sample of the
+    # unshuffled test set: compare these FDs with each other, not with the floor)
     reference = load_mnist("test")[0][:N_SAMPLES]
     evaluator = load_evaluator("cpu")
     floor = metrics.real_data_floor(evaluator, N_SAMPLES, seed=0)
