@@ -58,6 +58,21 @@ def _guided_model(
     return model
 
 
+def _mixture_reference(
+    n: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[float], torch.Tensor]:
+    """The page's reference for codes under the 10-Gaussian prior: ``n`` prior draws
+    ``(n, 2)`` and their components ``(n,)``, a second independent draw, the MMD
+    bandwidths (``PETAL_SCALE`` times the median distance) and the moment-matched blob
+    ``(n, 2)``."""
+    prior_sample, components = priors.mixture_prior(n, generator=_draws(1))
+    second_sample, _ = priors.mixture_prior(n, generator=_draws(2))
+    median = metrics.median_bandwidth(prior_sample, second_sample)
+    bandwidths = [h * median for h in PETAL_SCALE]
+    blob = priors.moment_matched_gaussian(prior_sample, n, generator=_draws(3))
+    return prior_sample, components, second_sample, bandwidths, blob
+
+
 def claim_mixture_codes_match_prior(settings: Settings) -> Outcome:
     """With the 10-Gaussian prior and the labels choosing each digit's petal (Makhzani
     et al. Fig. 4), the codes' MMD^2 to the prior, with kernels as wide as the petals'
@@ -67,11 +82,7 @@ def claim_mixture_codes_match_prior(settings: Settings) -> Outcome:
     test_x, test_y = _test_images(settings)
     codes = aae.encode_all(_guided_model(settings, "mixture"), test_x)
     n = codes.shape[0]
-    prior_sample, _ = priors.mixture_prior(n, generator=_draws(1))
-    second_sample, _ = priors.mixture_prior(n, generator=_draws(2))
-    median = metrics.median_bandwidth(prior_sample, second_sample)
-    bandwidths = [h * median for h in PETAL_SCALE]
-    blob = priors.moment_matched_gaussian(prior_sample, n, generator=_draws(3))
+    prior_sample, _, second_sample, bandwidths, blob = _mixture_reference(n)
     mmd = metrics.mmd(codes, prior_sample, bandwidths)
     blob_mmd = metrics.mmd(blob, prior_sample, bandwidths)
     floor = metrics.mmd(second_sample, prior_sample, bandwidths)
@@ -134,11 +145,7 @@ def claim_unlabelled_codes_stay_a_cloud(settings: Settings) -> Outcome:
     guided = _guided_model(settings, "mixture")
     codes = aae.encode_all(plain, test_x)
     n = codes.shape[0]
-    prior_sample, components = priors.mixture_prior(n, generator=_draws(1))
-    second_sample, _ = priors.mixture_prior(n, generator=_draws(2))
-    median = metrics.median_bandwidth(prior_sample, second_sample)
-    bandwidths = [h * median for h in PETAL_SCALE]
-    blob = priors.moment_matched_gaussian(prior_sample, n, generator=_draws(3))
+    prior_sample, components, _, bandwidths, blob = _mixture_reference(n)
     ratio = metrics.mmd(codes, prior_sample, bandwidths) / metrics.mmd(
         blob, prior_sample, bandwidths
     )
