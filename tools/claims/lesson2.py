@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 
 import torch
+from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from claims import Outcome
@@ -18,7 +19,7 @@ from course_lib.autoencoders import (
     langevin_chain,
     mixture_score,
 )
-from course_lib.corruption import Corruption, corrupt_dropout
+from course_lib.corruption import Corruption, corrupt_dropout, merge_digits
 from course_lib.data import load_mnist, to_signed
 from course_lib.settings import Settings
 from course_lib.toys import modes_covered, ring_means, ring_of_gaussians
@@ -163,4 +164,50 @@ def claim_dead_units_saturated_and_harmless(settings: Settings) -> Outcome:
             and row["black_part"] > 0.5 * row["offset"]
             and abs(mse_frozen - mse) < 0.01 * mse
         )
+    return Outcome(values=values, passed=passed)
+
+
+def _auroc(inlier: torch.Tensor, outlier: torch.Tensor) -> float:
+    """AUROC of a score (N,) of 'outlier' (higher = more likely an outlier)."""
+    labels = torch.cat([torch.zeros(len(inlier)), torch.ones(len(outlier))])
+    return float(roc_auc_score(labels.numpy(), torch.cat([inlier, outlier]).numpy()))
+
+
+def claim_ood_merged_digits_auroc(settings: Settings) -> Outcome:
+    """The DAE's reconstruction error separates uniform noise from test digits (AUROC
+    > 0.99) better than merged digits (alpha 0.5 composites of two test digits of
+    different classes), and those still with AUROC > 0.6; the distance to the mean
+    training digit ranks merged digits as more typical (AUROC < 0.5); the plain
+    autoencoder's error separates merged digits better than the DAE's."""
+    models, x_train, x_test, _ = _equal_budget_models(settings)
+    y_test = load_mnist("test")[1][: settings.profile.n_test]
+    generator = torch.Generator().manual_seed(settings.seed)  # the page's draws
+    partner = torch.randperm(len(x_test), generator=generator)
+    pairs = torch.nonzero(y_test != y_test[partner]).flatten()
+    a = x_test[pairs.to(settings.device)]
+    b = x_test[partner[pairs].to(settings.device)]
+    merged = merge_digits(a, b, alpha=0.5)
+    noise = torch.rand(a.shape, generator=generator).mul(2).sub(1).to(settings.device)
+    mean_digit = x_train.mean(dim=0).to(settings.device)
+
+    def squared_error(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return ((x - target) ** 2).flatten(1).sum(1).cpu()  # (N,)
+
+    scores = {
+        "mean": lambda x: squared_error(x, mean_digit),
+        "ae": lambda x: squared_error(models["ae"](x), x),
+        "dae": lambda x: squared_error(models["dae"](x), x),
+    }
+    values: dict[str, float] = {}
+    with torch.no_grad():
+        for name, score in scores.items():
+            digits = score(x_test)
+            values[f"{name}_auroc_merged"] = _auroc(digits, score(merged))
+            values[f"{name}_auroc_noise"] = _auroc(digits, score(noise))
+    passed = (
+        values["dae_auroc_noise"] > 0.99
+        and values["dae_auroc_noise"] > values["dae_auroc_merged"] > 0.6
+        and values["mean_auroc_merged"] < 0.5
+        and values["ae_auroc_merged"] > values["dae_auroc_merged"]
+    )
     return Outcome(values=values, passed=passed)
