@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+from sklearn.neighbors import KNeighborsClassifier
 
 from claims import Outcome
-from course_lib.autoencoders import DeepAutoencoder, fit_autoencoder
+from course_lib.autoencoders import PCA, DeepAutoencoder, fit_autoencoder
 from course_lib.data import load_mnist, to_signed, to_unit
 from course_lib.evaluator import Evaluator, load_evaluator
 from course_lib.objectives import elbo, test_negative_elbo
@@ -165,5 +166,45 @@ def claim_interpolation_ae_vs_vae(settings: Settings) -> Outcome:
             values[f"{name}_{key}"] = value
     passed = values["ae_gap"] > values["vae_gap"] and (
         abs(values["ae_confidence_middle"] - values["vae_confidence_middle"]) < 0.05
+    )
+    return Outcome(values=values, passed=passed)
+
+
+def _knn_accuracy(codes: torch.Tensor, labels: torch.Tensor) -> float:
+    """5-NN fitted on the first half of ``codes`` (N, d), scored on the second half:
+    accuracy in [0, 1]."""
+    half = len(codes) // 2
+    classifier = KNeighborsClassifier(n_neighbors=5).fit(
+        codes[:half].numpy(), labels[:half].numpy()
+    )
+    return float(classifier.score(codes[half:].numpy(), labels[half:].numpy()))
+
+
+def claim_knn_codes_vs_baselines(settings: Settings) -> Outcome:
+    """A 5-NN classifier on the main VAE's code means (fitted on half of the test codes,
+    scored on the other half) is within 3 points of raw pixels and of PCA's 20 numbers
+    (fitted on 20 000 training images); main > briefly trained > untrained encoder,
+    and main > 85 %."""
+    images, labels = load_mnist("train")
+    test_images, test_labels = load_mnist("test")
+    x_test = test_images[: settings.profile.n_test].to(settings.device)
+    y_test = test_labels[: settings.profile.n_test]
+    main = _trained_mlp_vae(settings, images, labels, recipe="vae")
+    torch.manual_seed(settings.seed)
+    untrained = MLPVAE().to(settings.device).eval()
+    small = _trained_mlp_vae(settings, images, labels, recipe="ae")
+    values: dict[str, float] = {}
+    with torch.no_grad():
+        for name, model in (("untrained", untrained), ("small", small), ("main", main)):
+            codes = model.encode(x_test)[0].cpu()  # (n_test, 20)
+            values[f"knn_{name}"] = _knn_accuracy(codes, y_test)
+    pca = PCA(images[:20_000])
+    values["knn_pixels"] = _knn_accuracy(x_test.cpu().flatten(1), y_test)
+    values["knn_pca"] = _knn_accuracy(pca.encode(x_test.cpu(), main.latent_dim), y_test)
+    passed = (
+        abs(values["knn_main"] - values["knn_pca"]) < 0.03
+        and abs(values["knn_main"] - values["knn_pixels"]) < 0.03
+        and values["knn_main"] > values["knn_small"] > values["knn_untrained"]
+        and values["knn_main"] > 0.85
     )
     return Outcome(values=values, passed=passed)
