@@ -575,12 +575,20 @@ def sharpness(images: torch.Tensor) -> torch.Tensor:
 
 
 def checkerboard(images: torch.Tensor) -> float:
-    """The period-2 ("checkerboard") statistic of lesson 5: for each image, the mean of
-    each of the four 2x2 phases ``(i mod 2, j mod 2)``, their standard deviation
-    (unbiased), averaged over the images.
+    """The period-2 ("checkerboard") statistic of lesson 5: the share of each image's
+    variance that lies in its 2x2 phase pattern, averaged over the images.
 
-    A checkerboard makes the four phase means differ systematically; a flat image
-    scores 0, and real digits score a little above 0 (a stroke covers the four phases
+    For one image with pixels ``x`` (all channels together) and the means ``m_ab`` of
+    its four phases ``(i mod 2, j mod 2) = (a, b)``, the statistic is
+
+        mean_ab (m_ab - m)^2 / mean_ij (x_ij - m)^2,   m = mean_ij x_ij,
+
+    the between-phase part of the variance over the whole variance (the R^2 of a fit
+    of the pixels by their phase alone). It lies in ``[0, 1]``: 0 when the four phases
+    have the same mean, 1 for a pure period-2 pattern. Dividing by the image's own
+    variance makes images of any contrast comparable (an untrained generator's
+    near-grey outputs and a trained one's digits); a flat image, with no variance,
+    scores 0. Real digits score a little above 0 (a stroke covers the four phases
     unevenly by chance), so read a generator's value next to real images'.
 
     Args:
@@ -588,7 +596,7 @@ def checkerboard(images: torch.Tensor) -> float:
             passes ``[-1, 1]``).
 
     Returns:
-        The statistic, ``>= 0``.
+        The statistic, in ``[0, 1]``.
     """
     x = check_tensor(images, "images", shape=(None, None, None, None))
     if x.shape[2] % 2 or x.shape[3] % 2:
@@ -596,11 +604,15 @@ def checkerboard(images: torch.Tensor) -> float:
             f"images must have an even height and width (2x2 phases), got "
             f"{tuple(x.shape[2:])}; crop or pad them first"
         )
+    x = x.detach().cpu().double()
     phases = torch.stack(
         [x[:, :, a::2, b::2].mean(dim=(1, 2, 3)) for a in (0, 1) for b in (0, 1)],
         dim=1,
-    )
-    return float(phases.std(dim=1).mean())
+    )  # (N, 4); equal-sized phases, so their mean is the image's mean
+    between = (phases - phases.mean(dim=1, keepdim=True)).pow(2).mean(dim=1)
+    total = x.flatten(1).var(dim=1, unbiased=False)
+    share = torch.where(total > 0, between / total.clamp_min(1e-300), 0.0)
+    return float(share.clamp(0.0, 1.0).mean())
 
 
 # --------------------------------------------------------------------------------------

@@ -280,10 +280,30 @@ def test_checkerboard_statistic_known_values():
 
     flat = torch.full((3, 1, 28, 28), 0.3)
     assert checkerboard(flat) == 0.0
-    # +1 on the (even, even) phase, -1 elsewhere: phase means (1, -1, -1, -1), whose
-    # unbiased standard deviation is sqrt((1.5^2 + 3 * 0.5^2) / 3) = 1
+    # +1 on the (even, even) phase, -1 elsewhere: all of the variance is in the phases
     pattern = -torch.ones(2, 1, 28, 28)
     pattern[:, :, ::2, ::2] = 1.0
-    assert abs(checkerboard(pattern) - 1.0) < 1e-6
+    assert checkerboard(pattern) == pytest.approx(1.0)
+    assert checkerboard(0.01 * pattern) == pytest.approx(1.0)  # contrast does not count
+    # a horizontal ramp j = 0..W-1: odd columns are 1 higher than even ones, so the
+    # between-phase variance is 1/4 and the whole variance (W^2 - 1) / 12
+    ramp = torch.arange(28.0).expand(1, 1, 28, 28)
+    assert checkerboard(ramp) == pytest.approx(3 / (28**2 - 1))
     with pytest.raises(CourseInputError, match="even height and width"):
         checkerboard(torch.zeros(1, 1, 27, 28))
+
+
+def test_checkerboard_is_the_r2_of_a_least_squares_fit_on_the_phase():
+    from course_lib.metrics import checkerboard
+
+    images = torch.rand(4, 2, 6, 8, generator=torch.Generator().manual_seed(0))
+    shares = []
+    for image in images.double().numpy():
+        c, h, w = image.shape
+        i, j = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+        phase = np.broadcast_to(2 * (i % 2) + j % 2, (c, h, w)).ravel()
+        design = np.eye(4)[phase]  # one indicator column per phase
+        y = image.ravel()
+        fit = design @ np.linalg.lstsq(design, y, rcond=None)[0]
+        shares.append(1 - ((y - fit) ** 2).sum() / ((y - y.mean()) ** 2).sum())
+    assert checkerboard(images) == pytest.approx(float(np.mean(shares)), rel=1e-9)
