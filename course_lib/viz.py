@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from course_lib.errors import CourseInputError
 
@@ -353,6 +354,50 @@ def image_grid(
     return finish(fig)
 
 
+def image_panels(
+    panels: Mapping[str, object],
+    nrow: int = 8,
+    *,
+    value_range: tuple[float, float] | None = None,
+) -> Figure:
+    """Separate, titled grids of images stacked top to bottom, with a gap between them
+    (e.g. ``{"samples": x, "least sure": y}``), so that two sets never read as one.
+
+    Args:
+        panels: panel title -> images ``(N, 1, H, W)`` (or see :func:`display_images`).
+        nrow: images in each row of every panel (at least 1).
+        value_range: ``(-1, 1)``, ``(0, 1)`` or ``None`` to detect each panel's range.
+
+    Returns:
+        A figure with one titled axes per panel.
+    """
+    if not isinstance(panels, Mapping) or not panels:
+        raise CourseInputError(
+            "panels must be a non-empty dict, e.g. {'samples': x, 'least sure': y}"
+        )
+    if nrow < 1:
+        raise CourseInputError(f"nrow must be at least 1, got {nrow}")
+    shown = {
+        title: display_images(images, f"panels[{title!r}]", value_range)
+        for title, images in panels.items()
+    }
+    ncol = min(nrow, max(len(v) for v in shown.values()))
+    cell = min(0.75, BOOK_WIDTH / ncol)
+    rows = [-(-len(v) // ncol) for v in shown.values()]
+    with style():
+        fig, axes = plt.subplots(
+            len(shown),
+            1,
+            figsize=(ncol * cell, sum(rows) * cell + 0.45 * len(shown)),
+            squeeze=False,
+            gridspec_kw={"height_ratios": rows},
+        )
+        for ax, (title, images) in zip(axes[:, 0], shown.items()):
+            _show_tiles(ax, images, ncol)
+            ax.set_title(title)
+    return finish(fig)
+
+
 def compare_rows(
     rows: Mapping[str, object],
     *,
@@ -572,6 +617,8 @@ def gan_curves(
         right.set_title("discriminator outputs (mean)")
         right.set_xlabel("epoch")
         right.legend()
+        for ax in (left, right):  # whole epochs only
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if title:
             fig.suptitle(title)
     return finish(fig)

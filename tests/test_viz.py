@@ -99,6 +99,18 @@ def test_compare_rows_one_labelled_axes_per_row():
     )
 
 
+def test_image_panels_one_titled_axes_per_set_with_its_own_rows():
+    x = _images(8)
+    fig = viz.image_panels({"samples": x, "least sure": x[:3]}, nrow=4)
+    _rendered(fig)
+    assert [ax.get_title() for ax in fig.axes] == ["samples", "least sure"]
+    # 8 images in rows of 4 make two rows; 3 images one row of the same width
+    assert _shown_array(fig.axes[0]).shape == (2 * 30 + 2, 4 * 30 + 2)
+    assert _shown_array(fig.axes[1]).shape == (32, 4 * 30 + 2)
+    with pytest.raises(CourseInputError, match="non-empty dict"):
+        viz.image_panels({})
+
+
 def test_compare_rows_rejects_empty_and_too_many():
     with pytest.raises(CourseInputError, match="non-empty dict"):
         viz.compare_rows({})
@@ -157,6 +169,10 @@ def test_gan_curves_two_panels_and_probabilities_on_unit_axis():
     assert right.get_ylim()[0] < 0.01 and right.get_ylim()[1] > 0.99
     # the equilibrium line
     assert any(np.allclose(line.get_ydata(), 0.5) for line in right.get_lines())
+    # two epochs: whole-epoch ticks only, no 1.5
+    for ax in (left, right):
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= 2]
+        assert ticks and all(float(t).is_integer() for t in ticks)
 
 
 def test_gan_curves_reads_the_recipe_names_of_the_pytorch_dcgan_example():
