@@ -952,6 +952,7 @@ def toy_gan_1d(
     generator_density: object,
     d_of_x: object,
     *,
+    d_optimal: object | None = None,
     title: str | None = None,
 ) -> Figure:
     """The 1-D toy GAN at one moment: data density, generator density and the
@@ -963,6 +964,8 @@ def toy_gan_1d(
         generator_density: ``(K,)`` density of the generator's samples (e.g. a histogram
             or KDE).
         d_of_x: ``(K,)`` discriminator output ``D(x)`` in ``[0, 1]``.
+        d_optimal: optional ``(K,)`` optimal discriminator for this generator,
+            ``p_data / (p_data + p_g)`` in ``[0, 1]``, drawn dash-dotted next to D(x).
         title: axes title.
 
     Returns:
@@ -982,6 +985,7 @@ def toy_gan_1d(
         ("data_density", data_density),
         ("generator_density", generator_density),
         ("d_of_x", d_of_x),
+        *([] if d_optimal is None else [("d_optimal", d_optimal)]),
     ):
         arrays[name] = as_array(value, name)
         if arrays[name].shape != x.shape:
@@ -991,10 +995,12 @@ def toy_gan_1d(
             )
         if not np.isfinite(arrays[name]).all() or arrays[name].min() < 0:
             raise CourseInputError(f"{name} must be finite and non-negative")
-    if arrays["d_of_x"].max() > 1 + 1e-6:
-        raise CourseInputError(
-            "d_of_x must be a probability in [0, 1]; apply torch.sigmoid to the logits"
-        )
+    for name in ("d_of_x", "d_optimal"):
+        if name in arrays and arrays[name].max() > 1 + 1e-6:
+            raise CourseInputError(
+                f"{name} must be a probability in [0, 1]; apply torch.sigmoid to the "
+                "logits"
+            )
     with style():
         fig, ax = plt.subplots(figsize=(5.6, 3.2))
         ax.fill_between(x, arrays["data_density"], color="C0", alpha=0.25, linewidth=0)
@@ -1011,7 +1017,15 @@ def toy_gan_1d(
             linestyle="--",
             label="discriminator $D(x)$",
         )
-        twin.axhline(0.5, color="0.5", linestyle=":", linewidth=1)
+        if "d_optimal" in arrays:
+            twin.plot(
+                x,
+                arrays["d_optimal"],
+                color="C3",
+                linestyle="-.",
+                label="optimal $D^*(x)$ for this $p_g$",
+            )
+        twin.axhline(0.5, color="0.5", linestyle=":", linewidth=1, label="$D = 1/2$")
         twin.set_ylim(0, 1.02)
         twin.set_ylabel("D(x)")
         twin.grid(False)

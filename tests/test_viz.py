@@ -347,6 +347,23 @@ def test_toy_gan_1d_densities_and_discriminator_on_twin_axis():
         viz.toy_gan_1d(x.flip(0), data, data, torch.sigmoid(x))
 
 
+def test_toy_gan_1d_optimal_discriminator_and_half_line_in_the_legend():
+    x = torch.linspace(-3, 3, 50)
+    data = torch.exp(-(x**2) / 2) / np.sqrt(2 * np.pi)
+    generated = torch.exp(-((x - 1) ** 2) / 2) / np.sqrt(2 * np.pi)
+    d_star = data / (data + generated)
+    fig = viz.toy_gan_1d(x, data, generated, torch.sigmoid(x), d_optimal=d_star)
+    _rendered(fig)
+    twin = fig.axes[1]
+    labels = [line.get_label() for line in twin.get_lines()]
+    assert labels[1] == "optimal $D^*(x)$ for this $p_g$" and "$D = 1/2$" in labels
+    np.testing.assert_allclose(twin.get_lines()[1].get_ydata(), d_star.numpy())
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "$D = 1/2$" in legend and "optimal $D^*(x)$ for this $p_g$" in legend
+    with pytest.raises(CourseInputError, match="d_optimal must be a probability"):
+        viz.toy_gan_1d(x, data, generated, torch.sigmoid(x), d_optimal=d_star + 1)
+
+
 def test_class_histogram():
     shares = torch.tensor([0.5, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.1, 0.05, 0.05])
     fig = viz.class_histogram_plot(shares, title="MLP GAN")
