@@ -1033,7 +1033,10 @@ def toy_gan_1d(
         handles = (
             ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
         )
-        ax.legend(handles=handles, loc="upper left")
+        # below the axes: five entries would hide the curves' tops
+        ax.legend(
+            handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3
+        )
         if title:
             ax.set_title(title)
     return finish(fig)
