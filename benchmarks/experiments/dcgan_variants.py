@@ -61,7 +61,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--every", type=float, default=1.0)
     parser.add_argument("--smooth", type=float, default=1.0, help="real target")
     parser.add_argument("--d-dropout", type=float, default=0.0)
-    parser.add_argument("--ema", type=float, default=0.999)
+    parser.add_argument(
+        "--ema", type=float, nargs="+", default=[0.999], help="one or more decays"
+    )
+    parser.add_argument(
+        "--lr-decay-from",
+        type=float,
+        default=1.0,
+        help="fraction of the run after which both learning rates fall linearly to 0",
+    )
+    parser.add_argument(
+        "--reference",
+        choices=("first", "random"),
+        default="first",
+        help="FD reference: the first 5 000 test images (the runs quoted before "
+        "session 7) or the floor's random draw (metrics.floor_reference)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -105,14 +120,18 @@ def main() -> None:
         if args.d_dropout
         else gan.DCDiscriminator(ndf=args.ndf)
     )
-    averaged = copy.deepcopy(generator).requires_grad_(False)
+    averages = {d: copy.deepcopy(generator).requires_grad_(False) for d in args.ema}
     lr_d = args.lr_discriminator or args.lr
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999))
     real = to_signed(load_mnist("train")[0])  # (60000, 1, 28, 28) in [-1, 1]
     # the first test images, as in the runs the README quotes (no random sample of the
     # unshuffled test set: compare these FDs with each other, not with the floor)
-    reference = load_mnist("test")[0][:N_SAMPLES]
+    reference = (
+        load_mnist("test")[0][:N_SAMPLES]
+        if args.reference == "first"
+        else metrics.floor_reference(N_SAMPLES, seed=0)
+    )
     evaluator = load_evaluator("cpu")
     floor = metrics.real_data_floor(evaluator, N_SAMPLES, seed=0)
     noise = torch.randn(N_SAMPLES, 100, generator=torch.Generator().manual_seed(123))
@@ -138,6 +157,7 @@ def main() -> None:
     batch = args.batch
     steps_per_epoch = real.shape[0] // batch
     total, every = int(args.epochs * steps_per_epoch), int(args.every * steps_per_epoch)
+    decay_start = int(args.lr_decay_from * total)
     start, step, d_x, d_fake = time.time(), 0, 0.0, 0.0
     while step < total:
         order = torch.randperm(real.shape[0])
@@ -161,13 +181,21 @@ def main() -> None:
             g_loss.backward()
             opt_g.step()
             step += 1
+            if step > decay_start:  # linear decay to 0 at the last step
+                scale = (total - step) / max(1, total - decay_start)
+                for opt, lr in ((opt_g, args.lr), (opt_d, lr_d)):
+                    for group in opt.param_groups:
+                        group["lr"] = lr * scale
             # running means of D(x) and D(G(z)) (before D's step) over ~100 steps
             d_x += 0.01 * (torch.sigmoid(real_logits).mean().item() - d_x)
             d_fake += 0.01 * (torch.sigmoid(fake_logits).mean().item() - d_fake)
-            decay = min(args.ema, (1 + step) / (10 + step))  # a short average early on
-            with torch.no_grad():
-                for mean, weight in zip(averaged.parameters(), generator.parameters()):
-                    mean.lerp_(weight, 1 - decay)
+            for ema, averaged in averages.items():
+                decay = min(ema, (1 + step) / (10 + step))  # a short average early on
+                with torch.no_grad():
+                    for mean, weight in zip(
+                        averaged.parameters(), generator.parameters()
+                    ):
+                        mean.lerp_(weight, 1 - decay)
             if step % every == 0 or step == total:
                 print(
                     f"epoch {step / steps_per_epoch:.2f} ({time.time() - start:.0f} s)"
@@ -175,8 +203,9 @@ def main() -> None:
                     flush=True,
                 )
                 score(generator, "generator")
-                update_bn(statistics_noise.split(500), averaged)  # its own BN stats
-                score(averaged, "EMA of the generator")
+                for ema, averaged in averages.items():
+                    update_bn(statistics_noise.split(500), averaged)  # own BN stats
+                    score(averaged, f"EMA {ema} of the generator")
 
 
 if __name__ == "__main__":
