@@ -48,8 +48,12 @@ def main() -> None:
             elif "data" in output:
                 name = output.get("metadata", {}).get("scrapbook", {}).get("name")
                 data = output["data"]
-                if name:
-                    print(f"[{index}] glue {name} = {data.get('text/plain')}")
+                if name:  # myst-nb's glue stores the value under a papermill type
+                    value = data.get(
+                        "application/papermill.record/text/plain",
+                        data.get("text/plain"),
+                    )
+                    print(f"[{index}] glue {name} = {value}")
                 elif "image/png" in data:
                     print(f"[{index}] <image>")
                 elif "text/html" in data:
