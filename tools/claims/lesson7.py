@@ -2,8 +2,17 @@
 
 Each family sees as many training images as lesson 5's DCGAN (budget ``"dcgan"``; the
 VAE and the AAE train on budget ``"matched"``: the same epochs over the same images, in
-batches of 64), and all three have 100-d codes: the DCGAN's noise, the convolutional
-VAE's codes, and the AAE's codes pushed to the VAE's prior ``N(0, I)``. The DCGAN is
+batches of 64). The VAE and the AAE have 8-d codes and the prior ``N(0, I)``; the DCGAN
+keeps its 100-d noise (it has no encoder whose codes must fill it). With 100-d codes the
+AAE failed on this budget (seed 0, ``cpu``): with every rate at 2e-4 its test codes'
+covariance had median eigenvalue 0.002 (IS 4.43, Fréchet distance 177 times the floor,
+recall 0.24); with lesson 6's 5e-4 for both adversarial steps 0.0009 (IS 3.37, recall
+0.001); with the discriminator at 1e-3 and the encoder's step at 1e-4, 0.0024 (IS 3.94).
+With 8-d codes (discriminator 10x the encoder's step): reconstruction 2e-3, encoder
+2e-4, discriminator 2e-3 gave eigenvalues 0.97-1.39, IS 6.48, 75 times the floor,
+recall 0.59; the page's reconstruction 1e-3, encoder 5e-4 (lesson 6's), discriminator
+5e-3 gave 0.89-1.15, IS 7.13, 66 times, recall 0.38 (the 8-d VAE: IS 6.50, 80 times,
+recall 0.59). At equal rates of 5e-4, 8-d codes collapsed too (IS 2.25). The DCGAN is
 lesson 5's recipe call exactly (seed 0 reuses lesson 5's cached run). The models are
 scored as the page scores them: the same number of samples, the frozen classifier's
 features, a class-balanced test reference.
@@ -24,7 +33,8 @@ from course_lib.profiles import Budget
 from course_lib.settings import Settings
 from course_lib.vae import ConvVAE, fit_vae
 
-LATENT = 100  # the DCGAN's noise size (DCGenerator's default), given to VAE and AAE
+LATENT = 8  # the VAE's and the AAE's code size (the DCGAN keeps its 100-d noise)
+AAE_RATES = {"lr": 1e-3, "lr_adversarial": 5e-4, "lr_discriminator": 5e-3}  # the page's
 
 
 def _matched_budget(settings: Settings) -> Budget:
@@ -38,7 +48,7 @@ def _matched_budget(settings: Settings) -> Budget:
 
 
 def _matched_vae(settings: Settings) -> ConvVAE:
-    """The page's convolutional VAE: 100-d codes, the DCGAN's training images."""
+    """The page's convolutional VAE: 8-d codes, the DCGAN's training images."""
     images, labels = load_mnist("train")
     torch.manual_seed(settings.seed)
     vae, _ = fit_vae(
@@ -48,7 +58,6 @@ def _matched_vae(settings: Settings) -> ConvVAE:
         budget=_matched_budget(settings),
         device=settings.device,
         seed=settings.seed,
-        name="conv-vae-matched",
         init_output_bias=True,
     )
     return vae
@@ -72,8 +81,8 @@ def _matched_dcgan(settings: Settings) -> gan.DCGenerator:
 
 
 def _matched_aae(settings: Settings) -> aae.AdversarialAutoencoder:
-    """The page's AAE: lesson 6's recipe with 100-d codes and the VAE's prior
-    ``N(0, I)``, on the DCGAN's training images, without labels in the loss."""
+    """The page's AAE: lesson 6's recipe with the VAE's 8-d codes and prior ``N(0, I)``,
+    the page's rates, on the DCGAN's training images, without labels in the loss."""
     images, labels = load_mnist("train")
     torch.manual_seed(settings.seed)
     model, _ = aae.fit_aae(
@@ -84,7 +93,7 @@ def _matched_aae(settings: Settings) -> aae.AdversarialAutoencoder:
         device=settings.device,
         seed=settings.seed,
         prior="gaussian",
-        name="aae-gaussian-matched",
+        **AAE_RATES,
     )
     return model
 
@@ -94,10 +103,6 @@ def _samples(settings: Settings) -> dict[str, torch.Tensor]:
     vae = _matched_vae(settings)
     dcgan = _matched_dcgan(settings)
     adversarial_ae = _matched_aae(settings)
-    if dcgan.latent_dim != LATENT:
-        raise ValueError(
-            f"the page gives the VAE the DCGAN's {dcgan.latent_dim}-d codes"
-        )
     n = settings.profile.n_eval_samples
     draw = torch.Generator().manual_seed(1)
     coins = torch.Generator().manual_seed(2)
@@ -171,9 +176,10 @@ def claim_vae_mean_blurry_draws_noisy(settings: Settings) -> Outcome:
 @functools.cache
 def _aae_code_geometry(profile: str, seed: int) -> dict[str, float]:
     """Where the AAE's codes of the page's class-balanced test images lie against its
-    prior ``N(0, I)``, as the page measures it: the median eigenvalue of their
-    covariance (the prior's are all 1), and the median distance from a prior sample,
-    and from a test code, to the nearest of the other half of the test codes."""
+    prior ``N(0, I)``, as the page measures it: the smallest and largest eigenvalue of
+    their covariance (the prior's are all 1), and the median distance from a prior
+    sample to the nearest of half of the test codes, and to the nearest of as many
+    other prior samples."""
     settings = course_lib.setup(seed=seed, profile=profile, quiet=True)
     model = _matched_aae(settings)
     n = settings.profile.n_eval_samples
@@ -181,43 +187,37 @@ def _aae_code_geometry(profile: str, seed: int) -> dict[str, float]:
     reference, _ = stratified_subset(test_images, test_labels, n, seed=0)
     codes = aae.encode_all(model, to_signed(reference))
     half = n // 2
-    prior = torch.randn(half, LATENT, generator=torch.Generator().manual_seed(3))
+    draws = torch.Generator().manual_seed(3)
+    prior = torch.randn(half, LATENT, generator=draws)
+    other_prior = torch.randn(half, LATENT, generator=draws)
+    eigenvalues = torch.linalg.eigvalsh(torch.cov(codes.T))
     return {
-        "aae_code_median_eigenvalue": float(
-            torch.linalg.eigvalsh(torch.cov(codes.T)).median()
-        ),
+        "aae_code_min_eigenvalue": float(eigenvalues.min()),
+        "aae_code_max_eigenvalue": float(eigenvalues.max()),
         "aae_prior_to_code": float(torch.cdist(prior, codes[half:]).min(1)[0].median()),
-        "aae_code_to_code": float(
-            torch.cdist(codes[:half], codes[half:]).min(1)[0].median()
-        ),
+        "aae_prior_to_prior": float(torch.cdist(prior, other_prior).min(1)[0].median()),
     }
 
 
-def claim_aae_codes_miss_prior(settings: Settings) -> Outcome:
-    """At equal training images and 100-d codes, the AAE's samples have a higher k-NN
-    precision than the DCGAN's, yet the lowest Inception Score and the largest Fréchet
-    distance of all rows, and the lowest recall of the three models; its test codes
-    fill a thin part of the prior (median covariance eigenvalue below 0.1, the prior's
-    1), so a prior sample lies more than twice as far from the nearest test code as
-    test codes lie from each other."""
+def claim_aae_codes_fill_prior(settings: Settings) -> Outcome:
+    """At equal training images and 8-d codes, the AAE's test codes fill its prior
+    ``N(0, I)`` (every covariance eigenvalue within 0.5-2, the prior's 1; a prior sample
+    lies at most 1.25 times as far from the nearest test code as from the nearest other
+    prior sample), and its samples are digits about as good as the VAE's means:
+    Inception Score above 6 and Fréchet distance at most 1.5 times the VAE's; precision
+    AAE > VAE > DCGAN and recall AAE < VAE < DCGAN."""
     values = _measure(settings.profile.name, settings.seed)
-    keys = ("aae_precision", "aae_recall", "dcgan_precision", "dcgan_recall")
-    found = {key: values[key] for key in (*keys, "vae_recall")}
-    rows = ("real", "vae", "vae_draw", "dcgan", "aae")
-    found["aae_is"] = values["aae_is"]
-    found["aae_is_lowest"] = float(
-        values["aae_is"] == min(values[f"{r}_is"] for r in rows)
-    )
-    found["aae_fd_largest"] = float(
-        values["aae_fd_over_floor"] == max(values[f"{r}_fd_over_floor"] for r in rows)
-    )
+    keys = ("is", "fd_over_floor", "precision", "recall")
+    models = ("aae", "vae", "dcgan")
+    found = {f"{m}_{k}": values[f"{m}_{k}"] for m in models for k in keys}
     found.update(_aae_code_geometry(settings.profile.name, settings.seed))
     return Outcome(
         values=found,
-        passed=found["aae_precision"] > found["dcgan_precision"]
-        and found["aae_is_lowest"] == 1.0
-        and found["aae_fd_largest"] == 1.0
-        and found["aae_recall"] < min(found["vae_recall"], found["dcgan_recall"])
-        and found["aae_code_median_eigenvalue"] < 0.1
-        and found["aae_prior_to_code"] > 2 * found["aae_code_to_code"],
+        passed=0.5 < found["aae_code_min_eigenvalue"]
+        and found["aae_code_max_eigenvalue"] < 2.0
+        and found["aae_prior_to_code"] < 1.25 * found["aae_prior_to_prior"]
+        and found["aae_is"] > 6.0
+        and found["aae_fd_over_floor"] < 1.5 * found["vae_fd_over_floor"]
+        and found["aae_precision"] > found["vae_precision"] > found["dcgan_precision"]
+        and found["aae_recall"] < found["vae_recall"] < found["dcgan_recall"],
     )
