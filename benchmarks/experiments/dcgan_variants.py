@@ -24,6 +24,15 @@ Usage (the runs quoted in benchmarks/README.md, one thread each)::
     python benchmarks/experiments/dcgan_variants.py --extra 2 --epochs 6
     python benchmarks/experiments/dcgan_variants.py --extra 2 --ngf 48 --epochs 6
 
+Session 7's runs (the library's generator, FD against the floor's random test images)::
+
+    python benchmarks/experiments/dcgan_variants.py --epochs 16 --every 2 \
+        --ema 0.999 0.9995 0.9999 --reference random
+    python benchmarks/experiments/dcgan_variants.py --epochs 14 --every 2 \
+        --ema 0.999 0.9999 --lr-decay-from 0.5 --reference random
+    python benchmarks/experiments/dcgan_variants.py --ndf 64 --epochs 8 --every 2 \
+        --ema 0.999 0.9999 --reference random
+
 Runs of earlier sessions quoted in the README (``--ndf 64``, ``--lr`` with
 ``--lr-discriminator``, ``--batch 64``) used the three-layer generator: ``--extra 0``.
 """
