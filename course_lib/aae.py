@@ -44,7 +44,7 @@ from course_lib.batches import TensorBatches
 from course_lib.cache import cached_training
 from course_lib.errors import CourseInputError, check_tensor
 from course_lib.gan_objectives import discriminator_loss, generator_loss_non_saturating
-from course_lib.priors import PRIORS, sample_prior
+from course_lib.priors import PRIORS, mixture_prior, sample_prior
 from course_lib.profiles import Budget
 from course_lib.training import History, train
 
@@ -358,3 +358,36 @@ def encode_all(
         )
     finally:
         model.train(was_training)
+
+
+def fit_code_discriminator(
+    codes: torch.Tensor, *, steps: int = 500, batch_size: int = 100, lr: float = 5e-4
+) -> nn.Module:
+    """A new code discriminator, of the size and optimiser of lesson 6's, trained on
+    frozen codes against samples of the 10-Gaussian mixture prior (lesson 6's test of
+    whether a discriminator *can* tell collapsed codes from the prior).
+
+    Args:
+        codes: ``(N, 2)`` codes of a trained encoder (e.g. from :func:`encode_all`).
+        steps: Adam steps (``beta1 = 0.5``), each on ``batch_size`` prior samples
+            ("real") and as many codes drawn at random ("fake").
+        batch_size: points of each kind per step.
+        lr: Adam learning rate.
+
+    Returns:
+        The discriminator in eval mode: ``(N, 2) -> (N,)`` logits. Seeded (initial
+        weights from ``torch.manual_seed(0)``, draws from seed 5), so reruns agree.
+    """
+    codes = check_tensor(codes, "codes", shape=(None, 2))
+    torch.manual_seed(0)
+    critic = AdversarialAutoencoder(latent_dim=2).discriminator
+    optimiser = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.999))
+    draws = torch.Generator().manual_seed(5)
+    for _ in range(steps):
+        z_prior, _ = mixture_prior(batch_size, generator=draws)
+        z_code = codes[torch.randint(len(codes), (batch_size,), generator=draws)]
+        loss = discriminator_loss(critic(z_prior), critic(z_code))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return critic.eval()

@@ -7,6 +7,7 @@ import torch
 from course_lib import aae as aae_module
 from course_lib.aae import AdversarialAutoencoder, encode_all, fit_aae
 from course_lib.errors import CourseInputError
+from course_lib.priors import mixture_prior
 from course_lib.profiles import Budget
 
 
@@ -163,3 +164,19 @@ def test_bad_inputs_raise_clear_errors():
         plain.decode(torch.zeros(4, 3))
     with pytest.raises(CourseInputError, match=r"shape \(N, 1, 28, 28\)"):
         plain.encode(torch.zeros(4, 784))
+
+
+def test_fit_code_discriminator_tells_far_codes_from_the_prior() -> None:
+    # codes piled at one point far outside the ten petals (radius about 4): any working
+    # discriminator rates prior samples near 1 and these codes near 0
+    far = torch.full((500, 2), 12.0)
+    critic = aae_module.fit_code_discriminator(far, steps=200)
+    prior, _ = mixture_prior(500, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.sigmoid(critic(prior)).mean() > 0.8
+        assert torch.sigmoid(critic(far)).mean() < 0.2
+
+
+def test_fit_code_discriminator_rejects_codes_of_the_wrong_shape() -> None:
+    with pytest.raises(CourseInputError, match="codes"):
+        aae_module.fit_code_discriminator(torch.zeros(10, 3))

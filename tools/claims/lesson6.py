@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from claims import Outcome
-from course_lib import aae, gan_objectives, metrics, priors
+from course_lib import aae, metrics, priors
 from course_lib.data import load_mnist, stratified_subset, to_signed
 from course_lib.settings import Settings
 
@@ -121,24 +121,12 @@ def _mean_output(
 def _fresh_discriminator_outputs(
     model: aae.AdversarialAutoencoder, test_codes: torch.Tensor, prior: torch.Tensor
 ) -> tuple[float, float]:
-    """The page's ``fresh_discriminator``: a new code discriminator of the same size
-    and optimiser, trained 500 steps on the frozen model's codes of the first 10 000
-    training images against mixture-prior samples; its mean output on ``prior`` and on
-    ``test_codes`` (both ``(N, 2)``)."""
+    """The page's fresh discriminator (``aae.fit_code_discriminator``), trained on the
+    frozen model's codes of the first 10 000 training images; its mean output on
+    ``prior`` and on ``test_codes`` (both ``(N, 2)``)."""
     images, _ = load_mnist("train")
     codes = aae.encode_all(model, to_signed(images[:10_000]))
-    torch.manual_seed(0)
-    critic = aae.AdversarialAutoencoder(latent_dim=2).discriminator
-    optimiser = torch.optim.Adam(critic.parameters(), lr=5e-4, betas=(0.5, 0.999))
-    draws = _draws(5)
-    for _ in range(500):
-        z_prior, _ = priors.mixture_prior(100, generator=draws)
-        z_code = codes[torch.randint(len(codes), (100,), generator=draws)]
-        loss = gan_objectives.discriminator_loss(critic(z_prior), critic(z_code))
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    critic.eval()
+    critic = aae.fit_code_discriminator(codes)
     with torch.no_grad():
         return (
             float(torch.sigmoid(critic(prior)).mean()),
