@@ -360,7 +360,7 @@ def encode_all(
         model.train(was_training)
 
 
-def fit_code_discriminator(
+def train_code_discriminator(
     codes: torch.Tensor, *, steps: int = 500, batch_size: int = 100, lr: float = 5e-4
 ) -> nn.Module:
     """A new code discriminator, of the size and optimiser of lesson 6's, trained on

@@ -166,17 +166,17 @@ def test_bad_inputs_raise_clear_errors():
         plain.encode(torch.zeros(4, 784))
 
 
-def test_fit_code_discriminator_tells_far_codes_from_the_prior() -> None:
+def test_train_code_discriminator_tells_far_codes_from_the_prior() -> None:
     # codes piled at one point far outside the ten petals (radius about 4): any working
     # discriminator rates prior samples near 1 and these codes near 0
     far = torch.full((500, 2), 12.0)
-    critic = aae_module.fit_code_discriminator(far, steps=200)
+    critic = aae_module.train_code_discriminator(far, steps=200)
     prior, _ = mixture_prior(500, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         assert torch.sigmoid(critic(prior)).mean() > 0.8
         assert torch.sigmoid(critic(far)).mean() < 0.2
 
 
-def test_fit_code_discriminator_rejects_codes_of_the_wrong_shape() -> None:
+def test_train_code_discriminator_rejects_codes_of_the_wrong_shape() -> None:
     with pytest.raises(CourseInputError, match="codes"):
-        aae_module.fit_code_discriminator(torch.zeros(10, 3))
+        aae_module.train_code_discriminator(torch.zeros(10, 3))

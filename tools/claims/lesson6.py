@@ -121,12 +121,12 @@ def _mean_output(
 def _fresh_discriminator_outputs(
     model: aae.AdversarialAutoencoder, test_codes: torch.Tensor, prior: torch.Tensor
 ) -> tuple[float, float]:
-    """The page's fresh discriminator (``aae.fit_code_discriminator``), trained on the
+    """The page's fresh discriminator (``aae.train_code_discriminator``), trained on the
     frozen model's codes of the first 10 000 training images; its mean output on
     ``prior`` and on ``test_codes`` (both ``(N, 2)``)."""
     images, _ = load_mnist("train")
     codes = aae.encode_all(model, to_signed(images[:10_000]))
-    critic = aae.fit_code_discriminator(codes)
+    critic = aae.train_code_discriminator(codes)
     with torch.no_grad():
         return (
             float(torch.sigmoid(critic(prior)).mean()),
