@@ -107,3 +107,13 @@ def test_every_benchmark_registers_and_the_command_runs_as_a_module():
         and "known: loader_speed" in run.stderr
         and "mode_collapse" in run.stderr
     )
+
+
+def test_training_speed_is_images_seen_over_seconds_not_the_mean_of_epoch_rates():
+    from course_lib.training import History
+
+    history = History()
+    history.log(seconds=3.0, examples_per_second=100.0)  # 300 images
+    history.log(seconds=1.0, examples_per_second=300.0)  # 300 images
+    # 600 images in 4 s; the mean of the two rates would say 200
+    assert models._images_per_second(history) == pytest.approx(150.0)

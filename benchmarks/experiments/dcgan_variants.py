@@ -86,6 +86,20 @@ def parse_args() -> argparse.Namespace:
         help="FD reference: the first 5 000 test images (the runs quoted before "
         "session 7) or the floor's random draw (metrics.floor_reference)",
     )
+    parser.add_argument(
+        "--loss",
+        choices=("non_saturating", "hinge"),
+        default="non_saturating",
+        help="hinge: SNGAN's hinge loss for both networks",
+    )
+    parser.add_argument(
+        "--spectral-norm",
+        action="store_true",
+        help="spectral normalisation on D's layers, its BatchNorm removed",
+    )
+    parser.add_argument(
+        "--r1", type=float, default=0.0, help="gamma of the R1 penalty on real images"
+    )
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args()
 
@@ -120,6 +134,18 @@ def dropout_discriminator(p: float, ndf: int = 32) -> nn.Module:
     return net
 
 
+def spectrally_normalised(discriminator: nn.Module) -> nn.Module:
+    """``discriminator`` with spectral normalisation (Miyato et al. 2018) on every
+    convolution and linear layer and its BatchNorm layers replaced by identities."""
+    for module in list(discriminator.modules()):
+        for name, child in list(module.named_children()):
+            if isinstance(child, nn.BatchNorm2d):
+                setattr(module, name, nn.Identity())
+            elif isinstance(child, (nn.Conv2d, nn.Linear)):
+                setattr(module, name, nn.utils.parametrizations.spectral_norm(child))
+    return discriminator
+
+
 def main() -> None:
     args = parse_args()
     course_lib.setup(seed=args.seed, profile="cpu", device="cpu")
@@ -129,6 +155,8 @@ def main() -> None:
         if args.d_dropout
         else gan.DCDiscriminator(ndf=args.ndf)
     )
+    if args.spectral_norm:
+        discriminator = spectrally_normalised(discriminator)
     averages = {d: copy.deepcopy(generator).requires_grad_(False) for d in args.ema}
     lr_d = args.lr_discriminator or args.lr
     opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
@@ -173,18 +201,30 @@ def main() -> None:
         for i in range(min(steps_per_epoch, total - step)):
             x = real[order[batch * i : batch * (i + 1)]]
             fake = generator(torch.randn(batch, 100))
+            if args.r1:
+                x.requires_grad_(True)
             real_logits, fake_logits = discriminator(x), discriminator(fake.detach())
-            d_loss = F.binary_cross_entropy_with_logits(
-                real_logits, torch.full_like(real_logits, args.smooth)
-            ) + F.binary_cross_entropy_with_logits(
-                fake_logits, torch.zeros_like(fake_logits)
-            )
+            if args.loss == "hinge":
+                d_loss = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+            else:
+                d_loss = F.binary_cross_entropy_with_logits(
+                    real_logits, torch.full_like(real_logits, args.smooth)
+                ) + F.binary_cross_entropy_with_logits(
+                    fake_logits, torch.zeros_like(fake_logits)
+                )
+            if args.r1:  # gamma / 2 * E ||grad_x D(x)||^2 (Mescheder et al. 2018)
+                (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
+                d_loss = d_loss + args.r1 / 2 * grad.pow(2).flatten(1).sum(1).mean()
             opt_d.zero_grad()
             d_loss.backward()
             opt_d.step()
             g_logits = discriminator(fake)
-            g_loss = F.binary_cross_entropy_with_logits(
-                g_logits, torch.ones_like(g_logits)
+            g_loss = (
+                -g_logits.mean()
+                if args.loss == "hinge"
+                else F.binary_cross_entropy_with_logits(
+                    g_logits, torch.ones_like(g_logits)
+                )
             )
             opt_g.zero_grad()
             g_loss.backward()
