@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -27,6 +28,9 @@ import torch
 from course_lib import static_widgets as sw
 from course_lib.errors import CourseInputError
 from course_lib.viz import display_images, tile
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def pick_frames(count: int, max_frames: int) -> list[int]:
@@ -174,6 +178,18 @@ def progress_animation(
     )
 
 
+def _settle_layout(figure: Figure, dpi: int, passes: int = 5) -> None:
+    """Render ``figure`` at ``dpi`` until its layout engine stops moving the axes (at
+    most ``passes`` renders)."""
+    previous = None
+    for _ in range(passes):
+        figure.savefig(io.BytesIO(), format="png", dpi=dpi)
+        positions = [ax.get_position().bounds for ax in figure.axes]
+        if positions == previous:
+            return
+        previous = positions
+
+
 def figure_player(
     figure: object,
     draw: Callable[[int], object],
@@ -188,7 +204,11 @@ def figure_player(
     (``k = 0 .. n_frames - 1``).
 
     Each frame is saved as a PNG after ``draw(k)``; the figure is closed afterwards, so
-    a cell ending in the player shows the player only.
+    a cell ending in the player shows the player only. A figure with a layout engine
+    (the course's style uses constrained layout) is laid out once, on frame 0, until
+    the layout stops moving (a first pass after the caller changed limits or labels can
+    leave an axis label outside the figure), and every frame keeps that layout, so the
+    axes do not jump while the player plays.
 
     Args:
         figure: a ``matplotlib.figure.Figure``.
@@ -216,12 +236,21 @@ def figure_player(
         raise CourseInputError(
             f"labels must have one entry per frame ({n_frames}), got {len(labels)}"
         )
+    draw(0)
+    _settle_layout(figure, dpi)
+    engine = figure.get_layout_engine()
+    if engine is not None:  # keep the settled layout for every frame: no jitter
+        figure.set_layout_engine("none")
     pngs = []
-    for k in range(n_frames):
-        draw(k)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=dpi)
-        pngs.append(buffer.getvalue())
+    try:
+        for k in range(n_frames):
+            draw(k)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=dpi)
+            pngs.append(buffer.getvalue())
+    finally:
+        if engine is not None:
+            figure.set_layout_engine(engine)
     width = int(round(figure.get_figwidth() * dpi))
     plt.close(figure)
     frame_labels = (

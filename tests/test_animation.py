@@ -133,3 +133,25 @@ def test_a_single_frame_is_an_image_without_a_slider() -> None:
     assert 'type="range"' not in one.html and "epoch 1" in one.html
     assert one.html.count("<img") == 1
     assert 'type="range"' in two.html
+
+
+def test_figure_player_lays_the_figure_out_once_for_every_frame():
+    from course_lib import toys, viz
+
+    grid = torch.linspace(-2.0, 2.0, 201)
+    fig = viz.toy_gan_1d(
+        grid,
+        toys.normal_density(grid, mean=0.0, std=0.5),
+        toys.normal_density(grid, mean=-0.2, std=0.3),
+        torch.sigmoid(grid),
+    )  # constrained layout, a twin axis and a legend below the axes
+    fig.axes[0].set_ylim(0, 1.53)  # limits changed after the figure was made
+    engine = fig.get_layout_engine()
+    player = figure_player(fig, lambda k: None, 3, dpi=80)
+    # nothing changes between frames, so neither may the pictures (constrained layout
+    # moved the axes between the first renders: the frames differed)
+    assert player.pngs[0] == player.pngs[1] == player.pngs[2]
+    # the density axis' label lies inside the picture: the first column is background
+    first = _png(player.pngs[0])[..., :3]
+    assert (first[:, 0] > 250).all()
+    assert fig.get_layout_engine() is engine  # the figure is given back as it was
