@@ -363,6 +363,7 @@ def gan_samples(settings: Settings) -> list[Result]:
             device=settings.device,
             seed=settings.seed,
             ema_decay=0.999,
+            r1_weight=10.0,
         )
     )
     record.add(

@@ -23,6 +23,7 @@ LeakyReLU(0.2) in the discriminator, no pooling, weights from ``N(0, 0.02)``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,6 +48,7 @@ from course_lib.gan_objectives import (
     check_loss_kind,
     discriminator_loss_for,
     generator_loss_for,
+    r1_penalty,
 )
 from course_lib.profiles import Budget
 from course_lib.training import History, ImageSnapshot, train
@@ -792,6 +794,7 @@ def adversarial_step(
     *,
     loss: str = "non_saturating",
     margin: float = 1.0,
+    r1_weight: float = 0.0,
 ) -> dict[str, torch.Tensor]:
     """One GAN training step: a discriminator update, then a generator update.
 
@@ -816,15 +819,21 @@ def adversarial_step(
             (:mod:`course_lib.gan_objectives`); for ``"energy"`` the discriminator
             returns energies.
         margin: margin of the energy loss (ignored by the others).
+        r1_weight: ``gamma`` of the R1 penalty on real images,
+            ``gamma / 2 * mean ||grad_x l(x)||^2``
+            (:func:`~course_lib.gan_objectives.r1_penalty`), added to the
+            discriminator's loss; 0 (default) = off.
 
     Returns:
-        Detached scalars: ``d_loss``, ``g_loss``, ``d_x`` (mean ``D(x)``), ``d_g_z1``
-            (mean ``D(G(z))``
-        before the discriminator step) and ``d_g_z2`` (after it), as in the PyTorch
+        Detached scalars: ``d_loss`` (with the penalty), ``g_loss``, ``d_x`` (mean
+        ``D(x)``), ``d_g_z1`` (mean ``D(G(z))`` before the discriminator step) and
+        ``d_g_z2`` (after it), as in the PyTorch
         DCGAN tutorial. For ``"energy"`` the last three are mean energies ``E(x)``,
         ``E(G(z))`` before and after.
     """
     fake = generator(z, *([] if labels is None else [labels]))
+    if r1_weight:  # the penalty needs d logit / d x
+        x = x.detach().requires_grad_(True)
     # class_loss is 0 unless the discriminator has an AC-GAN class head
     real_logits, real_class_loss = judge(discriminator, x, labels)
     # the class head learns from real images only: classifying the fakes too (as
@@ -833,6 +842,8 @@ def adversarial_step(
     d_loss = (
         discriminator_loss_for(loss, real_logits, fake_logits, margin) + real_class_loss
     )
+    if r1_weight:
+        d_loss = d_loss + r1_weight / 2 * r1_penalty(real_logits, x)
     opt_d.zero_grad(set_to_none=True)
     d_loss.backward()
     opt_d.step()
@@ -892,6 +903,7 @@ def fit_gan(
     betas: tuple[float, float] = (0.5, 0.999),
     margin: float = 1.0,
     ema_decay: float | None = None,
+    r1_weight: float = 0.0,
 ) -> tuple[_Generator, _Discriminator, History]:
     """Train a GAN (alternating discriminator and generator steps), or load it from the
     cache.
@@ -940,6 +952,9 @@ def fit_gan(
             ``torch.optim.swa_utils.update_bn``). ``None`` (default): return the
             generator as trained. Unconditional generators only. The per-epoch
             snapshots show the generator being trained, not the average.
+        r1_weight: ``gamma >= 0`` of the R1 gradient penalty on real images
+            (Mescheder et al. 2018), see :func:`adversarial_step`; e.g. 10. 0 (default)
+            = off. Not with ``loss="energy"``.
 
     Returns:
         ``(generator, discriminator, history)``, both networks on ``device`` in eval
@@ -956,6 +971,16 @@ def fit_gan(
             batch.
     """
     check_loss_kind(loss)
+    if not (math.isfinite(r1_weight) and r1_weight >= 0.0):
+        raise CourseInputError(
+            f"r1_weight must be a finite number >= 0 (e.g. 10), got {r1_weight}; "
+            "use 0 for no penalty"
+        )
+    if r1_weight and loss == "energy":
+        raise CourseInputError(
+            "r1_weight penalises the slope of a discriminator's logits; the energy "
+            "loss has energies, not logits: use r1_weight=0 with loss='energy'"
+        )
     if ema_decay is not None and not 0.0 < ema_decay < 1.0:
         raise CourseInputError(
             f"ema_decay must lie strictly between 0 and 1 (e.g. 0.999), got "
@@ -1025,6 +1050,7 @@ def fit_gan(
         betas=list(betas),
         margin=margin,
         ema_decay=ema_decay,
+        r1_weight=r1_weight,
         snapshot_noise=describe_data(snapshot_noise),
         labels=labels is not None,
     )
@@ -1069,6 +1095,7 @@ def fit_gan(
                 y,
                 loss=loss,
                 margin=margin,
+                r1_weight=r1_weight,
             )
             if averaged is not None:
                 averaged.update_parameters(generator)

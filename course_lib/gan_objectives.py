@@ -35,6 +35,13 @@ ones):
   fake energies up until they reach the margin ``m``. The generator minimises
   ``mean E(G(z))``. With ``loss="energy"`` the discriminator's output *is* the energy
   (not a logit); it must be ``>= 0``.
+
+A regulariser for the discriminator, added to any of the logit losses above:
+
+* R1 gradient penalty (Mescheder et al. 2018): ``gamma / 2 * mean ||grad_x l(x)||^2``
+  over real images ``x``. It keeps the discriminator flat on the data, so it cannot
+  build ever steeper logits there, and a generator that matches the data meets no
+  gradient pushing it away (:func:`r1_penalty`).
 """
 
 from __future__ import annotations
@@ -179,6 +186,38 @@ def hinge_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
         A scalar, any real value.
     """
     return -_check_logits(fake_logits, "fake_logits").mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """Mean squared gradient norm of the discriminator's logit with respect to its real
+    input: ``mean_i ||d l_i / d x_i||^2``; the R1 penalty of Mescheder et al. (2018) is
+    ``gamma / 2`` times it.
+
+    Built with ``create_graph=True``, so it can be added to the discriminator's loss and
+    differentiated with respect to the discriminator's weights.
+
+    Args:
+        real_logits: ``(N,)`` or ``(N, 1)`` logits that the discriminator gave
+            ``real_images``.
+        real_images: ``(N, ...)`` the real batch, with ``requires_grad`` set *before* it
+            went through the discriminator (``x = x.detach().requires_grad_(True)``).
+
+    Returns:
+        A scalar ``>= 0``; for a linear discriminator ``l(x) = w . x + b`` it is
+        ``||w||^2``.
+
+    Raises:
+        CourseInputError: if ``real_images`` does not require gradients.
+    """
+    real_logits = _check_logits(real_logits, "real_logits")
+    if not real_images.requires_grad:
+        raise CourseInputError(
+            "r1_penalty needs the gradient of the logits with respect to the real "
+            "images: call x = x.detach().requires_grad_(True) before the "
+            "discriminator sees x"
+        )
+    (slope,) = torch.autograd.grad(real_logits.sum(), real_images, create_graph=True)
+    return slope.pow(2).flatten(1).sum(1).mean()
 
 
 def _check_energy(energy: torch.Tensor, name: str) -> torch.Tensor:

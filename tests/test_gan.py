@@ -441,6 +441,39 @@ def test_adversarial_step_adds_the_class_cross_entropy_for_both_players():
     assert out["g_loss"].item() == pytest.approx(g_by_hand.item(), rel=1e-5)
 
 
+def test_adversarial_step_adds_half_gamma_times_the_r1_penalty_to_d_loss_only():
+    """A linear discriminator l(x) = w . x + b has R1 penalty ||w||^2, whatever x."""
+    torch.manual_seed(0)
+    g = MLPGenerator(latent_dim=4, hidden=(8,))
+    d = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 1), nn.Flatten(0))
+    x, z = torch.rand(6, 1, 28, 28) * 2 - 1, torch.randn(6, 4)
+    # SGD with lr 0: the step changes nothing, so both runs see the same networks
+    opt_g = torch.optim.SGD(g.parameters(), lr=0.0)
+    opt_d = torch.optim.SGD(d.parameters(), lr=0.0)
+    plain = gan_module.adversarial_step(g, d, opt_g, opt_d, x, z)
+    penalised = gan_module.adversarial_step(g, d, opt_g, opt_d, x, z, r1_weight=10.0)
+    squared_norm = d[1].weight.detach().pow(2).sum()
+    assert penalised["d_loss"].item() == pytest.approx(
+        plain["d_loss"].item() + 10.0 / 2 * squared_norm.item(), rel=1e-5
+    )
+    assert penalised["g_loss"].item() == pytest.approx(plain["g_loss"].item())
+    assert not x.requires_grad  # the caller's batch is left alone
+
+
+def test_fit_gan_rejects_a_negative_r1_weight_and_r1_with_the_energy_loss():
+    images = torch.rand(32, 1, 28, 28) * 2 - 1
+    with pytest.raises(CourseInputError, match="r1_weight must be"):
+        fit_gan(*_small_dcgan(), images, budget=Budget(1, None, 16), r1_weight=-1.0)
+    with pytest.raises(CourseInputError, match="energy"):
+        fit_gan(
+            *_small_dcgan(),
+            images,
+            budget=Budget(1, None, 16),
+            loss="energy",
+            r1_weight=10.0,
+        )
+
+
 def _small_dcgan(seed: int = 0) -> tuple[DCGenerator, DCDiscriminator]:
     torch.manual_seed(seed)
     return DCGenerator(latent_dim=8, ngf=4), DCDiscriminator(ndf=4)

@@ -19,6 +19,7 @@ from course_lib.gan_objectives import (
     generator_loss_non_saturating,
     hinge_discriminator_loss,
     hinge_generator_loss,
+    r1_penalty,
 )
 
 
@@ -174,3 +175,28 @@ def test_auxiliary_class_loss_is_minus_the_mean_log_softmax_of_the_asked_class()
     )
     with pytest.raises(CourseInputError, match="one label per image"):
         auxiliary_class_loss(logits, torch.tensor([0, 1, 2]))
+
+
+def test_r1_penalty_of_a_linear_discriminator_is_its_squared_weight_norm():
+    """l(x) = w . x + b has slope w at every x: the penalty is ||w||^2, and its
+    gradient with respect to w is 2 w (it must reach the discriminator's weights)."""
+    torch.manual_seed(0)
+    w = torch.randn(5, requires_grad=True)
+    x = torch.randn(7, 5, requires_grad=True)
+    penalty = r1_penalty(x @ w + 0.3, x)
+    assert penalty.item() == pytest.approx(w.pow(2).sum().item(), rel=1e-6)
+    (grad_w,) = torch.autograd.grad(penalty, w)
+    torch.testing.assert_close(grad_w, 2 * w.detach())
+
+
+def test_r1_penalty_averages_each_images_own_squared_slope():
+    """l(x) = sum(x^2) has slope 2 x: the penalty is mean_i 4 ||x_i||^2."""
+    x = torch.tensor([[[1.0, 2.0]], [[0.0, 3.0]]], requires_grad=True)  # (2, 1, 2)
+    penalty = r1_penalty(x.pow(2).sum(dim=(1, 2)), x)
+    assert penalty.item() == pytest.approx((4 * 5 + 4 * 9) / 2)
+
+
+def test_r1_penalty_asks_for_inputs_that_require_gradients():
+    x = torch.randn(4, 3)
+    with pytest.raises(CourseInputError, match="requires_grad_"):
+        r1_penalty(x.sum(dim=1), x)
