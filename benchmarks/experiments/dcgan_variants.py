@@ -1,5 +1,6 @@
 """What moves the DCGAN's sample scores on a CPU: the generator's depth and width, the
-discriminator's width and regularisation, learning rates, label smoothing, an EMA.
+discriminator's width and regularisation (dropout, spectral normalisation, the R1
+penalty), the loss, learning rates, label smoothing, an EMA.
 
 Not part of the benchmark: the experiment behind the generator's two stride-1 ``3x3``
 convolutions (``course_lib.gan.DCGenerator``) and the notes in ``benchmarks/README.md``.
@@ -8,7 +9,9 @@ three-layer recipe the course used before; 1: one at ``14x14``; 2: one at ``7x7`
 one at ``14x14``, the library's ``DCGenerator``) against the library's
 ``DCDiscriminator`` (or, with ``--d-dropout``, a discriminator without BatchNorm and
 with dropout after each activation, as in the TensorFlow DCGAN tutorial), with the
-non-saturating loss and Adam(``--lr``, beta1 = 0.5), batch ``--batch`` (16), on all
+non-saturating loss (``--loss hinge``: SNGAN's hinge), with ``--r1`` gamma the R1
+penalty ``gamma / 2 * mean ||grad_x l(x)||^2`` on the real batch, and Adam(``--lr``,
+beta1 = 0.5), batch ``--batch`` (16), on all
 60 000 training digits. Every ``--every`` epochs it scores 5 000 samples with the frozen
 evaluator (Inception Score, Fréchet distance and its ratio to the real-data floor,
 class shares) for the generator and for an exponential moving average of its weights
@@ -32,6 +35,17 @@ Session 7's runs (the library's generator, FD against the floor's random test im
         --ema 0.999 0.9999 --lr-decay-from 0.5 --reference random
     python benchmarks/experiments/dcgan_variants.py --ndf 64 --epochs 8 --every 2 \
         --ema 0.999 0.9999 --reference random
+
+Session 8's runs (the R1 penalty became the benchmark's recipe)::
+
+    python benchmarks/experiments/dcgan_variants.py --epochs 4 --reference random \
+        --lr 1e-4 --lr-discriminator 4e-4
+    python benchmarks/experiments/dcgan_variants.py --epochs 4 --reference random \
+        --loss hinge --spectral-norm
+    python benchmarks/experiments/dcgan_variants.py --epochs 4 --reference random \
+        --r1 10
+    python benchmarks/experiments/dcgan_variants.py --epochs 16 --every 2 \
+        --reference random --r1 10
 
 Runs of earlier sessions quoted in the README (``--ndf 64``, ``--lr`` with
 ``--lr-discriminator``, ``--batch 64``) used the three-layer generator: ``--extra 0``.
