@@ -66,6 +66,11 @@ import course_lib
 from course_lib import gan, metrics
 from course_lib.data import load_mnist, to_signed, to_unit
 from course_lib.evaluator import load_evaluator
+from course_lib.gan_objectives import (
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    r1_penalty,
+)
 
 N_SAMPLES = 5000
 
@@ -219,7 +224,7 @@ def main() -> None:
                 x.requires_grad_(True)
             real_logits, fake_logits = discriminator(x), discriminator(fake.detach())
             if args.loss == "hinge":
-                d_loss = F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+                d_loss = hinge_discriminator_loss(real_logits, fake_logits)
             else:
                 d_loss = F.binary_cross_entropy_with_logits(
                     real_logits, torch.full_like(real_logits, args.smooth)
@@ -227,14 +232,13 @@ def main() -> None:
                     fake_logits, torch.zeros_like(fake_logits)
                 )
             if args.r1:  # gamma / 2 * E ||grad_x D(x)||^2 (Mescheder et al. 2018)
-                (grad,) = torch.autograd.grad(real_logits.sum(), x, create_graph=True)
-                d_loss = d_loss + args.r1 / 2 * grad.pow(2).flatten(1).sum(1).mean()
+                d_loss = d_loss + args.r1 / 2 * r1_penalty(real_logits, x)
             opt_d.zero_grad()
             d_loss.backward()
             opt_d.step()
             g_logits = discriminator(fake)
             g_loss = (
-                -g_logits.mean()
+                hinge_generator_loss(g_logits)
                 if args.loss == "hinge"
                 else F.binary_cross_entropy_with_logits(
                     g_logits, torch.ones_like(g_logits)
