@@ -94,15 +94,34 @@ def claim_toy_gan_spread(settings: Settings) -> Outcome:
     )
 
 
+def _second_layer_on(
+    discriminator: toys.ToyDiscriminator, x: torch.Tensor
+) -> tuple[int, float]:
+    """Second-layer units whose input changes sign over the points ``x`` ``(N,)``, and
+    the largest distance of the logit from its least-squares line there (as the page
+    measures them)."""
+    with torch.no_grad():
+        second = discriminator.body[:3](x.reshape(-1, 1))  # (N, width), pre-activation
+        logit = discriminator(x.reshape(-1, 1)).double()
+    switching = int(((second > 0).any(dim=0) & (second < 0).any(dim=0)).sum())
+    design = torch.stack([x.double(), torch.ones_like(x, dtype=torch.float64)], dim=1)
+    line = design @ torch.linalg.lstsq(design, logit.reshape(-1, 1)).solution
+    return switching, float((line.reshape(-1) - logit).abs().max())
+
+
 def claim_toy_gan_uncentred_collapse(settings: Settings) -> Outcome:
     """On uncentred data (mean 4) the same GAN collapses at the data, not on the way:
     after the first of its rounds the fakes (the page's fixed-noise outputs) have mean
     within 0.5 of 4 and at least 0.9x the data's spread, every later round keeps the
-    mean within 0.5 of 4, and at the end the spread is below 0.7x the data's."""
+    mean within 0.5 of 4, and at the end the spread is below 0.7x the data's. Over
+    [3, 5] the discriminator's logit is affine: no first-layer kink lies there, no
+    second-layer unit changes sign there, and the logit deviates from its
+    least-squares line by less than 1e-3 (401 points)."""
     mean, ratio, d, history = _uncentred(settings, 0)
     first = d.body[0]
     kinks = -first.bias.detach() / first.weight.detach()[:, 0]
     in_data = int(((kinks >= 3.0) & (kinks <= 5.0)).sum())
+    switching, affine_dev = _second_layer_on(d, torch.linspace(3.0, 5.0, 401))
     rounds = [
         (float(p.mean()), float(p.std()) / toys.TARGET_STD) for p in history.snapshots
     ]
@@ -111,6 +130,8 @@ def claim_toy_gan_uncentred_collapse(settings: Settings) -> Outcome:
             "mean": mean,
             "spread_ratio": ratio,
             "kinks_in_data": in_data,
+            "second_layer_switching": switching,
+            "affine_deviation": affine_dev,
             "first_round_mean": rounds[0][0],
             "first_round_spread_ratio": rounds[0][1],
             "round_mean_min": min(m for m, _ in rounds),
@@ -118,7 +139,10 @@ def claim_toy_gan_uncentred_collapse(settings: Settings) -> Outcome:
         },
         passed=ratio < 0.7
         and rounds[0][1] >= 0.9
-        and all(abs(m - 4.0) < 0.5 for m, _ in rounds),
+        and all(abs(m - 4.0) < 0.5 for m, _ in rounds)
+        and in_data == 0
+        and switching == 0
+        and affine_dev < 1e-3,
     )
 
 
